@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_LOOP_H
+#define HOPSOCKS_LOOP_H
+#endif

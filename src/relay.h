@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_RELAY_H
+#define HOPSOCKS_RELAY_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_RESOLVE_H
+#define HOPSOCKS_RESOLVE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_SESSION_H
+#define HOPSOCKS_SESSION_H
+#endif

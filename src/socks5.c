@@ -1,0 +1,2 @@
+/* placeholder until the module lands */
+#include "socks5.h"

@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_STATS_H
+#define HOPSOCKS_STATS_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_UTIL_H
+#define HOPSOCKS_UTIL_H
+#endif

@@ -1,0 +1,2 @@
+/* placeholder until the module lands */
+#include "worker.h"

@@ -1,0 +1,3 @@
+#ifndef HOPSOCKS_WORKER_H
+#define HOPSOCKS_WORKER_H
+#endif
