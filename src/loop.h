@@ -1,3 +1,79 @@
+/* A small epoll event loop: fd handlers, a timer heap for deadlines, and
+ * deferred frees so a handler may close its own connection safely.
+ * This is the only module that includes <sys/epoll.h>. One loop per thread;
+ * nothing here is thread-safe: other threads wake a loop through an eventfd
+ * registered like any other fd. */
 #ifndef HOPSOCKS_LOOP_H
 #define HOPSOCKS_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+
+#define LOOP_READ 0x1u
+#define LOOP_WRITE 0x2u
+/* Reported together with READ/WRITE when the peer hung up or the socket has
+ * an error: the handler finds out which by reading or writing. */
+#define LOOP_ERROR 0x4u
+
+typedef void (*loop_io_fn)(struct loop *loop, void *arg, unsigned events);
+typedef void (*loop_timer_fn)(struct loop *loop, void *arg);
+
+/* Embedded in its owner; the owner's memory must stay valid until
+ * loop_io_del() and the end of the current dispatch round (see loop_defer_free). */
+struct loop_io {
+	int fd;            /* -1 when not registered */
+	unsigned events;   /* the interest currently registered */
+	bool in_epoll;     /* an fd with no interest is kept out of epoll, so a
+			    * hung-up socket we are not reading cannot spin */
+	loop_io_fn fn;
+	void *arg;
+};
+
+struct loop_timer {
+	uint64_t when_ms;  /* absolute, loop_now_ms() clock */
+	size_t heap_index; /* position in the heap, or SIZE_MAX when not armed */
+	loop_timer_fn fn;
+	void *arg;
+};
+
+struct loop *loop_new(void);
+void loop_free(struct loop *loop);
+
+/* Run until loop_stop(). Returns 0, or -errno if epoll_wait failed. */
+int loop_run(struct loop *loop);
+/* Makes loop_run return after the current round (call from the loop's thread). */
+void loop_stop(struct loop *loop);
+
+/* Monotonic milliseconds, cached once per round. */
+uint64_t loop_now_ms(struct loop *loop);
+
+void loop_io_init(struct loop_io *io, loop_io_fn fn, void *arg);
+/* Register fd with the given interest (LOOP_READ|LOOP_WRITE, may be 0:
+ * then the fd is remembered but not polled until loop_io_set). */
+int loop_io_add(struct loop *loop, struct loop_io *io, int fd, unsigned events);
+/* Change the interest; a no-op when it is unchanged. */
+int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events);
+/* Unregister (does not close the fd). Pending events for it in the current
+ * round are dropped. Safe on an io that is not registered. */
+void loop_io_del(struct loop *loop, struct loop_io *io);
+
+void loop_timer_init(struct loop_timer *t, loop_timer_fn fn, void *arg);
+/* Arm (or re-arm) t to fire after_ms from now. */
+void loop_timer_set(struct loop *loop, struct loop_timer *t, uint64_t after_ms);
+void loop_timer_set_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms);
+void loop_timer_cancel(struct loop *loop, struct loop_timer *t);
+static inline bool loop_timer_armed(const struct loop_timer *t)
+{
+	return t->heap_index != SIZE_MAX;
+}
+/* Number of armed timers (for tests and stats). */
+size_t loop_timer_count(const struct loop *loop);
+
+/* Free ptr with fn(ptr) once the current dispatch round is over, so events
+ * already fetched for it are skipped rather than use freed memory. */
+void loop_defer_free(struct loop *loop, void (*fn)(void *), void *ptr);
+
 #endif

@@ -1,1 +1,410 @@
-int main(void) { return 0; }
+/* hopsocks: command line, configuration, daemon mode, signals, workers.
+ *
+ * The main thread owns everything that is not per-worker: it parses the
+ * configuration, binds the listening sockets (through the workers), starts
+ * the worker threads and then only waits for signals on a signalfd. */
+#include <config.h>
+
+#include <ares.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "stats.h"
+#include "worker.h"
+
+#define MAX_CLI_LISTEN 64
+#define AUTH_POOL_THREADS 2
+
+struct options {
+	const char *config_file;
+	struct config_addr listen[MAX_CLI_LISTEN];
+	size_t nlisten;
+	const char *users_file;
+	const char *pid_file;
+	long workers; /* -1 = from the config */
+	bool daemonize;
+	bool check_only;
+	int verbosity; /* +1 per -v, -1 for -q */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
+		"                [-p PIDFILE] [-t] [-v]... [-q] [--version] [--help]\n"
+		"\n"
+		"A SOCKS4/4a/5 proxy server.\n"
+		"\n"
+		"  -c FILE        read the configuration from FILE (default: built-in,\n"
+		"                 listening on 127.0.0.1:1080 without authentication)\n"
+		"  -l ADDR:PORT   listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
+		"                 replaces the configuration's listen addresses\n"
+		"  -U USERFILE    require username/password authentication (RFC 1929)\n"
+		"                 against USERFILE, made with hopsocks-passwd(1)\n"
+		"  -w WORKERS     number of worker threads (default: one per CPU)\n"
+		"  -D             run as a daemon: detach, write the pid file, log to syslog\n"
+		"  -p PIDFILE     write the process id to PIDFILE\n"
+		"  -t             check the configuration and exit\n"
+		"  -v             log more (repeat for debug)\n"
+		"  -q             log only errors\n"
+		"  --version      print the version and exit\n"
+		"  --help         print this help and exit\n"
+		"\n"
+		"See hopsocks(8) and hopsocks.conf(5).\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[CONFIG_ERR_MAX];
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->workers = -1;
+	while ((c = getopt_long(argc, argv, "c:l:U:w:Dp:tvqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_file = optarg;
+			break;
+		case 'l':
+			if (o->nlisten == MAX_CLI_LISTEN) {
+				fprintf(stderr, "hopsocks: too many -l options\n");
+				return 2;
+			}
+			if (config_parse_listen(optarg, &o->listen[o->nlisten], err, sizeof(err)) < 0) {
+				fprintf(stderr, "hopsocks: -l %s: %s\n", optarg, err);
+				return 2;
+			}
+			o->nlisten++;
+			break;
+		case 'U':
+			o->users_file = optarg;
+			break;
+		case 'w': {
+			char *end;
+			errno = 0;
+			o->workers = strtol(optarg, &end, 10);
+			if (errno || *end || o->workers < 1 || o->workers > 256) {
+				fprintf(stderr, "hopsocks: -w: expected 1..256, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'D':
+			o->daemonize = true;
+			break;
+		case 'p':
+			o->pid_file = optarg;
+			break;
+		case 't':
+			o->check_only = true;
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
+		case 'q':
+			o->verbosity = -1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("hopsocks %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "hopsocks: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* Configuration file first, then the command line on top of it. */
+static int build_config(const struct options *o, struct config *cfg, char *err, size_t errlen)
+{
+	config_init(cfg);
+	if (o->config_file && config_load_file(cfg, o->config_file, err, errlen) < 0)
+		return -1;
+	if (o->nlisten && config_set_listen(cfg, o->listen, o->nlisten) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((o->users_file && config_set_string(&cfg->users_file, o->users_file) < 0) ||
+	    (o->pid_file && config_set_string(&cfg->pid_file, o->pid_file) < 0)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (o->workers > 0)
+		cfg->workers = (unsigned)o->workers;
+	if (o->verbosity > 0)
+		cfg->log_level = CONFIG_LOG_DEBUG;
+	else if (o->verbosity < 0)
+		cfg->log_level = CONFIG_LOG_ERROR;
+	return config_finish(cfg, err, errlen);
+}
+
+static unsigned worker_count(const struct config *cfg)
+{
+	if (cfg->workers)
+		return cfg->workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* A proxy holds two descriptors per session: use the whole hard limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int write_pid_file(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	ssize_t w = write(fd, buf, (size_t)n);
+	int err = w == n ? 0 : -EIO;
+	close(fd);
+	return err;
+}
+
+/* Classic double fork: the daemon is not a session leader, so it can never
+ * acquire a controlling terminal. */
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	umask(022);
+	if (chdir("/") < 0)
+		return -errno;
+	int fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	/* Blocked before any thread starts, so every thread inherits the mask
+	 * and only the signalfd below sees these signals. */
+	if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, set, SFD_CLOEXEC);
+}
+
+/* Block in the main thread until SIGTERM or SIGINT. */
+static void wait_for_stop(int sfd, struct server *srv)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			log_error("signalfd: %s", strerror(errno));
+			return;
+		}
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
+			return;
+		case SIGUSR1:
+			stats_log(&srv->stats);
+			break;
+		case SIGHUP:
+			log_warn("SIGHUP: reloading is not supported yet; configuration unchanged");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void log_listening(const struct config *cfg, unsigned nworkers)
+{
+	char list[512] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < cfg->nlisten && used < sizeof(list); i++) {
+		int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? " " : "",
+				 cfg->listen[i].text);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	log_info("hopsocks %s listening on %s (%u workers, %s)", PACKAGE_VERSION, list, nworkers,
+		 cfg->users_file ? "username/password required" : "no authentication");
+}
+
+struct runtime {
+	struct config cfg;
+	struct userdb *users;
+	struct server srv;
+	struct worker *workers;
+	unsigned nworkers;
+};
+
+static void runtime_stop(struct runtime *rt)
+{
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		worker_stop(&rt->workers[i]);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		worker_join(&rt->workers[i]);
+	/* The pool hands finished jobs back to worker queues: stop it before
+	 * the queues go away. */
+	if (rt->srv.auth_pool)
+		auth_pool_stop(rt->srv.auth_pool);
+	rt->srv.auth_pool = NULL;
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		worker_destroy(&rt->workers[i]);
+	free(rt->workers);
+	rt->workers = NULL;
+	userdb_free(rt->users);
+	rt->users = NULL;
+}
+
+static int runtime_init_workers(struct runtime *rt, char *err, size_t errlen)
+{
+	unsigned n = worker_count(&rt->cfg);
+	rt->workers = calloc(n, sizeof(*rt->workers));
+	if (!rt->workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		rt->nworkers = i + 1;
+		if (worker_init(&rt->workers[i], i, &rt->srv, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct runtime rt = { 0 };
+	char err[CONFIG_ERR_MAX];
+	int rc = parse_options(argc, argv, &opt);
+	if (rc != 0)
+		return rc;
+
+	if (build_config(&opt, &rt.cfg, err, sizeof(err)) < 0 ||
+	    (rt.cfg.users_file && userdb_load(rt.cfg.users_file, &rt.users, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "hopsocks: %s\n", err);
+		config_free(&rt.cfg);
+		return 1;
+	}
+	if (opt.check_only) {
+		fprintf(stderr, "hopsocks: configuration %s is valid\n",
+			opt.config_file ? opt.config_file : "(built-in)");
+		userdb_free(rt.users);
+		config_free(&rt.cfg);
+		return 0;
+	}
+
+	bool use_syslog = rt.cfg.log_to == CONFIG_LOG_TO_SYSLOG ||
+			  (rt.cfg.log_to == CONFIG_LOG_TO_AUTO && opt.daemonize);
+	log_open((enum log_level)rt.cfg.log_level, use_syslog, rt.cfg.access_log);
+	if (sodium_init() < 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+		log_error("cannot initialise libsodium or c-ares");
+		return 1;
+	}
+	raise_fd_limit();
+
+	sigset_t sigs;
+	int sfd = block_signals(&sigs);
+	if (sfd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	rt.srv.cfg = &rt.cfg;
+	rt.srv.users = rt.users;
+	if (rt.users)
+		rt.srv.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
+	rc = 1;
+	if (rt.users && !rt.srv.auth_pool) {
+		log_error("cannot start the password verification threads");
+		goto out;
+	}
+	/* Bind before detaching, so a daemon that cannot listen says so on
+	 * the terminal and exits non-zero. */
+	if (runtime_init_workers(&rt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hopsocks: %s\n", err);
+		goto out;
+	}
+	if (opt.daemonize && daemonize() < 0) {
+		log_error("cannot become a daemon: %s", strerror(errno));
+		goto out;
+	}
+	if (rt.cfg.pid_file && write_pid_file(rt.cfg.pid_file) < 0) {
+		log_error("cannot write pid file %s: %s", rt.cfg.pid_file, strerror(errno));
+		goto out;
+	}
+	for (unsigned i = 0; i < rt.nworkers; i++) {
+		if (worker_start(&rt.workers[i]) < 0) {
+			log_error("cannot start worker thread %u", i);
+			goto out;
+		}
+	}
+	log_listening(&rt.cfg, rt.nworkers);
+	wait_for_stop(sfd, &rt.srv);
+	rc = 0;
+out:
+	runtime_stop(&rt);
+	if (rt.cfg.pid_file && rc == 0)
+		unlink(rt.cfg.pid_file);
+	stats_log(&rt.srv.stats);
+	close(sfd);
+	config_free(&rt.cfg);
+	ares_library_cleanup();
+	log_close();
+	return rc;
+}
