@@ -50,7 +50,8 @@ struct socks4_reply {
 	struct target bnd; /* TARGET_IPV4 */
 };
 
-/* VN(0) CD DSTPORT DSTIP: 8 bytes. bnd may be NULL or non-IPv4: zeros are sent. */
+/* VN(0) CD DSTPORT DSTIP: 8 bytes. bnd may be NULL or non-IPv4: zeros are sent
+ * (an IPv4-mapped IPv6 bnd counts as IPv4). */
 ssize_t socks4_encode_reply(uint8_t *out, size_t cap, uint8_t cd, const struct sockaddr *bnd);
 ssize_t socks4_parse_reply(const uint8_t *buf, size_t len, struct socks4_reply *out);
 

@@ -104,7 +104,9 @@ struct socks5_reply {
 	struct target bnd;
 };
 
-/* VER REP RSV ATYP BND.ADDR BND.PORT. bnd may be NULL: 0.0.0.0:0 is sent. */
+/* VER REP RSV ATYP BND.ADDR BND.PORT. bnd may be NULL: 0.0.0.0:0 is sent
+ * (also for a family other than AF_INET/AF_INET6). An IPv4-mapped IPv6 bnd
+ * is sent as IPv4. */
 ssize_t socks5_encode_reply(uint8_t *out, size_t cap, uint8_t rep, const struct sockaddr *bnd);
 ssize_t socks5_parse_reply(const uint8_t *buf, size_t len, struct socks5_reply *out);
 

@@ -40,6 +40,13 @@ size_t target_format(const struct target *t, char *out, size_t cap);
 /* Fill t from an AF_INET or AF_INET6 socket address. Returns 0, or -EAFNOSUPPORT. */
 int target_from_sockaddr(struct target *t, const struct sockaddr *sa);
 
+/* If t is an IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack
+ * socket reports for an IPv4 peer), turn it into the IPv4 target a.b.c.d.
+ * The reply encoders do this so an IPv4 client is told an address of its
+ * own family; the UDP relay should do it to a datagram's source before
+ * encoding the header. Anything else is left alone. */
+void target_unmap_ipv4(struct target *t);
+
 /* For IP targets: write a sockaddr_in/in6 into ss. Returns its length, or
  * -EINVAL for a domain target. */
 int target_to_sockaddr(const struct target *t, struct sockaddr_storage *ss);
