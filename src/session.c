@@ -742,6 +742,20 @@ void session_on_auth_done(struct auth_job *job)
 	}
 }
 
+/* RFC 1928 has codes for an unknown command and address type; every other
+ * malformed request is a general failure. */
+static uint8_t socks5_rep_for_parse_error(int err)
+{
+	switch (err) {
+	case PROTO_ECMD:
+		return SOCKS5_REP_CMD_NOT_SUPPORTED;
+	case PROTO_EATYP:
+		return SOCKS5_REP_ATYP_NOT_SUPPORTED;
+	default:
+		return SOCKS5_REP_GENERAL_FAILURE;
+	}
+}
+
 static void session_socks5_request(struct session *s)
 {
 	struct buf *in = s->relay.buf[RELAY_UP];
@@ -750,11 +764,7 @@ static void session_socks5_request(struct session *s)
 	if (n == 0)
 		return;
 	if (n < 0) {
-		uint8_t rep = SOCKS5_REP_GENERAL_FAILURE;
-		if (n == -PROTO_ECMD)
-			rep = SOCKS5_REP_CMD_NOT_SUPPORTED;
-		else if (n == -PROTO_EATYP)
-			rep = SOCKS5_REP_ATYP_NOT_SUPPORTED;
+		uint8_t rep = socks5_rep_for_parse_error((int)-n);
 		session_log(s, LOG_LVL_INFO, "bad SOCKS5 request: %s", proto_strerror((int)-n));
 		stats_inc(&s->w->srv->stats, bad_requests);
 		session_fail(s, rep, rep == SOCKS5_REP_GENERAL_FAILURE ? "bad-request" : "unsupported");
