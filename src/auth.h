@@ -25,6 +25,9 @@ void userdb_free(struct userdb *db);
 /* The stored hash string of user, or NULL. */
 const char *userdb_find(const struct userdb *db, const char *user);
 size_t userdb_count(const struct userdb *db);
+/* NULL if name is acceptable as a user name (1..255 bytes, no ':',
+ * whitespace or control characters, not starting with '#'), else why not. */
+const char *userdb_check_name(const char *name);
 
 /* ---- verification jobs ---- */
 
@@ -90,5 +93,7 @@ bool auth_cache_lookup(struct auth_cache *c, const char *user, const char *pass,
 		       const char *hash, uint64_t now_ms);
 void auth_cache_insert(struct auth_cache *c, const char *user, const char *pass,
 		       const char *hash, uint64_t now_ms);
+/* Entries held, expired ones included until looked up or evicted. */
+size_t auth_cache_size(const struct auth_cache *c);
 
 #endif
