@@ -231,7 +231,9 @@ struct userdb_loader {
 	struct userdb *db;
 };
 
-__attribute__((format(printf, 3, 4)))
+static int userdb_fail(struct userdb_loader *ld, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static int userdb_fail(struct userdb_loader *ld, unsigned line, const char *fmt, ...)
 {
 	int n;
@@ -339,7 +341,8 @@ static int userdb_parse_file(struct userdb_loader *ld, FILE *f)
 	if (rc == 0 && ferror(f)) {
 		rc = errno ? -errno : -EIO;
 		if (ld->err != NULL && ld->errlen > 0)
-			snprintf(ld->err, ld->errlen, "%s: read error: %s", ld->path, strerror(-rc));
+			snprintf(ld->err, ld->errlen, "%s: read error: %s", ld->path,
+				 strerror(-rc));
 	}
 	free(buf);
 	return rc;
@@ -624,8 +627,8 @@ void auth_pool_stop(struct auth_pool *pool)
 
 /* ---- verified-credential cache ---- */
 
-#define AUTH_CACHE_DIGEST 32
-#define AUTH_CACHE_EMPTY UINT32_MAX
+#define AUTH_CACHE_DIGEST      32
+#define AUTH_CACHE_EMPTY       UINT32_MAX
 #define AUTH_CACHE_MAX_ENTRIES (1u << 24)
 
 struct auth_cache_entry {
@@ -685,8 +688,7 @@ static size_t auth_cache_home(const struct auth_cache *c, const unsigned char *d
 }
 
 /* Index slot holding digest, or the empty slot where it would go. */
-static size_t auth_cache_probe(const struct auth_cache *c, const unsigned char *digest,
-			       bool *found)
+static size_t auth_cache_probe(const struct auth_cache *c, const unsigned char *digest, bool *found)
 {
 	size_t i = auth_cache_home(c, digest);
 
@@ -769,8 +771,8 @@ void auth_cache_free(struct auth_cache *c)
 
 /* An entry is good while it is younger than max_age_ms (so 0 disables the
  * cache). A clock that went backwards also reads as too old. */
-bool auth_cache_lookup(struct auth_cache *c, const char *user, const char *pass,
-		       const char *hash, uint64_t now_ms)
+bool auth_cache_lookup(struct auth_cache *c, const char *user, const char *pass, const char *hash,
+		       uint64_t now_ms)
 {
 	unsigned char digest[AUTH_CACHE_DIGEST];
 	bool found;
@@ -791,8 +793,8 @@ bool auth_cache_lookup(struct auth_cache *c, const char *user, const char *pass,
 	return true;
 }
 
-void auth_cache_insert(struct auth_cache *c, const char *user, const char *pass,
-		       const char *hash, uint64_t now_ms)
+void auth_cache_insert(struct auth_cache *c, const char *user, const char *pass, const char *hash,
+		       uint64_t now_ms)
 {
 	unsigned char digest[AUTH_CACHE_DIGEST];
 	struct auth_cache_entry *e;

@@ -34,7 +34,8 @@ enum {
 	EXIT_USAGE = 2,
 };
 
-__attribute__((format(printf, 1, 2)))
+static void passwd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void passwd_warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -442,9 +443,9 @@ static int passwd_set(struct passwd_ctx *ctx)
 	int rc;
 
 	rc = passwd_get(pass, sizeof pass, true);
-	if (rc == 0 && crypto_pwhash_str(hash, pass, strlen(pass),
-					 crypto_pwhash_OPSLIMIT_INTERACTIVE,
-					 crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+	if (rc == 0 &&
+	    crypto_pwhash_str(hash, pass, strlen(pass), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
 		passwd_warn("hashing the password failed (out of memory?)");
 		rc = -1;
 	}

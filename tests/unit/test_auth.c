@@ -157,10 +157,10 @@ struct bad_file {
 	const char *msg;
 };
 
-#define A16 "aaaaaaaaaaaaaaaa"
-#define A64 A16 A16 A16 A16
+#define A16	"aaaaaaaaaaaaaaaa"
+#define A64	A16 A16 A16 A16
 #define NAME256 A64 A64 A64 A64 /* one byte too long for a user name */
-#define LONGHASH \
+#define LONGHASH                                                                               \
 	"$argon2id$v=19$m=65536,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
 	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -183,7 +183,8 @@ static const struct bad_file bad_files[] = {
 	  "1: password hash is not a libsodium argon2id or argon2i string" },
 	{ "alice:secret\n", 0, "1: password hash is not a libsodium argon2id or argon2i string" },
 	{ "alice:" LONGHASH "\n", 0, "1: password hash longer than 127 bytes" },
-	{ "alice:$argon2id$v=19$m=65536,t=2,p=1$garbage\n", 0, "1: malformed argon2 password hash" },
+	{ "alice:$argon2id$v=19$m=65536,t=2,p=1$garbage\n", 0,
+	  "1: malformed argon2 password hash" },
 	{ "alice:$argon2id$\n", 0, "1: malformed argon2 password hash" },
 	{ "alice:@ trailing\n", 0, "1: malformed argon2 password hash" },
 	{ "alice:@:x\n", 0, "1: malformed argon2 password hash" },
@@ -501,8 +502,8 @@ START_TEST(test_cache_basic)
 	ck_assert(auth_cache_lookup(c, "alice", "pw", "H1", 1001));
 	ck_assert(!auth_cache_lookup(c, "alice", "pw2", "H1", 1001)); /* wrong password */
 	ck_assert(!auth_cache_lookup(c, "alice", "", "H1", 1001));
-	ck_assert(!auth_cache_lookup(c, "bob", "pw", "H1", 1001));    /* other user */
-	ck_assert(!auth_cache_lookup(c, "alice", "pw", "H2", 1001));  /* hash changed */
+	ck_assert(!auth_cache_lookup(c, "bob", "pw", "H1", 1001));   /* other user */
+	ck_assert(!auth_cache_lookup(c, "alice", "pw", "H2", 1001)); /* hash changed */
 	ck_assert(!auth_cache_lookup(c, "alice", "pw", "", 1001));
 	/* Field boundaries are part of the digest. */
 	auth_cache_insert(c, "ab", "c", "H", 1000);
