@@ -1,2 +1,1041 @@
-/* placeholder until the module lands */
+/* The configuration file parser.
+ *
+ * The parser is a pure function over the file's text: no I/O, no name
+ * lookups, no clock. config_load_file() is the only function that touches the
+ * file system, and it only reads the text and hands it over. That keeps the
+ * whole language unit-testable and fuzzable.
+ *
+ * Grammar, one directive per line:
+ *
+ *	line    := [ word { word } ] [ "#" comment ]
+ *	word    := bare | "\"" { char | "\\\"" | "\\\\" } "\""
+ *	bare    := run of bytes other than space, tab, '"', '#', '{', '}'
+ *
+ * '{' and '}' are words of their own (block delimiters) and are reserved for
+ * the chain/route blocks to come; today every block is an error.
+ *
+ * Errors stop the parse at the first bad line and read "NAME:LINE: message",
+ * where NAME is whatever the caller passed (usually the path).
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONFIG_FILE_MAX (1024 * 1024) /* a config bigger than this is a mistake */
+#define CONFIG_WORKERS_MAX 256
+#define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
+#define CONFIG_RESOLVER_PORT 53
+
+/* No directive takes more than two arguments; one extra slot lets the
+ * tokenizer notice "too many" without growing an array. */
+#define LINE_WORDS_MAX 4
+
+/* Values quoted back in error messages are cut to this many bytes so a
+ * runaway line does not bury the message. */
+#define QUOTE_MAX "64"
+
+struct line_words {
+	char *word[LINE_WORDS_MAX];
+	bool brace[LINE_WORDS_MAX]; /* an unquoted '{' or '}' */
+	size_t n;
+	bool overflow;
+};
+
+/* What one config_parse_text() call has seen, for checks that span lines. */
+struct parse_state {
+	struct config *cfg;
+	unsigned line;
+	unsigned outgoing_v4_line; /* 0 = not seen in this text */
+	unsigned outgoing_v6_line;
+};
+
+static void err_set(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- small value parsers ---- */
+
+/* Decimal digits only: no sign, no spaces, no "0x", so "-1" cannot wrap
+ * around to a huge unsigned value the way strtoul would let it. */
+static int parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*text == '\0')
+		return -1;
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (max - (unsigned long)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int config_parse_duration(const char *text, unsigned *ms)
+{
+	static const struct {
+		const char *suffix;
+		unsigned long factor;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 }, { "", 1000 },
+	};
+	char digits[24];
+	size_t ndigits = strspn(text, "0123456789");
+	unsigned long v;
+
+	if (ndigits == 0 || ndigits >= sizeof(digits))
+		return -1;
+	memcpy(digits, text, ndigits);
+	digits[ndigits] = '\0';
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(text + ndigits, units[i].suffix) != 0)
+			continue;
+		/* The result must fit the unsigned milliseconds the loop uses. */
+		if (parse_uint(digits, UINT_MAX / units[i].factor, &v) < 0)
+			return -1;
+		*ms = (unsigned)(v * units[i].factor);
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_bool(const char *text, bool *out)
+{
+	static const char *const yes[] = { "on", "yes", "true" };
+	static const char *const no[] = { "off", "no", "false" };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(text, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(text, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Index of text in a NULL-terminated keyword list, or -1. */
+static int parse_keyword(const char *text, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- addresses ---- */
+
+enum port_rule {
+	PORT_REQUIRED,
+	PORT_OPTIONAL,
+	PORT_FORBIDDEN,
+};
+
+static void addr_fill(struct config_addr *out, int family, const void *ip, uint16_t port)
+{
+	char ip_text[INET6_ADDRSTRLEN];
+
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, ip, sizeof(sin->sin_addr));
+		out->len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, ip, sizeof(sin6->sin6_addr));
+		out->len = sizeof(*sin6);
+	}
+	inet_ntop(family, ip, ip_text, sizeof(ip_text));
+	/* A port needs brackets around an IPv6 address; a bare host does not. */
+	if (port == 0)
+		snprintf(out->text, sizeof(out->text), "%s", ip_text);
+	else if (family == AF_INET)
+		snprintf(out->text, sizeof(out->text), "%s:%u", ip_text, port);
+	else
+		snprintf(out->text, sizeof(out->text), "[%s]:%u", ip_text, port);
+}
+
+static bool addr_equal(const struct config_addr *a, const struct config_addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->ss;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->ss;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->ss;
+	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->ss;
+
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static int port_parse(const char *text, uint16_t *port, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (*text == '\0') {
+		err_set(err, errlen, "missing port");
+		return -1;
+	}
+	if (parse_uint(text, 65535, &v) < 0 || v == 0) {
+		err_set(err, errlen, "invalid port '%." QUOTE_MAX "s'", text);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Split "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or an unbracketed IPv6
+ * address into host and port text. port is NULL when none was written.
+ * bracketed tells the caller the host can only be IPv6. */
+static int addr_split(const char *text, char *host, size_t hostlen, const char **port,
+		      bool *bracketed, char *err, size_t errlen)
+{
+	const char *host_start = text;
+	const char *host_end;
+	const char *colon = strchr(text, ':');
+
+	*port = NULL;
+	*bracketed = text[0] == '[';
+	if (*bracketed) {
+		host_start = text + 1;
+		host_end = strchr(host_start, ']');
+		if (host_end == NULL) {
+			err_set(err, errlen, "missing ']' in '%." QUOTE_MAX "s'", text);
+			return -1;
+		}
+		if (host_end[1] == ':')
+			*port = host_end + 2;
+		else if (host_end[1] != '\0')
+			goto invalid;
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		host_end = colon;
+		*port = colon + 1;
+	} else {
+		/* No colon, or several: an IPv6 address without a port. */
+		host_end = text + strlen(text);
+	}
+	if ((size_t)(host_end - host_start) >= hostlen)
+		goto invalid;
+	memcpy(host, host_start, (size_t)(host_end - host_start));
+	host[host_end - host_start] = '\0';
+	return 0;
+
+invalid:
+	err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'", text);
+	return -1;
+}
+
+/* The one address parser behind listen, outgoing and resolver. Only numeric
+ * addresses: resolving a name here would make the parse depend on DNS. */
+static int addr_parse(const char *text, enum port_rule rule, uint16_t default_port,
+		      struct config_addr *out, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *port_text;
+	bool bracketed;
+	unsigned char ip[sizeof(struct in6_addr)];
+	uint16_t port = default_port;
+	int family;
+
+	if (*text == '\0') {
+		err_set(err, errlen, "empty address");
+		return -1;
+	}
+	if (addr_split(text, host, sizeof(host), &port_text, &bracketed, err, errlen) < 0)
+		return -1;
+	if (port_text != NULL && rule == PORT_FORBIDDEN) {
+		err_set(err, errlen, "a port is not allowed here: '%." QUOTE_MAX "s'", text);
+		return -1;
+	}
+	if (port_text == NULL && rule == PORT_REQUIRED) {
+		err_set(err, errlen, "missing port in '%." QUOTE_MAX "s'%s", text,
+			!bracketed && strchr(host, ':') != NULL
+				? " (write IPv6 addresses as [ADDR]:PORT)"
+				: "");
+		return -1;
+	}
+	if (port_text != NULL && port_parse(port_text, &port, err, errlen) < 0)
+		return -1;
+
+	/* Unbracketed text with one colon was split as HOST:PORT, so its host
+	 * cannot be IPv6 (which needs two colons): no ambiguity here. */
+	if (!bracketed && inet_pton(AF_INET, host, ip) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, host, ip) == 1) {
+		family = AF_INET6;
+	} else {
+		err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'%s", host,
+			strchr(host, '%') != NULL ? " (scope ids are not supported)" : "");
+		return -1;
+	}
+	addr_fill(out, family, ip, port);
+	return 0;
+}
+
+int config_parse_listen(const char *text, struct config_addr *out, char *err, size_t errlen)
+{
+	static const unsigned char any[4] = { 0, 0, 0, 0 };
+	static const unsigned char loopback[4] = { 127, 0, 0, 1 };
+	uint16_t port;
+
+	/* "1080" alone means loopback: safe by default. */
+	if (*text != '\0' && strspn(text, "0123456789") == strlen(text)) {
+		if (port_parse(text, &port, err, errlen) < 0)
+			return -1;
+		addr_fill(out, AF_INET, loopback, port);
+		return 0;
+	}
+	if (strncmp(text, "*:", 2) == 0) {
+		if (port_parse(text + 2, &port, err, errlen) < 0)
+			return -1;
+		addr_fill(out, AF_INET, any, port);
+		return 0;
+	}
+	if (addr_parse(text, PORT_REQUIRED, 0, out, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen)
+{
+	return addr_parse(text, PORT_FORBIDDEN, 0, out, err, errlen);
+}
+
+/* ---- mutators ---- */
+
+int config_set_string(char **slot, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL) {
+		copy = strdup(value);
+		if (copy == NULL)
+			return -1;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int config_set_listen(struct config *cfg, const struct config_addr *addrs, size_t n)
+{
+	struct config_addr *copy = NULL;
+
+	if (n > 0) {
+		copy = calloc(n, sizeof(*copy));
+		if (copy == NULL)
+			return -1;
+		memcpy(copy, addrs, n * sizeof(*copy));
+	}
+	free(cfg->listen);
+	cfg->listen = copy;
+	cfg->nlisten = n;
+	return 0;
+}
+
+static const struct config_addr *listen_find(const struct config *cfg,
+					     const struct config_addr *addr, size_t upto)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (addr_equal(&cfg->listen[i], addr))
+			return &cfg->listen[i];
+	return NULL;
+}
+
+static int listen_append(struct config *cfg, const struct config_addr *addr)
+{
+	struct config_addr *grown;
+
+	grown = realloc(cfg->listen, (cfg->nlisten + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	grown[cfg->nlisten++] = *addr;
+	cfg->listen = grown;
+	return 0;
+}
+
+/* Is entry one of the comma-separated items of csv? */
+static bool csv_contains(const char *csv, const char *entry)
+{
+	size_t len = strlen(entry);
+	const char *item = csv;
+
+	for (;;) {
+		const char *comma = strchr(item, ',');
+		size_t item_len = comma != NULL ? (size_t)(comma - item) : strlen(item);
+
+		if (item_len == len && memcmp(item, entry, len) == 0)
+			return true;
+		if (comma == NULL)
+			return false;
+		item = comma + 1;
+	}
+}
+
+static int csv_append(char **csv, const char *entry)
+{
+	size_t old = *csv != NULL ? strlen(*csv) : 0;
+	char *grown = realloc(*csv, old + strlen(entry) + 2);
+
+	if (grown == NULL)
+		return -1;
+	if (old > 0)
+		grown[old++] = ',';
+	strcpy(grown + old, entry);
+	*csv = grown;
+	return 0;
+}
+
+/* ---- directives ----
+ * Each handler gets exactly the number of arguments its table row asks for
+ * and writes a message without prefix; the caller adds "NAME:LINE: directive: ". */
+
+typedef int (*directive_fn)(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+
+static int err_oom(char *err, size_t errlen)
+{
+	err_set(err, errlen, "out of memory");
+	return -1;
+}
+
+static int do_listen(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	struct config_addr addr;
+
+	if (config_parse_listen(argv[0], &addr, err, errlen) < 0)
+		return -1;
+	if (listen_find(ps->cfg, &addr, ps->cfg->nlisten) != NULL) {
+		err_set(err, errlen, "duplicate address '%s'", addr.text);
+		return -1;
+	}
+	return listen_append(ps->cfg, &addr) < 0 ? err_oom(err, errlen) : 0;
+}
+
+static int do_workers(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (strcmp(argv[0], "auto") == 0) {
+		ps->cfg->workers = 0;
+		return 0;
+	}
+	if (parse_uint(argv[0], CONFIG_WORKERS_MAX, &v) < 0 || v == 0) {
+		err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected 1..%d or auto)",
+			argv[0], CONFIG_WORKERS_MAX);
+		return -1;
+	}
+	ps->cfg->workers = (unsigned)v;
+	return 0;
+}
+
+static int set_path(char **slot, const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0') {
+		err_set(err, errlen, "empty path");
+		return -1;
+	}
+	return config_set_string(slot, value) < 0 ? err_oom(err, errlen) : 0;
+}
+
+static int do_users(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_path(&ps->cfg->users_file, argv[0], err, errlen);
+}
+
+static int do_pid_file(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_path(&ps->cfg->pid_file, argv[0], err, errlen);
+}
+
+/* Keyword tables follow the enum order in config.h. */
+static const char *const socks4_names[] = { "auto", "on", "known-user", "off", NULL };
+static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
+static const char *const log_to_names[] = { "auto", "stderr", "syslog", NULL };
+static const char *const order_names[] = { "as-returned", "ipv4-first", "ipv6-first",
+					    "ipv4-only",   "ipv6-only",  NULL };
+
+static int bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
+{
+	err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected %s)", value, expected);
+	return -1;
+}
+
+static int do_socks4(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	int i = parse_keyword(argv[0], socks4_names);
+
+	if (i < 0)
+		return bad_keyword(argv[0], "auto, on, known-user or off", err, errlen);
+	ps->cfg->socks4 = (enum config_socks4)i;
+	return 0;
+}
+
+static int do_log(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	int i = parse_keyword(argv[0], level_names);
+
+	if (i < 0)
+		return bad_keyword(argv[0], "error, warn, info or debug", err, errlen);
+	ps->cfg->log_level = (enum config_log_level)i;
+	return 0;
+}
+
+static int do_log_to(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	int i = parse_keyword(argv[0], log_to_names);
+
+	if (i < 0)
+		return bad_keyword(argv[0], "auto, stderr or syslog", err, errlen);
+	ps->cfg->log_to = (enum config_log_to)i;
+	return 0;
+}
+
+static int do_address_order(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	int i = parse_keyword(argv[0], order_names);
+
+	if (i < 0)
+		return bad_keyword(argv[0],
+				   "as-returned, ipv4-first, ipv6-first, ipv4-only or ipv6-only",
+				   err, errlen);
+	ps->cfg->addr_order = (enum config_addr_order)i;
+	return 0;
+}
+
+static int do_access_log(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	if (parse_bool(argv[0], &ps->cfg->access_log) < 0)
+		return bad_keyword(argv[0], "on or off", err, errlen);
+	return 0;
+}
+
+static int set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
+		     char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (parse_uint(value, max, &v) < 0) {
+		err_set(err, errlen, "invalid number '%." QUOTE_MAX "s' (%s)", value, hint);
+		return -1;
+	}
+	*slot = (unsigned)v;
+	return 0;
+}
+
+static int do_max_connections(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_count(&ps->cfg->max_connections, argv[0], UINT_MAX,
+			 "expected a count, 0 for unlimited", err, errlen);
+}
+
+static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_count(&ps->cfg->dns_cache_size, argv[0], CONFIG_DNS_CACHE_MAX,
+			 "expected 0..1048576, 0 turns the cache off", err, errlen);
+}
+
+static int set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
+{
+	if (config_parse_duration(value, slot) < 0) {
+		err_set(err, errlen,
+			"invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int do_timeout(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	static const char *const kinds[] = { "handshake", "connect", "idle", NULL };
+	unsigned *slots[] = { &ps->cfg->timeout_handshake_ms, &ps->cfg->timeout_connect_ms,
+			      &ps->cfg->timeout_idle_ms };
+	int kind = parse_keyword(argv[0], kinds);
+	unsigned ms;
+
+	if (kind < 0)
+		return bad_keyword(argv[0], "handshake, connect or idle", err, errlen);
+	if (set_duration(&ms, argv[1], err, errlen) < 0)
+		return -1;
+	/* Only idle may be 0: a handshake or connect without a deadline would let a
+	 * silent peer hold a session forever. */
+	if (ms == 0 && slots[kind] != &ps->cfg->timeout_idle_ms) {
+		err_set(err, errlen, "%s must be greater than 0", kinds[kind]);
+		return -1;
+	}
+	*slots[kind] = ms;
+	return 0;
+}
+
+static int do_dns_cache_max_ttl(struct parse_state *ps, char *const *argv, char *err,
+				size_t errlen)
+{
+	unsigned ms;
+
+	if (set_duration(&ms, argv[0], err, errlen) < 0)
+		return -1;
+	if (ms == 0) {
+		err_set(err, errlen, "must be greater than 0 (dns-cache 0 turns the cache off)");
+		return -1;
+	}
+	ps->cfg->dns_cache_max_ttl_ms = ms;
+	return 0;
+}
+
+/* One source address per family. A second one of the same family in the
+ * same text is almost certainly a copy-and-paste slip, so it is an error
+ * rather than a silent override. */
+static int do_outgoing(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	struct config_addr addr;
+	struct config_addr *slot;
+	unsigned *seen;
+
+	if (config_parse_host(argv[0], &addr, err, errlen) < 0)
+		return -1;
+	if (addr.ss.ss_family == AF_INET) {
+		slot = &ps->cfg->outgoing_v4;
+		seen = &ps->outgoing_v4_line;
+	} else {
+		slot = &ps->cfg->outgoing_v6;
+		seen = &ps->outgoing_v6_line;
+	}
+	if (*seen != 0) {
+		err_set(err, errlen, "second %s address '%s' (line %u already set %s)",
+			addr.ss.ss_family == AF_INET ? "IPv4" : "IPv6", addr.text, *seen,
+			slot->text);
+		return -1;
+	}
+	*slot = addr;
+	*seen = ps->line;
+	return 0;
+}
+
+static int do_resolver(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	struct config_addr addr;
+
+	if (addr_parse(argv[0], PORT_OPTIONAL, CONFIG_RESOLVER_PORT, &addr, err, errlen) < 0)
+		return -1;
+	/* addr.text is already in c-ares's CSV form: "1.2.3.4:53", "[::1]:53". */
+	if (ps->cfg->resolvers != NULL && csv_contains(ps->cfg->resolvers, addr.text)) {
+		err_set(err, errlen, "duplicate server '%s'", addr.text);
+		return -1;
+	}
+	return csv_append(&ps->cfg->resolvers, addr.text) < 0 ? err_oom(err, errlen) : 0;
+}
+
+static const struct directive {
+	const char *name;
+	unsigned nargs;
+	directive_fn fn;
+} directives[] = {
+	{ "listen", 1, do_listen },
+	{ "workers", 1, do_workers },
+	{ "users", 1, do_users },
+	{ "socks4", 1, do_socks4 },
+	{ "timeout", 2, do_timeout },
+	{ "log", 1, do_log },
+	{ "log-to", 1, do_log_to },
+	{ "access-log", 1, do_access_log },
+	{ "max-connections", 1, do_max_connections },
+	{ "outgoing", 1, do_outgoing },
+	{ "resolver", 1, do_resolver },
+	{ "address-order", 1, do_address_order },
+	{ "dns-cache", 1, do_dns_cache },
+	{ "dns-cache-max-ttl", 1, do_dns_cache_max_ttl },
+	{ "pid-file", 1, do_pid_file },
+};
+
+static const struct directive *directive_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+		if (strcmp(directives[i].name, name) == 0)
+			return &directives[i];
+	return NULL;
+}
+
+/* ---- tokenizer ---- */
+
+/* Read a double-quoted word starting after the opening quote. Unescapes into
+ * *out and advances it. Returns the position after the closing quote, or
+ * NULL with a message. */
+static const char *word_read_quoted(const char *p, const char *end, char **out, char *err,
+				    size_t errlen)
+{
+	char *o = *out;
+
+	for (; p < end; p++) {
+		if (*p == '"') {
+			*o++ = '\0';
+			*out = o;
+			return p + 1;
+		}
+		if (*p == '\\') {
+			if (p + 1 < end && (p[1] == '"' || p[1] == '\\')) {
+				*o++ = *++p;
+				continue;
+			}
+			err_set(err, errlen, "invalid escape in string (only \\\" and \\\\ are allowed)");
+			return NULL;
+		}
+		*o++ = *p;
+	}
+	err_set(err, errlen, "unterminated string");
+	return NULL;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Bytes that end a bare word. */
+static bool is_word_end(char c)
+{
+	return is_blank(c) || c == '#' || c == '{' || c == '}' || c == '"';
+}
+
+/* Split one line (without its line ending) into words, written NUL-terminated
+ * into scratch. A quoted word only shrinks and a bare word's NUL takes the
+ * place of the byte that ended it, but a brace is one byte of text and two of
+ * output, so scratch must hold twice the line length plus one. */
+static int line_split(const char *p, const char *end, char *scratch, struct line_words *lw,
+		      char *err, size_t errlen)
+{
+	char *o = scratch;
+
+	memset(lw, 0, sizeof(*lw));
+	for (const char *q = p; q < end; q++) {
+		unsigned char c = (unsigned char)*q;
+
+		/* Control characters (a stray CR, NUL, escape codes) have no business in a
+		 * config and may hide text from a reviewer's terminal. */
+		if (c < 0x20 && c != '\t') {
+			err_set(err, errlen, "invalid control character 0x%02x", c);
+			return -1;
+		}
+		if (c == 0x7f) {
+			err_set(err, errlen, "invalid control character 0x7f");
+			return -1;
+		}
+	}
+	while (p < end) {
+		char *start = o;
+		bool brace = false;
+
+		if (is_blank(*p)) {
+			p++;
+			continue;
+		}
+		if (*p == '#')
+			break;
+		if (*p == '{' || *p == '}') {
+			*o++ = *p++;
+			*o++ = '\0';
+			brace = true;
+		} else if (*p == '"') {
+			p = word_read_quoted(p + 1, end, &o, err, errlen);
+			if (p == NULL)
+				return -1;
+			if (p < end && !is_blank(*p) && *p != '#') {
+				err_set(err, errlen, "missing space after closing quote");
+				return -1;
+			}
+		} else {
+			while (p < end && !is_word_end(*p))
+				*o++ = *p++;
+			if (p < end && *p == '"') {
+				err_set(err, errlen, "unexpected '\"' inside a word");
+				return -1;
+			}
+			*o++ = '\0';
+		}
+		if (lw->n == LINE_WORDS_MAX) {
+			lw->overflow = true;
+			continue;
+		}
+		lw->word[lw->n] = start;
+		lw->brace[lw->n] = brace;
+		lw->n++;
+	}
+	return 0;
+}
+
+/* ---- the parse loop ---- */
+
+static int line_run(struct parse_state *ps, const struct line_words *lw, char *err,
+		    size_t errlen)
+{
+	const struct directive *d;
+	char msg[CONFIG_ERR_MAX];
+	size_t nargs = lw->n - 1;
+
+	if (lw->brace[0]) {
+		err_set(err, errlen, "unexpected '%s'", lw->word[0]);
+		return -1;
+	}
+	d = directive_find(lw->word[0]);
+	for (size_t i = 1; i < lw->n; i++) {
+		if (!lw->brace[i])
+			continue;
+		/* Blocks are reserved for chain/route; name the word that opened it. */
+		if (d != NULL)
+			err_set(err, errlen, "%s: does not take a block", d->name);
+		else if (lw->word[i][0] == '{')
+			err_set(err, errlen, "unknown block '%." QUOTE_MAX "s'", lw->word[0]);
+		else
+			err_set(err, errlen, "unexpected '}'");
+		return -1;
+	}
+	if (d == NULL) {
+		err_set(err, errlen, "unknown directive '%." QUOTE_MAX "s'", lw->word[0]);
+		return -1;
+	}
+	if (nargs < d->nargs) {
+		err_set(err, errlen, "%s: missing argument", d->name);
+		return -1;
+	}
+	if (nargs > d->nargs || lw->overflow) {
+		err_set(err, errlen, "%s: too many arguments", d->name);
+		return -1;
+	}
+	if (d->fn(ps, lw->word + 1, msg, sizeof(msg)) < 0) {
+		err_set(err, errlen, "%s: %s", d->name, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len,
+		      char *err, size_t errlen)
+{
+	struct parse_state ps = { .cfg = cfg };
+	struct line_words lw;
+	char msg[CONFIG_ERR_MAX];
+	const char *p, *end;
+	char *scratch;
+	int rc = 0;
+
+	if (len == 0)
+		return 0;
+	/* Twice the length: see line_split() for why. */
+	if (len > (SIZE_MAX - 2) / 2 || (scratch = malloc(2 * len + 2)) == NULL) {
+		err_set(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	p = text;
+	end = text + len;
+	/* Editors on some systems start UTF-8 files with a byte order mark. */
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end;
+
+		ps.line++;
+		if (eol > p && eol[-1] == '\r')
+			eol--; /* CRLF */
+		if (line_split(p, eol, scratch, &lw, msg, sizeof(msg)) < 0 ||
+		    (lw.n > 0 && line_run(&ps, &lw, msg, sizeof(msg)) < 0)) {
+			err_set(err, errlen, "%s:%u: %s", name, ps.line, msg);
+			rc = -1;
+			break;
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	free(scratch);
+	return rc;
+}
+
+/* Read all of fd into a malloc'd buffer, at most CONFIG_FILE_MAX bytes.
+ * Reads to EOF rather than trusting st_size, so pipes and /dev/stdin work,
+ * and asks for one byte past the limit to tell "exactly 1 MiB" from "more".
+ * Returns 0, -1 with errno set, or -2 when the file is too large. */
+static int file_slurp(int fd, char **out, size_t *outlen)
+{
+	size_t cap = 4096, len = 0;
+	char *text = malloc(cap);
+
+	if (text == NULL)
+		return -1;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *grown = realloc(text, cap * 2);
+
+			if (grown == NULL) {
+				free(text);
+				errno = ENOMEM;
+				return -1;
+			}
+			text = grown;
+			cap *= 2;
+		}
+		n = read(fd, text + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			free(text);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_FILE_MAX) {
+			free(text);
+			return -2;
+		}
+	}
+	*out = text;
+	*outlen = len;
+	return 0;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = file_slurp(fd, &text, &len);
+	if (rc < 0) {
+		if (rc == -2)
+			err_set(err, errlen, "%s: file too large (over 1 MiB)", path);
+		else
+			err_set(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	rc = config_parse_text(cfg, path, text, len, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* ---- lifecycle ---- */
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = 0;
+	cfg->socks4 = CONFIG_SOCKS4_AUTO;
+	cfg->timeout_handshake_ms = 10 * 1000;
+	cfg->timeout_connect_ms = 10 * 1000;
+	cfg->timeout_idle_ms = 5 * 60 * 1000;
+	cfg->log_level = CONFIG_LOG_INFO;
+	cfg->log_to = CONFIG_LOG_TO_AUTO;
+	cfg->access_log = true;
+	cfg->max_connections = 0;
+	cfg->addr_order = CONFIG_ORDER_AS_RETURNED;
+	cfg->dns_cache_size = 1024;
+	cfg->dns_cache_max_ttl_ms = 5 * 60 * 1000;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->listen);
+	free(cfg->users_file);
+	free(cfg->resolvers);
+	free(cfg->pid_file);
+	/* Leave it as an empty, freeable struct so a second free is harmless. */
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* The command line may have set fields directly (-l, -U, -w), so ranges the
+ * parser enforces are checked again here. */
+static int finish_check_values(const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 1; i < cfg->nlisten; i++) {
+		if (listen_find(cfg, &cfg->listen[i], i) != NULL) {
+			err_set(err, errlen, "duplicate listen address '%s'", cfg->listen[i].text);
+			return -1;
+		}
+	}
+	if (cfg->workers > CONFIG_WORKERS_MAX) {
+		err_set(err, errlen, "workers: %u is out of range (1..%d or auto)", cfg->workers,
+			CONFIG_WORKERS_MAX);
+		return -1;
+	}
+	if (cfg->timeout_handshake_ms == 0 || cfg->timeout_connect_ms == 0) {
+		err_set(err, errlen, "timeout: handshake and connect must be greater than 0");
+		return -1;
+	}
+	if (cfg->users_file != NULL && cfg->users_file[0] == '\0') {
+		err_set(err, errlen, "users: empty path");
+		return -1;
+	}
+	if (cfg->pid_file != NULL && cfg->pid_file[0] == '\0') {
+		err_set(err, errlen, "pid-file: empty path");
+		return -1;
+	}
+	return 0;
+}
+
+int config_finish(struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->nlisten == 0) {
+		struct config_addr addr;
+
+		if (config_parse_listen(CONFIG_DEFAULT_LISTEN, &addr, err, errlen) < 0)
+			return -1;
+		if (listen_append(cfg, &addr) < 0)
+			return err_oom(err, errlen);
+	}
+	if (finish_check_values(cfg, err, errlen) < 0)
+		return -1;
+	if (cfg->socks4 == CONFIG_SOCKS4_KNOWN_USER && cfg->users_file == NULL) {
+		err_set(err, errlen, "socks4 known-user needs a user file (users or -U)");
+		return -1;
+	}
+	/* Settle "auto" here, once, so no later code can get fail-closed wrong:
+	 * SOCKS4 carries no password, so with a user file it would be a way around it. */
+	if (cfg->socks4 == CONFIG_SOCKS4_AUTO)
+		cfg->socks4 = cfg->users_file != NULL ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
+	return 0;
+}
