@@ -30,8 +30,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONFIG_FILE_MAX (1024 * 1024) /* a config bigger than this is a mistake */
-#define CONFIG_WORKERS_MAX 256
+#define CONFIG_FILE_MAX	     (1024 * 1024) /* a config bigger than this is a mistake */
+#define CONFIG_WORKERS_MAX   256
 #define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
 #define CONFIG_RESOLVER_PORT 53
 
@@ -99,7 +99,8 @@ int config_parse_duration(const char *text, unsigned *ms)
 		const char *suffix;
 		unsigned long factor;
 	} units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 }, { "", 1000 },
+		{ "ms", 1 },  { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
+		{ "", 1000 },
 	};
 	char digits[24];
 	size_t ndigits = strspn(text, "0123456789");
@@ -488,7 +489,7 @@ static const char *const socks4_names[] = { "auto", "on", "known-user", "off", N
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_to_names[] = { "auto", "stderr", "syslog", NULL };
 static const char *const order_names[] = { "as-returned", "ipv4-first", "ipv6-first",
-					    "ipv4-only",   "ipv6-only",  NULL };
+					   "ipv4-only",	  "ipv6-only",	NULL };
 
 static int bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
 {
@@ -574,7 +575,8 @@ static int set_duration(unsigned *slot, const char *value, char *err, size_t err
 {
 	if (config_parse_duration(value, slot) < 0) {
 		err_set(err, errlen,
-			"invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)", value);
+			"invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)",
+			value);
 		return -1;
 	}
 	return 0;
@@ -602,8 +604,7 @@ static int do_timeout(struct parse_state *ps, char *const *argv, char *err, size
 	return 0;
 }
 
-static int do_dns_cache_max_ttl(struct parse_state *ps, char *const *argv, char *err,
-				size_t errlen)
+static int do_dns_cache_max_ttl(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	unsigned ms;
 
@@ -711,7 +712,8 @@ static const char *word_read_quoted(const char *p, const char *end, char **out, 
 				*o++ = *++p;
 				continue;
 			}
-			err_set(err, errlen, "invalid escape in string (only \\\" and \\\\ are allowed)");
+			err_set(err, errlen,
+				"invalid escape in string (only \\\" and \\\\ are allowed)");
 			return NULL;
 		}
 		*o++ = *p;
@@ -799,8 +801,7 @@ static int line_split(const char *p, const char *end, char *scratch, struct line
 
 /* ---- the parse loop ---- */
 
-static int line_run(struct parse_state *ps, const struct line_words *lw, char *err,
-		    size_t errlen)
+static int line_run(struct parse_state *ps, const struct line_words *lw, char *err, size_t errlen)
 {
 	const struct directive *d;
 	char msg[CONFIG_ERR_MAX];
@@ -842,8 +843,8 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 	return 0;
 }
 
-int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len,
-		      char *err, size_t errlen)
+int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len, char *err,
+		      size_t errlen)
 {
 	struct parse_state ps = { .cfg = cfg };
 	struct line_words lw;

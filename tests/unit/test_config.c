@@ -43,17 +43,17 @@ static int parse(const char *text)
 	return parse_as("x.conf", text);
 }
 
-#define ck_parse_ok(text) \
-	do { \
-		int rc_ = parse(text); \
+#define ck_parse_ok(text)                                                         \
+	do {                                                                      \
+		int rc_ = parse(text);                                            \
 		ck_assert_msg(rc_ == 0, "parse of [%s] failed: %s", (text), err); \
 	} while (0)
 
-#define ck_parse_err(text, expected) \
-	do { \
-		int rc_ = parse(text); \
+#define ck_parse_err(text, expected)                                           \
+	do {                                                                   \
+		int rc_ = parse(text);                                         \
 		ck_assert_msg(rc_ == -1, "parse of [%s] should fail", (text)); \
-		ck_assert_str_eq(err, (expected)); \
+		ck_assert_str_eq(err, (expected));                             \
 	} while (0)
 
 static uint16_t addr_port(const struct config_addr *a)
@@ -232,10 +232,12 @@ START_TEST(test_workers)
 	ck_parse_ok("workers auto\n");
 	ck_assert_uint_eq(cfg.workers, 0);
 
-	ck_parse_err("workers 0\n", "x.conf:1: workers: invalid value '0' (expected 1..256 or auto)");
+	ck_parse_err("workers 0\n",
+		     "x.conf:1: workers: invalid value '0' (expected 1..256 or auto)");
 	ck_parse_err("workers 257\n",
 		     "x.conf:1: workers: invalid value '257' (expected 1..256 or auto)");
-	ck_parse_err("workers -1\n", "x.conf:1: workers: invalid value '-1' (expected 1..256 or auto)");
+	ck_parse_err("workers -1\n",
+		     "x.conf:1: workers: invalid value '-1' (expected 1..256 or auto)");
 	ck_parse_err("workers many\n",
 		     "x.conf:1: workers: invalid value 'many' (expected 1..256 or auto)");
 	ck_parse_err("workers AUTO\n",
@@ -283,8 +285,9 @@ START_TEST(test_socks4)
 	ck_assert_int_eq(cfg.socks4, CONFIG_SOCKS4_KNOWN_USER);
 	ck_parse_ok("socks4 auto\n");
 	ck_assert_int_eq(cfg.socks4, CONFIG_SOCKS4_AUTO);
-	ck_parse_err("socks4 yes\n",
-		     "x.conf:1: socks4: invalid value 'yes' (expected auto, on, known-user or off)");
+	ck_parse_err(
+		"socks4 yes\n",
+		"x.conf:1: socks4: invalid value 'yes' (expected auto, on, known-user or off)");
 	ck_parse_err("socks4\n", "x.conf:1: socks4: missing argument");
 }
 END_TEST
@@ -307,8 +310,9 @@ START_TEST(test_log)
 		ck_parse_ok(line);
 		ck_assert_int_eq(cfg.log_level, levels[i].level);
 	}
-	ck_parse_err("log warning\n",
-		     "x.conf:1: log: invalid value 'warning' (expected error, warn, info or debug)");
+	ck_parse_err(
+		"log warning\n",
+		"x.conf:1: log: invalid value 'warning' (expected error, warn, info or debug)");
 	ck_parse_err("log info debug\n", "x.conf:1: log: too many arguments");
 }
 END_TEST
@@ -332,7 +336,7 @@ START_TEST(test_access_log)
 		const char *word;
 		bool value;
 	} words[] = {
-		{ "off", false }, { "on", true }, { "no", false },
+		{ "off", false }, { "on", true },     { "no", false },
 		{ "yes", true },  { "false", false }, { "true", true },
 	};
 	char line[64];
@@ -342,7 +346,8 @@ START_TEST(test_access_log)
 		ck_parse_ok(line);
 		ck_assert_int_eq(cfg.access_log, words[i].value);
 	}
-	ck_parse_err("access-log 1\n", "x.conf:1: access-log: invalid value '1' (expected on or off)");
+	ck_parse_err("access-log 1\n",
+		     "x.conf:1: access-log: invalid value '1' (expected on or off)");
 	ck_parse_err("access-log On\n",
 		     "x.conf:1: access-log: invalid value 'On' (expected on or off)");
 	ck_parse_err("access-log\n", "x.conf:1: access-log: missing argument");
@@ -355,8 +360,10 @@ START_TEST(test_address_order)
 		const char *word;
 		enum config_addr_order order;
 	} orders[] = {
-		{ "ipv4-first", CONFIG_ORDER_IPV4_FIRST }, { "ipv6-first", CONFIG_ORDER_IPV6_FIRST },
-		{ "ipv4-only", CONFIG_ORDER_IPV4_ONLY },   { "ipv6-only", CONFIG_ORDER_IPV6_ONLY },
+		{ "ipv4-first", CONFIG_ORDER_IPV4_FIRST },
+		{ "ipv6-first", CONFIG_ORDER_IPV6_FIRST },
+		{ "ipv4-only", CONFIG_ORDER_IPV4_ONLY },
+		{ "ipv6-only", CONFIG_ORDER_IPV6_ONLY },
 		{ "as-returned", CONFIG_ORDER_AS_RETURNED },
 	};
 	char line[64];
@@ -385,12 +392,10 @@ START_TEST(test_max_connections)
 	ck_parse_err("max-connections 4294967296\n",
 		     "x.conf:1: max-connections: invalid number '4294967296' "
 		     "(expected a count, 0 for unlimited)");
-	ck_parse_err("max-connections -1\n",
-		     "x.conf:1: max-connections: invalid number '-1' "
-		     "(expected a count, 0 for unlimited)");
-	ck_parse_err("max-connections 1e3\n",
-		     "x.conf:1: max-connections: invalid number '1e3' "
-		     "(expected a count, 0 for unlimited)");
+	ck_parse_err("max-connections -1\n", "x.conf:1: max-connections: invalid number '-1' "
+					     "(expected a count, 0 for unlimited)");
+	ck_parse_err("max-connections 1e3\n", "x.conf:1: max-connections: invalid number '1e3' "
+					      "(expected a count, 0 for unlimited)");
 }
 END_TEST
 
@@ -400,12 +405,10 @@ START_TEST(test_dns_cache)
 	ck_assert_uint_eq(cfg.dns_cache_size, 0);
 	ck_parse_ok("dns-cache 1048576\n");
 	ck_assert_uint_eq(cfg.dns_cache_size, 1048576);
-	ck_parse_err("dns-cache 1048577\n",
-		     "x.conf:1: dns-cache: invalid number '1048577' "
-		     "(expected 0..1048576, 0 turns the cache off)");
-	ck_parse_err("dns-cache lots\n",
-		     "x.conf:1: dns-cache: invalid number 'lots' "
-		     "(expected 0..1048576, 0 turns the cache off)");
+	ck_parse_err("dns-cache 1048577\n", "x.conf:1: dns-cache: invalid number '1048577' "
+					    "(expected 0..1048576, 0 turns the cache off)");
+	ck_parse_err("dns-cache lots\n", "x.conf:1: dns-cache: invalid number 'lots' "
+					 "(expected 0..1048576, 0 turns the cache off)");
 
 	ck_parse_ok("dns-cache-max-ttl 1h\n");
 	ck_assert_uint_eq(cfg.dns_cache_max_ttl_ms, 3600000);
@@ -451,8 +454,27 @@ START_TEST(test_duration_valid)
 END_TEST
 
 static const char *const duration_bad[] = {
-	"", "s", "ms", "-1s", "-0", "+5s", "1.5s", "10S", "10 s", " 10s", "10s ", "10sec", "1d",
-	"0x10", "10ss", "5mh", "4294967296ms", "4294968s", "71583m", "1194h", "4294968",
+	"",
+	"s",
+	"ms",
+	"-1s",
+	"-0",
+	"+5s",
+	"1.5s",
+	"10S",
+	"10 s",
+	" 10s",
+	"10s ",
+	"10sec",
+	"1d",
+	"0x10",
+	"10ss",
+	"5mh",
+	"4294967296ms",
+	"4294968s",
+	"71583m",
+	"1194h",
+	"4294968",
 	"99999999999999999999999999s",
 };
 
@@ -474,12 +496,14 @@ START_TEST(test_timeout)
 	ck_parse_ok("timeout idle 0\n");
 	ck_assert_uint_eq(cfg.timeout_idle_ms, 0);
 
-	ck_parse_err("timeout handshake 0\n", "x.conf:1: timeout: handshake must be greater than 0");
+	ck_parse_err("timeout handshake 0\n",
+		     "x.conf:1: timeout: handshake must be greater than 0");
 	ck_parse_err("timeout connect 0ms\n", "x.conf:1: timeout: connect must be greater than 0");
 	ck_parse_err("timeout connect -5s\n",
 		     "x.conf:1: timeout: invalid duration '-5s' (examples: 500ms, 10s, 5m, 1h)");
-	ck_parse_err("timeout read 5s\n",
-		     "x.conf:1: timeout: invalid value 'read' (expected handshake, connect or idle)");
+	ck_parse_err(
+		"timeout read 5s\n",
+		"x.conf:1: timeout: invalid value 'read' (expected handshake, connect or idle)");
 	ck_parse_err("timeout idle\n", "x.conf:1: timeout: missing argument");
 	ck_parse_err("timeout\n", "x.conf:1: timeout: missing argument");
 	ck_parse_err("timeout idle 5 m\n", "x.conf:1: timeout: too many arguments");
@@ -589,7 +613,8 @@ START_TEST(test_resolver_invalid)
 		     "x.conf:1: resolver: duplicate server '127.0.0.1:53'");
 	ck_parse_err("resolver 127.0.0.2\n", "x.conf:1: resolver: duplicate server '127.0.0.2:53'");
 	ck_parse_err("resolver 127.0.0.1:0\n", "x.conf:1: resolver: invalid port '0'");
-	ck_parse_err("resolver dns.example:53\n", "x.conf:1: resolver: invalid address 'dns.example'");
+	ck_parse_err("resolver dns.example:53\n",
+		     "x.conf:1: resolver: invalid address 'dns.example'");
 	ck_parse_err("resolver\n", "x.conf:1: resolver: missing argument");
 	ck_assert_str_eq(cfg.resolvers, "127.0.0.1:53,127.0.0.2:53");
 	/* A prefix of an existing entry is not a duplicate. */
@@ -602,8 +627,9 @@ END_TEST
 
 START_TEST(test_unknown_directive)
 {
-	ck_assert_int_eq(parse_as("/etc/hopsocks.conf", "# hopsocks\n\nlisten 1080\n\n\n\nlisen 1081\n"),
-			 -1);
+	ck_assert_int_eq(
+		parse_as("/etc/hopsocks.conf", "# hopsocks\n\nlisten 1080\n\n\n\nlisen 1081\n"),
+		-1);
 	ck_assert_str_eq(err, "/etc/hopsocks.conf:7: unknown directive 'lisen'");
 	ck_parse_err("Listen 1080\n", "x.conf:1: unknown directive 'Listen'");
 	ck_parse_err("run-as nobody\n", "x.conf:1: unknown directive 'run-as'");
@@ -680,8 +706,9 @@ START_TEST(test_no_final_newline)
 {
 	ck_parse_ok("workers 9");
 	ck_assert_uint_eq(cfg.workers, 9);
-	ck_parse_err("workers 9\nlog nonsense",
-		     "x.conf:2: log: invalid value 'nonsense' (expected error, warn, info or debug)");
+	ck_parse_err(
+		"workers 9\nlog nonsense",
+		"x.conf:2: log: invalid value 'nonsense' (expected error, warn, info or debug)");
 }
 END_TEST
 
@@ -690,7 +717,8 @@ START_TEST(test_bom)
 	ck_parse_ok("\xef\xbb\xbfworkers 6\n");
 	ck_assert_uint_eq(cfg.workers, 6);
 	/* Only at the very start. */
-	ck_parse_err("\n\xef\xbb\xbfworkers 6\n", "x.conf:2: unknown directive '\xef\xbb\xbfworkers'");
+	ck_parse_err("\n\xef\xbb\xbfworkers 6\n",
+		     "x.conf:2: unknown directive '\xef\xbb\xbfworkers'");
 }
 END_TEST
 
@@ -698,15 +726,16 @@ START_TEST(test_control_chars)
 {
 	static const char with_nul[] = "workers 2\nlog\0info\n";
 
-	ck_assert_int_eq(config_parse_text(&cfg, "x.conf", with_nul, sizeof(with_nul) - 1, err,
-					   sizeof(err)),
-			 -1);
+	ck_assert_int_eq(
+		config_parse_text(&cfg, "x.conf", with_nul, sizeof(with_nul) - 1, err, sizeof(err)),
+		-1);
 	ck_assert_str_eq(err, "x.conf:2: invalid control character 0x00");
 	ck_assert_uint_eq(cfg.workers, 2);
 	ck_parse_err("log \x1b[2Kinfo\n", "x.conf:1: invalid control character 0x1b");
 	ck_parse_err("# even in comments \x7f\n", "x.conf:1: invalid control character 0x7f");
 	/* UTF-8 is fine. */
-	ck_parse_ok("users /etc/h\xc3\xb6psocks/users # gr\xc3\xbc\xc3\x9f" "e\n");
+	ck_parse_ok("users /etc/h\xc3\xb6psocks/users # gr\xc3\xbc\xc3\x9f"
+		    "e\n");
 	ck_assert_str_eq(cfg.users_file, "/etc/h\xc3\xb6psocks/users");
 }
 END_TEST
@@ -1112,8 +1141,10 @@ START_TEST(test_example_uncommented)
 	char *text = example_read(&len);
 	char *on = malloc(len + 1);
 	static const char *const names[] = {
-		"listen", "workers", "users", "socks4", "timeout", "log", "log-to",
-		"access-log", "max-connections", "outgoing", "resolver", "address-order",
+		"listen",    "workers",		  "users",
+		"socks4",    "timeout",		  "log",
+		"log-to",    "access-log",	  "max-connections",
+		"outgoing",  "resolver",	  "address-order",
 		"dns-cache", "dns-cache-max-ttl", "pid-file",
 	};
 	bool seen[ARRAY_LEN(names)] = { false };
@@ -1127,7 +1158,8 @@ START_TEST(test_example_uncommented)
 			for (size_t n = 0; n < ARRAY_LEN(names); n++) {
 				size_t nl = strlen(names[n]);
 
-				if (strncmp(text + i + 1, names[n], nl) == 0 && text[i + 1 + nl] == ' ')
+				if (strncmp(text + i + 1, names[n], nl) == 0 &&
+				    text[i + 1 + nl] == ' ')
 					seen[n] = true;
 			}
 			continue;
