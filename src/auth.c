@@ -4,7 +4,7 @@
  * Nothing here logs. Errors go back as values (and, for the user file, as a
  * "path:LINE: message" string) because only the caller knows whether a
  * failure is fatal (startup) or survivable (reload, a tool). */
-#include <config.h>
+#include <autoconfig.h>
 
 #include "auth.h"
 

@@ -6,7 +6,7 @@
  * with it about what a line means. Edits then work on the raw text, so
  * comments, blank lines and the order of users survive, and the result
  * replaces the file atomically (temporary file, fsync, rename). */
-#include <config.h>
+#include <autoconfig.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * The main thread owns everything that is not per-worker: it parses the
  * configuration, binds the listening sockets (through the workers), starts
  * the worker threads and then only waits for signals on a signalfd. */
-#include <config.h>
+#include <autoconfig.h>
 
 #include <ares.h>
 #include <errno.h>

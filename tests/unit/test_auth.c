@@ -4,7 +4,7 @@
  * Hashes made here use libsodium's minimum cost so the suite stays fast;
  * verification reads the cost from the string, so that is all it takes.
  * Only the dummy hash for unknown users costs a real (interactive) amount. */
-#include <config.h>
+#include <autoconfig.h>
 
 #include <check.h>
 #include <errno.h>

@@ -3,9 +3,7 @@
  * Error messages are part of the interface: `hopsocks -t` prints them and
  * people grep for them, so most invalid-input tests compare the whole
  * "name:LINE: message" text. */
-/* Spelled out because a plain "config.h" finds autoconf's generated
- * config.h in the build directory first (-I. comes before -I src). */
-#include "../../src/config.h"
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <check.h>
