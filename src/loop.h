@@ -12,7 +12,7 @@
 
 struct loop;
 
-#define LOOP_READ 0x1u
+#define LOOP_READ  0x1u
 #define LOOP_WRITE 0x2u
 /* Reported together with READ/WRITE when the peer hung up or the socket has
  * an error: the handler finds out which by reading or writing. */
@@ -24,10 +24,10 @@ typedef void (*loop_timer_fn)(struct loop *loop, void *arg);
 /* Embedded in its owner; the owner's memory must stay valid until
  * loop_io_del() and the end of the current dispatch round (see loop_defer_free). */
 struct loop_io {
-	int fd;            /* -1 when not registered */
-	unsigned events;   /* the interest currently registered */
-	bool in_epoll;     /* an fd with no interest is kept out of epoll, so a
-			    * hung-up socket we are not reading cannot spin */
+	int fd;		 /* -1 when not registered */
+	unsigned events; /* the interest currently registered */
+	bool in_epoll;	 /* an fd with no interest is kept out of epoll, so a
+			  * hung-up socket we are not reading cannot spin */
 	loop_io_fn fn;
 	void *arg;
 };

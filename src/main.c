@@ -25,7 +25,7 @@
 #include "stats.h"
 #include "worker.h"
 
-#define MAX_CLI_LISTEN 64
+#define MAX_CLI_LISTEN	  64
 #define AUTH_POOL_THREADS 2
 
 struct options {
@@ -42,28 +42,27 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
-		"                [-p PIDFILE] [-t] [-v]... [-q] [--version] [--help]\n"
-		"\n"
-		"A SOCKS4/4a/5 proxy server.\n"
-		"\n"
-		"  -c FILE        read the configuration from FILE (default: built-in,\n"
-		"                 listening on 127.0.0.1:1080 without authentication)\n"
-		"  -l ADDR:PORT   listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
-		"                 replaces the configuration's listen addresses\n"
-		"  -U USERFILE    require username/password authentication (RFC 1929)\n"
-		"                 against USERFILE, made with hopsocks-passwd(1)\n"
-		"  -w WORKERS     number of worker threads (default: one per CPU)\n"
-		"  -D             run as a daemon: detach, write the pid file, log to syslog\n"
-		"  -p PIDFILE     write the process id to PIDFILE\n"
-		"  -t             check the configuration and exit\n"
-		"  -v             log more (repeat for debug)\n"
-		"  -q             log only errors\n"
-		"  --version      print the version and exit\n"
-		"  --help         print this help and exit\n"
-		"\n"
-		"See hopsocks(8) and hopsocks.conf(5).\n");
+	fprintf(out, "Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
+		     "                [-p PIDFILE] [-t] [-v]... [-q] [--version] [--help]\n"
+		     "\n"
+		     "A SOCKS4/4a/5 proxy server.\n"
+		     "\n"
+		     "  -c FILE        read the configuration from FILE (default: built-in,\n"
+		     "                 listening on 127.0.0.1:1080 without authentication)\n"
+		     "  -l ADDR:PORT   listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
+		     "                 replaces the configuration's listen addresses\n"
+		     "  -U USERFILE    require username/password authentication (RFC 1929)\n"
+		     "                 against USERFILE, made with hopsocks-passwd(1)\n"
+		     "  -w WORKERS     number of worker threads (default: one per CPU)\n"
+		     "  -D             run as a daemon: detach, write the pid file, log to syslog\n"
+		     "  -p PIDFILE     write the process id to PIDFILE\n"
+		     "  -t             check the configuration and exit\n"
+		     "  -v             log more (repeat for debug)\n"
+		     "  -q             log only errors\n"
+		     "  --version      print the version and exit\n"
+		     "  --help         print this help and exit\n"
+		     "\n"
+		     "See hopsocks(8) and hopsocks.conf(5).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -88,7 +87,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 				fprintf(stderr, "hopsocks: too many -l options\n");
 				return 2;
 			}
-			if (config_parse_listen(optarg, &o->listen[o->nlisten], err, sizeof(err)) < 0) {
+			if (config_parse_listen(optarg, &o->listen[o->nlisten], err, sizeof(err)) <
+			    0) {
 				fprintf(stderr, "hopsocks: -l %s: %s\n", optarg, err);
 				return 2;
 			}
@@ -102,7 +102,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			errno = 0;
 			o->workers = strtol(optarg, &end, 10);
 			if (errno || *end || o->workers < 1 || o->workers > 256) {
-				fprintf(stderr, "hopsocks: -w: expected 1..256, got '%s'\n", optarg);
+				fprintf(stderr, "hopsocks: -w: expected 1..256, got '%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -336,7 +337,8 @@ int main(int argc, char **argv)
 		return rc;
 
 	if (build_config(&opt, &rt.cfg, err, sizeof(err)) < 0 ||
-	    (rt.cfg.users_file && userdb_load(rt.cfg.users_file, &rt.users, err, sizeof(err)) < 0)) {
+	    (rt.cfg.users_file &&
+	     userdb_load(rt.cfg.users_file, &rt.users, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "hopsocks: %s\n", err);
 		config_free(&rt.cfg);
 		return 1;

@@ -54,20 +54,20 @@ struct buf *buf_get(struct buf_pool *pool); /* NULL when out of memory */
 void buf_put(struct buf_pool *pool, struct buf *b);
 
 enum relay_dir {
-	RELAY_UP = 0,   /* client -> target */
+	RELAY_UP = 0,	/* client -> target */
 	RELAY_DOWN = 1, /* target -> client */
 };
 
 struct relay {
 	struct buf *buf[2];
-	uint64_t bytes[2];  /* bytes delivered in each direction */
-	bool eof[2];        /* the source of this direction sent FIN */
-	bool shut[2];       /* we passed the FIN on (shutdown SHUT_WR on the sink) */
+	uint64_t bytes[2]; /* bytes delivered in each direction */
+	bool eof[2];	   /* the source of this direction sent FIN */
+	bool shut[2];	   /* we passed the FIN on (shutdown SHUT_WR on the sink) */
 };
 
 /* Outcome of moving bytes in one direction. */
 enum relay_status {
-	RELAY_OK = 0,     /* progress or would block; see interest */
+	RELAY_OK = 0,	  /* progress or would block; see interest */
 	RELAY_FAILED = -1 /* a read or write failed; relay->err says why */
 };
 

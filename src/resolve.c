@@ -16,7 +16,7 @@
 #include "loop.h"
 
 #define DNS_TIMEOUT_MS 2000
-#define DNS_TRIES 3
+#define DNS_TRIES      3
 
 /* One socket c-ares asked us to watch. */
 struct resolver_sock {
@@ -109,7 +109,8 @@ void resolve_order(struct resolve_result *res, enum config_addr_order order)
 static bool result_contains(const struct resolve_result *res, const struct resolve_addr *a)
 {
 	for (size_t i = 0; i < res->n; i++)
-		if (res->addr[i].family == a->family && memcmp(res->addr[i].bytes, a->bytes, 16) == 0)
+		if (res->addr[i].family == a->family &&
+		    memcmp(res->addr[i].bytes, a->bytes, 16) == 0)
 			return true;
 	return false;
 }
@@ -287,8 +288,7 @@ static void resolver_sock_state(void *data, ares_socket_t fd, int readable, int 
 	r->socks = s;
 }
 
-struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char *err,
-			      size_t errlen)
+struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char *err, size_t errlen)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -315,7 +315,8 @@ struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char 
 	if (cfg->resolvers) {
 		rc = ares_set_servers_ports_csv(r->channel, cfg->resolvers);
 		if (rc != ARES_SUCCESS) {
-			snprintf(err, errlen, "resolver '%s': %s", cfg->resolvers, ares_strerror(rc));
+			snprintf(err, errlen, "resolver '%s': %s", cfg->resolvers,
+				 ares_strerror(rc));
 			ares_destroy(r->channel);
 			free(r);
 			return NULL;
@@ -392,7 +393,8 @@ static void result_from_ares(const struct ares_addrinfo *ai, struct resolve_resu
 	out->n = 0;
 	for (const struct ares_addrinfo_node *n = ai->nodes; n; n = n->ai_next) {
 		if (n->ai_family == AF_INET)
-			result_add(out, AF_INET, &((const struct sockaddr_in *)n->ai_addr)->sin_addr);
+			result_add(out, AF_INET,
+				   &((const struct sockaddr_in *)n->ai_addr)->sin_addr);
 		else if (n->ai_family == AF_INET6)
 			result_add(out, AF_INET6,
 				   &((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr);

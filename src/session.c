@@ -4,7 +4,7 @@
  *      └────0x05──> S5_GREETING ──> S5_AUTH ──> AUTH_VERIFY ─┤
  *                        └──────────────────────> S5_REQUEST ┤
  *                                                            v
- *                     RELAY <── CONNECT <── RESOLVE <── (start connect)
+ *                     RELAY <── CONNECT (dial.c: resolve, try each address)
  *   any failure ──> CLOSING (flush the error reply) ──> LINGER ──> DONE
  *
  * Every decision lives in struct session, never in a local that outlives a
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "dial.h"
 #include "log.h"
 #include "resolve.h"
 #include "socks4.h"
@@ -42,7 +43,6 @@ enum session_state {
 	S_S5_AUTH,
 	S_AUTH_VERIFY,
 	S_S5_REQUEST,
-	S_RESOLVE,
 	S_CONNECT,
 	S_RELAY,
 	S_CLOSING,
@@ -51,8 +51,8 @@ enum session_state {
 };
 
 static const char *const state_names[] = {
-	"detect", "s4-request", "s5-greeting", "s5-auth", "auth-verify", "s5-request",
-	"resolve", "connect", "relay", "closing", "linger", "done",
+	"detect",  "s4-request", "s5-greeting", "s5-auth", "auth-verify", "s5-request",
+	"connect", "relay",	 "closing",	"linger",  "done",
 };
 
 enum session_proto {
@@ -70,27 +70,21 @@ struct session {
 
 	enum session_state state;
 	enum session_proto proto;
-	uint8_t cmd; /* SOCKS command; 0 until a request is parsed */
+	uint8_t cmd;  /* SOCKS command; 0 until a request is parsed */
 	int cfd, tfd; /* client and target sockets; -1 when closed */
 	struct loop_io cio, tio;
 	struct loop_timer timer; /* the deadline of the current phase */
 
 	uint64_t started_ms;
-	uint64_t deadline_ms; /* end of the connect phase */
 	uint64_t last_active_ms;
 
 	struct relay relay;
 	uint32_t reply_bytes; /* our own handshake bytes, counted in relay.bytes[DOWN] */
 	struct target dst;
 	struct sockaddr_storage client;
-	struct sockaddr_storage target_addr; /* the address tried or connected */
-	bool have_target_addr;
 	char user[AUTH_NAME_MAX + 1];
 
-	struct resolve_query *query;
-	struct resolve_result *addrs; /* while connecting */
-	size_t addr_next;
-	int last_err; /* errno of the last failed connect attempt */
+	struct dial dial; /* the outgoing connection, while it is made */
 
 	struct auth_job *auth_job;
 	const char *result; /* access-log result word */
@@ -99,7 +93,6 @@ struct session {
 static void session_close(struct session *s, const char *result);
 static void session_advance(struct session *s);
 static void session_update_interest(struct session *s);
-static void session_connect_next(struct session *s);
 
 /* ---- small helpers ---- */
 
@@ -133,13 +126,13 @@ static const char *session_client_text(struct session *s, char *buf, size_t cap)
 }
 
 /* A log line about this session, prefixed with the client address. */
-#define session_log(s, level, fmt, ...) \
-	do { \
-		if (log_enabled(level)) { \
-			char who_[64]; \
-			log_msg(level, "client %s: " fmt, \
+#define session_log(s, level, fmt, ...)                                                     \
+	do {                                                                                \
+		if (log_enabled(level)) {                                                   \
+			char who_[64];                                                      \
+			log_msg(level, "client %s: " fmt,                                   \
 				session_client_text(s, who_, sizeof(who_)), ##__VA_ARGS__); \
-		} \
+		}                                                                           \
 	} while (0)
 
 /* Queue bytes for the client behind anything already queued. The replies
@@ -265,8 +258,8 @@ static void session_log_access(struct session *s)
 		target_format(&s->dst, target, sizeof(target));
 	else
 		snprintf(target, sizeof(target), "-");
-	if (s->have_target_addr)
-		sockaddr_format((const struct sockaddr *)&s->target_addr, addr, sizeof(addr));
+	if (s->dial.have_addr)
+		sockaddr_format((const struct sockaddr *)&s->dial.addr, addr, sizeof(addr));
 	if (s->cmd == SOCKS5_CMD_CONNECT)
 		cmd = "connect";
 	else if (s->cmd == SOCKS5_CMD_BIND)
@@ -304,10 +297,7 @@ static void session_close(struct session *s, const char *result)
 	session_close_fd(s, &s->cio, &s->cfd);
 	session_close_fd(s, &s->tio, &s->tfd);
 	relay_release(&s->relay, session_pool(s));
-	resolver_cancel(s->query);
-	s->query = NULL;
-	free(s->addrs);
-	s->addrs = NULL;
+	dial_cancel(&s->dial);
 	if (s->auth_job) {
 		s->auth_job->owner = NULL; /* the worker frees it when it returns */
 		s->auth_job = NULL;
@@ -357,8 +347,6 @@ static void session_update_interest(struct session *s)
 		 * (and notice a client that gives up). */
 		if (session_reads_handshake(s))
 			cev |= LOOP_READ;
-		if (s->state == S_CONNECT)
-			tev |= LOOP_WRITE;
 		break;
 	}
 	if (relay_wants_write(r, RELAY_DOWN))
@@ -378,8 +366,6 @@ static void session_connected(struct session *s)
 	uint8_t reply[SOCKS5_REPLY_MAX];
 	ssize_t n;
 
-	free(s->addrs);
-	s->addrs = NULL;
 	stats_inc(&s->w->srv->stats, connects_ok);
 	if (getsockname(s->tfd, (struct sockaddr *)&local, &len) < 0)
 		memset(&local, 0, sizeof(local));
@@ -400,8 +386,6 @@ static void session_connected(struct session *s)
 	unsigned idle = session_cfg(s)->timeout_idle_ms;
 	if (idle)
 		loop_timer_set(session_loop(s), &s->timer, idle);
-	else
-		loop_timer_cancel(session_loop(s), &s->timer);
 
 	/* The reply first, then whatever the client pipelined. */
 	int rc = session_flush_client(s);
@@ -414,163 +398,50 @@ static void session_connected(struct session *s)
 	session_update_interest(s);
 }
 
-static void session_connect_failed(struct session *s, int err)
+static void session_dial_failed(struct session *s, const struct dial *d, int err)
 {
-	uint8_t rep = socks5_rep_from_errno(err);
 	char ebuf[64], target[TARGET_TEXT_MAX];
 	target_format(&s->dst, target, sizeof(target));
+	if (d->failed_in_dns) {
+		const char *why = err == ENOENT	     ? "name not found"
+				  : err == ETIMEDOUT ? "timed out"
+						     : "resolver failure";
+		session_log(s, LOG_LVL_INFO, "cannot resolve %s: %s", target, why);
+		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
+			     err == ENOENT ? "not-found" : "dns-failed");
+		return;
+	}
+	uint8_t rep = socks5_rep_from_errno(err);
 	session_log(s, LOG_LVL_INFO, "connect to %s failed: %s", target,
 		    util_strerror(err, ebuf, sizeof(ebuf)));
 	stats_inc(&s->w->srv->stats, connects_failed);
 	session_fail(s, rep, result_from_rep(rep));
 }
 
-/* Give each remaining address an equal share of the time that is left, so
- * one black-holed address cannot eat the whole connect deadline. */
-static void session_arm_attempt_timer(struct session *s)
-{
-	uint64_t now = loop_now_ms(session_loop(s));
-	size_t left = s->addrs->n - s->addr_next + 1;
-	uint64_t remaining = s->deadline_ms > now ? s->deadline_ms - now : 0;
-	loop_timer_set(session_loop(s), &s->timer, remaining / left);
-}
-
-static int session_bind_outgoing(struct session *s, int fd, int family)
-{
-	const struct config *cfg = session_cfg(s);
-	const struct config_addr *src = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
-	if (src->len == 0)
-		return 0;
-	/* Choose the port at connect time, not at bind: binding with port 0
-	 * would search the whole port space for each socket. */
-	int one = 1;
-	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0)
-		return -errno;
-	return 0;
-}
-
-static void session_drop_target(struct session *s)
-{
-	session_close_fd(s, &s->tio, &s->tfd);
-}
-
-/* Start a connect to one address. 0 = in progress or done, -errno = this
- * address failed at once. */
-static int session_connect_one(struct session *s, const struct resolve_addr *a)
-{
-	socklen_t len = resolve_addr_to_sockaddr(a, s->dst.port, &s->target_addr);
-	s->have_target_addr = true;
-	int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	s->tfd = fd;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	int rc = session_bind_outgoing(s, fd, a->family);
-	if (rc == 0 && connect(fd, (const struct sockaddr *)&s->target_addr, len) < 0 &&
-	    errno != EINPROGRESS)
-		rc = -errno;
-	if (rc == 0)
-		rc = loop_io_add(session_loop(s), &s->tio, fd, LOOP_WRITE);
-	if (rc < 0)
-		session_drop_target(s);
-	return rc;
-}
-
-static void session_connect_next(struct session *s)
-{
-	while (s->addr_next < s->addrs->n) {
-		const struct resolve_addr *a = &s->addrs->addr[s->addr_next++];
-		int rc = session_connect_one(s, a);
-		if (rc == 0) {
-			session_set_state(s, S_CONNECT);
-			session_arm_attempt_timer(s);
-			session_update_interest(s);
-			return;
-		}
-		s->last_err = -rc;
-	}
-	session_connect_failed(s, s->last_err ? s->last_err : EHOSTUNREACH);
-}
-
-static void session_on_target_connect(struct session *s)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (getsockopt(s->tfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err == 0) {
-		session_connected(s);
-		return;
-	}
-	s->last_err = err;
-	session_drop_target(s);
-	session_connect_next(s);
-}
-
-static void session_try_addresses(struct session *s, const struct resolve_result *res)
-{
-	s->addrs = malloc(sizeof(*s->addrs));
-	if (!s->addrs) {
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
-		return;
-	}
-	*s->addrs = *res;
-	s->addr_next = 0;
-	s->last_err = 0;
-	session_connect_next(s);
-}
-
-static void session_on_resolved(void *arg, int status, const struct resolve_result *res)
+static void session_on_dialed(struct dial *d, void *arg, int fd, int err)
 {
 	struct session *s = arg;
-	s->query = NULL;
-	if (status < 0) {
-		char target[TARGET_TEXT_MAX];
-		target_format(&s->dst, target, sizeof(target));
-		stats_inc(&s->w->srv->stats, dns_failures);
-		session_log(s, LOG_LVL_INFO, "cannot resolve %s: %s", target,
-			    status == -ENOENT ? "name not found" : "resolver failure");
-		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
-			     status == -ENOENT ? "not-found" : "dns-failed");
+	if (fd < 0) {
+		session_dial_failed(s, d, err);
 		return;
 	}
-	session_try_addresses(s, res);
+	s->tfd = fd;
+	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0) {
+		session_close(s, "error");
+		return;
+	}
+	session_connected(s);
 }
 
-/* The request is accepted: resolve if needed, then connect. The whole
- * phase shares one deadline. */
+/* The request is accepted: the handshake deadline ends here and the
+ * connect deadline (resolution included) lives in the dial. */
 static void session_start_connect(struct session *s)
 {
-	struct resolve_result res = { 0 };
-	struct loop *loop = session_loop(s);
-
-	s->deadline_ms = loop_now_ms(loop) + session_cfg(s)->timeout_connect_ms;
-	loop_timer_set_at(loop, &s->timer, s->deadline_ms);
-
-	if (s->dst.type == TARGET_DOMAIN) {
-		if (resolver_lookup_now(s->w->resolver, s->dst.addr.domain, &res)) {
-			stats_inc(&s->w->srv->stats, dns_cache_hits);
-		} else {
-			stats_inc(&s->w->srv->stats, dns_queries);
-			s->query = resolver_lookup(s->w->resolver, s->dst.addr.domain,
-						   session_on_resolved, s);
-			if (!s->query) {
-				session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
-				return;
-			}
-			session_set_state(s, S_RESOLVE);
-			session_update_interest(s);
-			return;
-		}
-	} else {
-		res.n = 1;
-		res.addr[0].family = s->dst.type == TARGET_IPV4 ? AF_INET : AF_INET6;
-		memcpy(res.addr[0].bytes, s->dst.addr.ipv6,
-		       s->dst.type == TARGET_IPV4 ? 4 : 16);
-	}
-	session_try_addresses(s, &res);
+	loop_timer_cancel(session_loop(s), &s->timer);
+	session_set_state(s, S_CONNECT);
+	dial_start(&s->dial, s->w, &s->dst, session_cfg(s)->timeout_connect_ms, session_on_dialed,
+		   s);
+	session_update_interest(s);
 }
 
 /* ---- SOCKS4 / SOCKS4a ---- */
@@ -767,7 +638,8 @@ static void session_socks5_request(struct session *s)
 		uint8_t rep = socks5_rep_for_parse_error((int)-n);
 		session_log(s, LOG_LVL_INFO, "bad SOCKS5 request: %s", proto_strerror((int)-n));
 		stats_inc(&s->w->srv->stats, bad_requests);
-		session_fail(s, rep, rep == SOCKS5_REP_GENERAL_FAILURE ? "bad-request" : "unsupported");
+		session_fail(s, rep,
+			     rep == SOCKS5_REP_GENERAL_FAILURE ? "bad-request" : "unsupported");
 		return;
 	}
 	buf_consume(in, (size_t)n);
@@ -903,7 +775,8 @@ static void session_relay_step(struct session *s, bool up, bool down)
 		rc = relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, true, session_pool(s));
 	if (rc < 0) {
 		char ebuf[64];
-		session_log(s, LOG_LVL_DEBUG, "relay ended: %s", util_strerror(rc, ebuf, sizeof(ebuf)));
+		session_log(s, LOG_LVL_DEBUG, "relay ended: %s",
+			    util_strerror(rc, ebuf, sizeof(ebuf)));
 		session_close(s, "reset");
 		return;
 	}
@@ -934,10 +807,6 @@ static void session_on_client(struct loop *loop, void *arg, unsigned events)
 static void session_on_target(struct loop *loop, void *arg, unsigned events)
 {
 	struct session *s = arg;
-	if (s->state == S_CONNECT) {
-		session_on_target_connect(s);
-		return;
-	}
 	if (s->state == S_RELAY)
 		session_relay_step(s, events & LOOP_WRITE, events & LOOP_READ);
 }
@@ -957,23 +826,6 @@ static void session_on_timer(struct loop *loop, void *arg)
 		session_close(s, "idle-timeout");
 		return;
 	}
-	case S_CONNECT:
-		if (now < s->deadline_ms) {
-			/* This address's share of the deadline is over. */
-			s->last_err = ETIMEDOUT;
-			session_drop_target(s);
-			session_connect_next(s);
-			return;
-		}
-		session_drop_target(s);
-		session_connect_failed(s, ETIMEDOUT);
-		return;
-	case S_RESOLVE:
-		resolver_cancel(s->query);
-		s->query = NULL;
-		session_log(s, LOG_LVL_INFO, "name resolution timed out");
-		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout");
-		return;
 	case S_CLOSING:
 	case S_LINGER:
 		session_close(s, s->result);

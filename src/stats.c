@@ -10,8 +10,9 @@ void stats_log(const struct stats *s)
 		 "connects_ok=%lu connects_failed=%lu bytes_up=%lu bytes_down=%lu "
 		 "auth_ok=%lu auth_failed=%lu auth_cache_hits=%lu dns_queries=%lu "
 		 "dns_failures=%lu dns_cache_hits=%lu bad_requests=%lu refused_max_connections=%lu",
-		 GET(sessions_active), GET(sessions_total), GET(sessions_socks4), GET(sessions_socks5),
-		 GET(connects_ok), GET(connects_failed), GET(bytes_up), GET(bytes_down), GET(auth_ok),
-		 GET(auth_failed), GET(auth_cache_hits), GET(dns_queries), GET(dns_failures),
-		 GET(dns_cache_hits), GET(bad_requests), GET(refused_max_connections));
+		 GET(sessions_active), GET(sessions_total), GET(sessions_socks4),
+		 GET(sessions_socks5), GET(connects_ok), GET(connects_failed), GET(bytes_up),
+		 GET(bytes_down), GET(auth_ok), GET(auth_failed), GET(auth_cache_hits),
+		 GET(dns_queries), GET(dns_failures), GET(dns_cache_hits), GET(bad_requests),
+		 GET(refused_max_connections));
 }

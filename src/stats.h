@@ -12,7 +12,7 @@ struct stats {
 	atomic_ulong sessions_socks5;
 	atomic_ulong connects_ok;
 	atomic_ulong connects_failed;
-	atomic_ulong bytes_up;   /* client -> target */
+	atomic_ulong bytes_up;	 /* client -> target */
 	atomic_ulong bytes_down; /* target -> client */
 	atomic_ulong auth_ok;
 	atomic_ulong auth_failed;
@@ -25,7 +25,7 @@ struct stats {
 };
 
 #define stats_add(s, field, n) atomic_fetch_add_explicit(&(s)->field, (n), memory_order_relaxed)
-#define stats_inc(s, field) stats_add(s, field, 1)
+#define stats_inc(s, field)    stats_add(s, field, 1)
 
 /* Write a one-line summary of the counters to the log. */
 void stats_log(const struct stats *s);

@@ -17,12 +17,12 @@
 #include "target.h"
 #include "util.h"
 
-#define WORKER_ACCEPT_BATCH 64
-#define WORKER_ACCEPT_PAUSE_MS 100
-#define WORKER_LISTEN_BACKLOG 1024
-#define WORKER_SPARE_BUFFERS 64
+#define WORKER_ACCEPT_BATCH	  64
+#define WORKER_ACCEPT_PAUSE_MS	  100
+#define WORKER_LISTEN_BACKLOG	  1024
+#define WORKER_SPARE_BUFFERS	  64
 #define WORKER_AUTH_CACHE_ENTRIES 1024
-#define WORKER_AUTH_CACHE_AGE_MS (10 * 60 * 1000)
+#define WORKER_AUTH_CACHE_AGE_MS  (10 * 60 * 1000)
 
 static void worker_set_accepting(struct worker *w, bool on)
 {

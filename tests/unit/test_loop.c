@@ -80,9 +80,9 @@ START_TEST(timer_cancel_and_rearm)
 	ck_assert(loop_timer_armed(&a.t));
 	loop_timer_cancel(loop, &a.t);
 	ck_assert(!loop_timer_armed(&a.t));
-	loop_timer_cancel(loop, &a.t); /* twice is harmless */
+	loop_timer_cancel(loop, &a.t);	/* twice is harmless */
 	loop_timer_set(loop, &d.t, 30); /* later: now fires after c */
-	loop_timer_set(loop, &c.t, 0);  /* earlier: fires first */
+	loop_timer_set(loop, &c.t, 0);	/* earlier: fires first */
 	ck_assert_uint_eq(loop_timer_count(loop), 3);
 
 	ck_assert_int_eq(loop_run(loop), 0);

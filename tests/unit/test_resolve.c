@@ -134,8 +134,8 @@ START_TEST(literals_answer_without_io)
 	struct resolve_result out;
 	ck_assert(resolver_lookup_now(r, "192.0.2.7", &out));
 	ck_assert_uint_eq(out.n, 1);
-	ck_assert(same(&out.addr[0], &(struct resolve_addr){ .family = AF_INET,
-							     .bytes = { 192, 0, 2, 7 } }));
+	ck_assert(same(&out.addr[0],
+		       &(struct resolve_addr){ .family = AF_INET, .bytes = { 192, 0, 2, 7 } }));
 	ck_assert(resolver_lookup_now(r, "::1", &out));
 	ck_assert_int_eq(out.addr[0].family, AF_INET6);
 	ck_assert(!resolver_lookup_now(r, "not-cached.test", &out));
