@@ -159,10 +159,14 @@ static int build_config(const struct options *o, struct config *cfg, char *err, 
 	}
 	if (o->workers > 0)
 		cfg->workers = (unsigned)o->workers;
-	if (o->verbosity > 0)
-		cfg->log_level = CONFIG_LOG_DEBUG;
-	else if (o->verbosity < 0)
+	/* Each -v is one step up from the configured level; -q is errors only. */
+	if (o->verbosity > 0) {
+		int level = (int)cfg->log_level + o->verbosity;
+		cfg->log_level = level > CONFIG_LOG_DEBUG ? CONFIG_LOG_DEBUG
+							  : (enum config_log_level)level;
+	} else if (o->verbosity < 0) {
 		cfg->log_level = CONFIG_LOG_ERROR;
+	}
 	return config_finish(cfg, err, errlen);
 }
 
