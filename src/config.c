@@ -1,30 +1,24 @@
-/* The configuration file parser.
+/* The configuration file parser: the directive table, the parse loop and
+ * the config's lifecycle.
  *
  * The parser is a pure function over the file's text: no I/O, no name
  * lookups, no clock. config_load_file() is the only function that touches the
  * file system, and it only reads the text and hands it over. That keeps the
  * whole language unit-testable and fuzzable.
  *
- * Grammar, one directive per line:
- *
- *	line    := [ word { word } ] [ "#" comment ]
- *	word    := bare | "\"" { char | "\\\"" | "\\\\" } "\""
- *	bare    := run of bytes other than space, tab, '"', '#', '{', '}'
- *
- * '{' and '}' are words of their own (block delimiters) and are reserved for
- * the chain/route blocks to come; today every block is an error.
+ * It is split by job: config_lex.c turns a line into words (the grammar is
+ * drawn there), config_value.c parses numbers, durations and addresses, and
+ * this file decides what the words mean. What they share is in config_int.h.
  *
  * Errors stop the parse at the first bad line and read "NAME:LINE: message",
  * where NAME is whatever the caller passed (usually the path).
  */
 #include "config.h"
+#include "config_int.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +29,6 @@
 #define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
 #define CONFIG_RESOLVER_PORT 53
 
-/* No directive takes more than two arguments; one extra slot lets the
- * tokenizer notice "too many" without growing an array. */
-#define LINE_WORDS_MAX 4
-
-/* Values quoted back in error messages are cut to this many bytes so a
- * runaway line does not bury the message. */
-#define QUOTE_MAX "64"
-
-struct line_words {
-	char *word[LINE_WORDS_MAX];
-	bool brace[LINE_WORDS_MAX]; /* an unquoted '{' or '}' */
-	size_t n;
-	bool overflow;
-};
-
 /* What one config_parse_text() call has seen, for checks that span lines. */
 struct parse_state {
 	struct config *cfg;
@@ -58,70 +37,7 @@ struct parse_state {
 	unsigned outgoing_v6_line;
 };
 
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- small value parsers ---- */
-
-/* Decimal digits only: no sign, no spaces, no "0x", so "-1" cannot wrap
- * around to a huge unsigned value the way strtoul would let it. */
-static int parse_uint(const char *text, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (*text == '\0')
-		return -1;
-	for (const char *p = text; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		if (v > (max - (unsigned long)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int config_parse_duration(const char *text, unsigned *ms)
-{
-	static const struct {
-		const char *suffix;
-		unsigned long factor;
-	} units[] = {
-		{ "ms", 1 },  { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
-		{ "", 1000 },
-	};
-	char digits[24];
-	size_t ndigits = strspn(text, "0123456789");
-	unsigned long v;
-
-	if (ndigits == 0 || ndigits >= sizeof(digits))
-		return -1;
-	memcpy(digits, text, ndigits);
-	digits[ndigits] = '\0';
-
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(text + ndigits, units[i].suffix) != 0)
-			continue;
-		/* The result must fit the unsigned milliseconds the loop uses. */
-		if (parse_uint(digits, UINT_MAX / units[i].factor, &v) < 0)
-			return -1;
-		*ms = (unsigned)(v * units[i].factor);
-		return 0;
-	}
-	return -1;
-}
 
 static int parse_bool(const char *text, bool *out)
 {
@@ -148,194 +64,6 @@ static int parse_keyword(const char *text, const char *const *names)
 		if (strcmp(text, names[i]) == 0)
 			return i;
 	return -1;
-}
-
-/* ---- addresses ---- */
-
-enum port_rule {
-	PORT_REQUIRED,
-	PORT_OPTIONAL,
-	PORT_FORBIDDEN,
-};
-
-static void addr_fill(struct config_addr *out, int family, const void *ip, uint16_t port)
-{
-	char ip_text[INET6_ADDRSTRLEN];
-
-	memset(out, 0, sizeof(*out));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, ip, sizeof(sin->sin_addr));
-		out->len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, ip, sizeof(sin6->sin6_addr));
-		out->len = sizeof(*sin6);
-	}
-	inet_ntop(family, ip, ip_text, sizeof(ip_text));
-	/* A port needs brackets around an IPv6 address; a bare host does not. */
-	if (port == 0)
-		snprintf(out->text, sizeof(out->text), "%s", ip_text);
-	else if (family == AF_INET)
-		snprintf(out->text, sizeof(out->text), "%s:%u", ip_text, port);
-	else
-		snprintf(out->text, sizeof(out->text), "[%s]:%u", ip_text, port);
-}
-
-static bool addr_equal(const struct config_addr *a, const struct config_addr *b)
-{
-	if (a->ss.ss_family != b->ss.ss_family)
-		return false;
-	if (a->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->ss;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->ss;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->ss;
-	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->ss;
-
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
-static int port_parse(const char *text, uint16_t *port, char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (*text == '\0') {
-		err_set(err, errlen, "missing port");
-		return -1;
-	}
-	if (parse_uint(text, 65535, &v) < 0 || v == 0) {
-		err_set(err, errlen, "invalid port '%." QUOTE_MAX "s'", text);
-		return -1;
-	}
-	*port = (uint16_t)v;
-	return 0;
-}
-
-/* Split "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or an unbracketed IPv6
- * address into host and port text. port is NULL when none was written.
- * bracketed tells the caller the host can only be IPv6. */
-static int addr_split(const char *text, char *host, size_t hostlen, const char **port,
-		      bool *bracketed, char *err, size_t errlen)
-{
-	const char *host_start = text;
-	const char *host_end;
-	const char *colon = strchr(text, ':');
-
-	*port = NULL;
-	*bracketed = text[0] == '[';
-	if (*bracketed) {
-		host_start = text + 1;
-		host_end = strchr(host_start, ']');
-		if (host_end == NULL) {
-			err_set(err, errlen, "missing ']' in '%." QUOTE_MAX "s'", text);
-			return -1;
-		}
-		if (host_end[1] == ':')
-			*port = host_end + 2;
-		else if (host_end[1] != '\0')
-			goto invalid;
-	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-		host_end = colon;
-		*port = colon + 1;
-	} else {
-		/* No colon, or several: an IPv6 address without a port. */
-		host_end = text + strlen(text);
-	}
-	if ((size_t)(host_end - host_start) >= hostlen)
-		goto invalid;
-	memcpy(host, host_start, (size_t)(host_end - host_start));
-	host[host_end - host_start] = '\0';
-	return 0;
-
-invalid:
-	err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'", text);
-	return -1;
-}
-
-/* The one address parser behind listen, outgoing and resolver. Only numeric
- * addresses: resolving a name here would make the parse depend on DNS. */
-static int addr_parse(const char *text, enum port_rule rule, uint16_t default_port,
-		      struct config_addr *out, char *err, size_t errlen)
-{
-	char host[INET6_ADDRSTRLEN + 8];
-	const char *port_text;
-	bool bracketed;
-	unsigned char ip[sizeof(struct in6_addr)];
-	uint16_t port = default_port;
-	int family;
-
-	if (*text == '\0') {
-		err_set(err, errlen, "empty address");
-		return -1;
-	}
-	if (addr_split(text, host, sizeof(host), &port_text, &bracketed, err, errlen) < 0)
-		return -1;
-	if (port_text != NULL && rule == PORT_FORBIDDEN) {
-		err_set(err, errlen, "a port is not allowed here: '%." QUOTE_MAX "s'", text);
-		return -1;
-	}
-	if (port_text == NULL && rule == PORT_REQUIRED) {
-		err_set(err, errlen, "missing port in '%." QUOTE_MAX "s'%s", text,
-			!bracketed && strchr(host, ':') != NULL
-				? " (write IPv6 addresses as [ADDR]:PORT)"
-				: "");
-		return -1;
-	}
-	if (port_text != NULL && port_parse(port_text, &port, err, errlen) < 0)
-		return -1;
-
-	/* Unbracketed text with one colon was split as HOST:PORT, so its host
-	 * cannot be IPv6 (which needs two colons): no ambiguity here. */
-	if (!bracketed && inet_pton(AF_INET, host, ip) == 1) {
-		family = AF_INET;
-	} else if (inet_pton(AF_INET6, host, ip) == 1) {
-		family = AF_INET6;
-	} else {
-		err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'%s", host,
-			strchr(host, '%') != NULL ? " (scope ids are not supported)" : "");
-		return -1;
-	}
-	addr_fill(out, family, ip, port);
-	return 0;
-}
-
-int config_parse_listen(const char *text, struct config_addr *out, char *err, size_t errlen)
-{
-	static const unsigned char any[4] = { 0, 0, 0, 0 };
-	static const unsigned char loopback[4] = { 127, 0, 0, 1 };
-	uint16_t port;
-
-	/* "1080" alone means loopback: safe by default. */
-	if (*text != '\0' && strspn(text, "0123456789") == strlen(text)) {
-		if (port_parse(text, &port, err, errlen) < 0)
-			return -1;
-		addr_fill(out, AF_INET, loopback, port);
-		return 0;
-	}
-	if (strncmp(text, "*:", 2) == 0) {
-		if (port_parse(text + 2, &port, err, errlen) < 0)
-			return -1;
-		addr_fill(out, AF_INET, any, port);
-		return 0;
-	}
-	if (addr_parse(text, PORT_REQUIRED, 0, out, err, errlen) < 0)
-		return -1;
-	return 0;
-}
-
-int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen)
-{
-	return addr_parse(text, PORT_FORBIDDEN, 0, out, err, errlen);
 }
 
 /* ---- mutators ---- */
@@ -374,7 +102,7 @@ static const struct config_addr *listen_find(const struct config *cfg,
 					     const struct config_addr *addr, size_t upto)
 {
 	for (size_t i = 0; i < upto; i++)
-		if (addr_equal(&cfg->listen[i], addr))
+		if (config_addr_equal(&cfg->listen[i], addr))
 			return &cfg->listen[i];
 	return NULL;
 }
@@ -431,7 +159,7 @@ typedef int (*directive_fn)(struct parse_state *ps, char *const *argv, char *err
 
 static int err_oom(char *err, size_t errlen)
 {
-	err_set(err, errlen, "out of memory");
+	config_err_set(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -442,7 +170,7 @@ static int do_listen(struct parse_state *ps, char *const *argv, char *err, size_
 	if (config_parse_listen(argv[0], &addr, err, errlen) < 0)
 		return -1;
 	if (listen_find(ps->cfg, &addr, ps->cfg->nlisten) != NULL) {
-		err_set(err, errlen, "duplicate address '%s'", addr.text);
+		config_err_set(err, errlen, "duplicate address '%s'", addr.text);
 		return -1;
 	}
 	return listen_append(ps->cfg, &addr) < 0 ? err_oom(err, errlen) : 0;
@@ -456,9 +184,10 @@ static int do_workers(struct parse_state *ps, char *const *argv, char *err, size
 		ps->cfg->workers = 0;
 		return 0;
 	}
-	if (parse_uint(argv[0], CONFIG_WORKERS_MAX, &v) < 0 || v == 0) {
-		err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected 1..%d or auto)",
-			argv[0], CONFIG_WORKERS_MAX);
+	if (config_parse_uint(argv[0], CONFIG_WORKERS_MAX, &v) < 0 || v == 0) {
+		config_err_set(err, errlen,
+			       "invalid value '%." QUOTE_MAX "s' (expected 1..%d or auto)", argv[0],
+			       CONFIG_WORKERS_MAX);
 		return -1;
 	}
 	ps->cfg->workers = (unsigned)v;
@@ -468,7 +197,7 @@ static int do_workers(struct parse_state *ps, char *const *argv, char *err, size
 static int set_path(char **slot, const char *value, char *err, size_t errlen)
 {
 	if (*value == '\0') {
-		err_set(err, errlen, "empty path");
+		config_err_set(err, errlen, "empty path");
 		return -1;
 	}
 	return config_set_string(slot, value) < 0 ? err_oom(err, errlen) : 0;
@@ -493,7 +222,8 @@ static const char *const order_names[] = { "as-returned", "ipv4-first", "ipv6-fi
 
 static int bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
 {
-	err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected %s)", value, expected);
+	config_err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected %s)", value,
+		       expected);
 	return -1;
 }
 
@@ -551,8 +281,8 @@ static int set_count(unsigned *slot, const char *value, unsigned long max, const
 {
 	unsigned long v;
 
-	if (parse_uint(value, max, &v) < 0) {
-		err_set(err, errlen, "invalid number '%." QUOTE_MAX "s' (%s)", value, hint);
+	if (config_parse_uint(value, max, &v) < 0) {
+		config_err_set(err, errlen, "invalid number '%." QUOTE_MAX "s' (%s)", value, hint);
 		return -1;
 	}
 	*slot = (unsigned)v;
@@ -574,9 +304,9 @@ static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, si
 static int set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
 {
 	if (config_parse_duration(value, slot) < 0) {
-		err_set(err, errlen,
-			"invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)",
-			value);
+		config_err_set(err, errlen,
+			       "invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)",
+			       value);
 		return -1;
 	}
 	return 0;
@@ -597,7 +327,7 @@ static int do_timeout(struct parse_state *ps, char *const *argv, char *err, size
 	/* Only idle may be 0: a handshake or connect without a deadline would let a
 	 * silent peer hold a session forever. */
 	if (ms == 0 && slots[kind] != &ps->cfg->timeout_idle_ms) {
-		err_set(err, errlen, "%s must be greater than 0", kinds[kind]);
+		config_err_set(err, errlen, "%s must be greater than 0", kinds[kind]);
 		return -1;
 	}
 	*slots[kind] = ms;
@@ -611,7 +341,8 @@ static int do_dns_cache_max_ttl(struct parse_state *ps, char *const *argv, char 
 	if (set_duration(&ms, argv[0], err, errlen) < 0)
 		return -1;
 	if (ms == 0) {
-		err_set(err, errlen, "must be greater than 0 (dns-cache 0 turns the cache off)");
+		config_err_set(err, errlen,
+			       "must be greater than 0 (dns-cache 0 turns the cache off)");
 		return -1;
 	}
 	ps->cfg->dns_cache_max_ttl_ms = ms;
@@ -637,9 +368,9 @@ static int do_outgoing(struct parse_state *ps, char *const *argv, char *err, siz
 		seen = &ps->outgoing_v6_line;
 	}
 	if (*seen != 0) {
-		err_set(err, errlen, "second %s address '%s' (line %u already set %s)",
-			addr.ss.ss_family == AF_INET ? "IPv4" : "IPv6", addr.text, *seen,
-			slot->text);
+		config_err_set(err, errlen, "second %s address '%s' (line %u already set %s)",
+			       addr.ss.ss_family == AF_INET ? "IPv4" : "IPv6", addr.text, *seen,
+			       slot->text);
 		return -1;
 	}
 	*slot = addr;
@@ -651,11 +382,12 @@ static int do_resolver(struct parse_state *ps, char *const *argv, char *err, siz
 {
 	struct config_addr addr;
 
-	if (addr_parse(argv[0], PORT_OPTIONAL, CONFIG_RESOLVER_PORT, &addr, err, errlen) < 0)
+	if (config_addr_parse(argv[0], CONFIG_PORT_OPTIONAL, CONFIG_RESOLVER_PORT, &addr, err,
+			      errlen) < 0)
 		return -1;
 	/* addr.text is already in c-ares's CSV form: "1.2.3.4:53", "[::1]:53". */
 	if (ps->cfg->resolvers != NULL && csv_contains(ps->cfg->resolvers, addr.text)) {
-		err_set(err, errlen, "duplicate server '%s'", addr.text);
+		config_err_set(err, errlen, "duplicate server '%s'", addr.text);
 		return -1;
 	}
 	return csv_append(&ps->cfg->resolvers, addr.text) < 0 ? err_oom(err, errlen) : 0;
@@ -691,114 +423,6 @@ static const struct directive *directive_find(const char *name)
 	return NULL;
 }
 
-/* ---- tokenizer ---- */
-
-/* Read a double-quoted word starting after the opening quote. Unescapes into
- * *out and advances it. Returns the position after the closing quote, or
- * NULL with a message. */
-static const char *word_read_quoted(const char *p, const char *end, char **out, char *err,
-				    size_t errlen)
-{
-	char *o = *out;
-
-	for (; p < end; p++) {
-		if (*p == '"') {
-			*o++ = '\0';
-			*out = o;
-			return p + 1;
-		}
-		if (*p == '\\') {
-			if (p + 1 < end && (p[1] == '"' || p[1] == '\\')) {
-				*o++ = *++p;
-				continue;
-			}
-			err_set(err, errlen,
-				"invalid escape in string (only \\\" and \\\\ are allowed)");
-			return NULL;
-		}
-		*o++ = *p;
-	}
-	err_set(err, errlen, "unterminated string");
-	return NULL;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Bytes that end a bare word. */
-static bool is_word_end(char c)
-{
-	return is_blank(c) || c == '#' || c == '{' || c == '}' || c == '"';
-}
-
-/* Split one line (without its line ending) into words, written NUL-terminated
- * into scratch. A quoted word only shrinks and a bare word's NUL takes the
- * place of the byte that ended it, but a brace is one byte of text and two of
- * output, so scratch must hold twice the line length plus one. */
-static int line_split(const char *p, const char *end, char *scratch, struct line_words *lw,
-		      char *err, size_t errlen)
-{
-	char *o = scratch;
-
-	memset(lw, 0, sizeof(*lw));
-	for (const char *q = p; q < end; q++) {
-		unsigned char c = (unsigned char)*q;
-
-		/* Control characters (a stray CR, NUL, escape codes) have no business in a
-		 * config and may hide text from a reviewer's terminal. */
-		if (c < 0x20 && c != '\t') {
-			err_set(err, errlen, "invalid control character 0x%02x", c);
-			return -1;
-		}
-		if (c == 0x7f) {
-			err_set(err, errlen, "invalid control character 0x7f");
-			return -1;
-		}
-	}
-	while (p < end) {
-		char *start = o;
-		bool brace = false;
-
-		if (is_blank(*p)) {
-			p++;
-			continue;
-		}
-		if (*p == '#')
-			break;
-		if (*p == '{' || *p == '}') {
-			*o++ = *p++;
-			*o++ = '\0';
-			brace = true;
-		} else if (*p == '"') {
-			p = word_read_quoted(p + 1, end, &o, err, errlen);
-			if (p == NULL)
-				return -1;
-			if (p < end && !is_blank(*p) && *p != '#') {
-				err_set(err, errlen, "missing space after closing quote");
-				return -1;
-			}
-		} else {
-			while (p < end && !is_word_end(*p))
-				*o++ = *p++;
-			if (p < end && *p == '"') {
-				err_set(err, errlen, "unexpected '\"' inside a word");
-				return -1;
-			}
-			*o++ = '\0';
-		}
-		if (lw->n == LINE_WORDS_MAX) {
-			lw->overflow = true;
-			continue;
-		}
-		lw->word[lw->n] = start;
-		lw->brace[lw->n] = brace;
-		lw->n++;
-	}
-	return 0;
-}
-
 /* ---- the parse loop ---- */
 
 static int line_run(struct parse_state *ps, const struct line_words *lw, char *err, size_t errlen)
@@ -808,7 +432,7 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 	size_t nargs = lw->n - 1;
 
 	if (lw->brace[0]) {
-		err_set(err, errlen, "unexpected '%s'", lw->word[0]);
+		config_err_set(err, errlen, "unexpected '%s'", lw->word[0]);
 		return -1;
 	}
 	d = directive_find(lw->word[0]);
@@ -817,27 +441,28 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 			continue;
 		/* Blocks are reserved for chain/route; name the word that opened it. */
 		if (d != NULL)
-			err_set(err, errlen, "%s: does not take a block", d->name);
+			config_err_set(err, errlen, "%s: does not take a block", d->name);
 		else if (lw->word[i][0] == '{')
-			err_set(err, errlen, "unknown block '%." QUOTE_MAX "s'", lw->word[0]);
+			config_err_set(err, errlen, "unknown block '%." QUOTE_MAX "s'",
+				       lw->word[0]);
 		else
-			err_set(err, errlen, "unexpected '}'");
+			config_err_set(err, errlen, "unexpected '}'");
 		return -1;
 	}
 	if (d == NULL) {
-		err_set(err, errlen, "unknown directive '%." QUOTE_MAX "s'", lw->word[0]);
+		config_err_set(err, errlen, "unknown directive '%." QUOTE_MAX "s'", lw->word[0]);
 		return -1;
 	}
 	if (nargs < d->nargs) {
-		err_set(err, errlen, "%s: missing argument", d->name);
+		config_err_set(err, errlen, "%s: missing argument", d->name);
 		return -1;
 	}
 	if (nargs > d->nargs || lw->overflow) {
-		err_set(err, errlen, "%s: too many arguments", d->name);
+		config_err_set(err, errlen, "%s: too many arguments", d->name);
 		return -1;
 	}
 	if (d->fn(ps, lw->word + 1, msg, sizeof(msg)) < 0) {
-		err_set(err, errlen, "%s: %s", d->name, msg);
+		config_err_set(err, errlen, "%s: %s", d->name, msg);
 		return -1;
 	}
 	return 0;
@@ -855,9 +480,9 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 
 	if (len == 0)
 		return 0;
-	/* Twice the length: see line_split() for why. */
+	/* Twice the length: see config_line_split() for why. */
 	if (len > (SIZE_MAX - 2) / 2 || (scratch = malloc(2 * len + 2)) == NULL) {
-		err_set(err, errlen, "%s: out of memory", name);
+		config_err_set(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	p = text;
@@ -873,9 +498,9 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 		ps.line++;
 		if (eol > p && eol[-1] == '\r')
 			eol--; /* CRLF */
-		if (line_split(p, eol, scratch, &lw, msg, sizeof(msg)) < 0 ||
+		if (config_line_split(p, eol, scratch, &lw, msg, sizeof(msg)) < 0 ||
 		    (lw.n > 0 && line_run(&ps, &lw, msg, sizeof(msg)) < 0)) {
-			err_set(err, errlen, "%s:%u: %s", name, ps.line, msg);
+			config_err_set(err, errlen, "%s:%u: %s", name, ps.line, msg);
 			rc = -1;
 			break;
 		}
@@ -941,15 +566,15 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		err_set(err, errlen, "%s: %s", path, strerror(errno));
+		config_err_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	rc = file_slurp(fd, &text, &len);
 	if (rc < 0) {
 		if (rc == -2)
-			err_set(err, errlen, "%s: file too large (over 1 MiB)", path);
+			config_err_set(err, errlen, "%s: file too large (over 1 MiB)", path);
 		else
-			err_set(err, errlen, "%s: %s", path, strerror(errno));
+			config_err_set(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -994,25 +619,27 @@ static int finish_check_values(const struct config *cfg, char *err, size_t errle
 {
 	for (size_t i = 1; i < cfg->nlisten; i++) {
 		if (listen_find(cfg, &cfg->listen[i], i) != NULL) {
-			err_set(err, errlen, "duplicate listen address '%s'", cfg->listen[i].text);
+			config_err_set(err, errlen, "duplicate listen address '%s'",
+				       cfg->listen[i].text);
 			return -1;
 		}
 	}
 	if (cfg->workers > CONFIG_WORKERS_MAX) {
-		err_set(err, errlen, "workers: %u is out of range (1..%d or auto)", cfg->workers,
-			CONFIG_WORKERS_MAX);
+		config_err_set(err, errlen, "workers: %u is out of range (1..%d or auto)",
+			       cfg->workers, CONFIG_WORKERS_MAX);
 		return -1;
 	}
 	if (cfg->timeout_handshake_ms == 0 || cfg->timeout_connect_ms == 0) {
-		err_set(err, errlen, "timeout: handshake and connect must be greater than 0");
+		config_err_set(err, errlen,
+			       "timeout: handshake and connect must be greater than 0");
 		return -1;
 	}
 	if (cfg->users_file != NULL && cfg->users_file[0] == '\0') {
-		err_set(err, errlen, "users: empty path");
+		config_err_set(err, errlen, "users: empty path");
 		return -1;
 	}
 	if (cfg->pid_file != NULL && cfg->pid_file[0] == '\0') {
-		err_set(err, errlen, "pid-file: empty path");
+		config_err_set(err, errlen, "pid-file: empty path");
 		return -1;
 	}
 	return 0;
@@ -1031,7 +658,7 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 	if (finish_check_values(cfg, err, errlen) < 0)
 		return -1;
 	if (cfg->socks4 == CONFIG_SOCKS4_KNOWN_USER && cfg->users_file == NULL) {
-		err_set(err, errlen, "socks4 known-user needs a user file (users or -U)");
+		config_err_set(err, errlen, "socks4 known-user needs a user file (users or -U)");
 		return -1;
 	}
 	/* Settle "auto" here, once, so no later code can get fail-closed wrong:
