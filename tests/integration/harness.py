@@ -207,6 +207,9 @@ class Hopsocks:
             f.write("\n".join(lines) + "\n")
 
     def _spawn(self):
+        if not os.access(HOPSOCKS_BIN, os.X_OK):
+            raise TestFailure("no hopsocks binary at %s (build it, or set HOPSOCKS_BIN)"
+                              % HOPSOCKS_BIN)
         with open(self.err_path, "ab") as err:
             err.write(b"---- start: %s\n" % " ".join(self.command()).encode())
         err = open(self.err_path, "ab")

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, Skip, Suite, check, check_eq, connect, echo_roundtrip,  # noqa: E402
+from harness import (BOUND, Skip, Suite, TestFailure, check, check_eq, connect, echo_roundtrip,  # noqa: E402
                      expect_closed, read_socks4_reply, read_socks5_reply, read_to_close,
                      recv_exact, socks4_request, socks5_open, socks5_request, show)
 from servers import Blackhole, EchoServer, GreeterServer, pattern  # noqa: E402
@@ -295,8 +295,9 @@ def t_pipelined_big(ctx):
         got = bytearray()
         sock.sendall(data[65536:])
         got += recv_exact(sock, len(data), "echo")
-        check(bytes(got) == data, "echoed data differs (first difference at %d)"
-              % next(i for i in range(len(data)) if got[i] != data[i]))
+        if bytes(got) != data:
+            first = next(i for i in range(len(data)) if got[i] != data[i])
+            raise TestFailure("echoed data differs from byte %d on" % first)
 
 
 @suite.test("pipelined SOCKS4: request + data in one send")

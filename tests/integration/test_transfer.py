@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Bulk data through hopsocks, every byte checked by SHA-256: 64 MiB up,
+64 MiB down, 64 MiB each way at once, half-close in both directions,
+concurrent full-duplex streams, and back-pressure (a client that stops
+reading must stall the target, not grow the server's memory)."""
+
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BOUND, Suite, TestFailure, check, check_eq, recv_exact,  # noqa: E402
+                     socks4_request, read_socks4_reply, socks5_open, wait_until)
+from servers import EchoServer, SinkServer, SourceServer, TcpServer, pattern, sha256  # noqa: E402
+
+suite = Suite()
+MiB = 1 << 20
+BIG = 64 * MiB
+SLOW = BOUND * 6  # bound for one bulk transfer on a slow (sanitizer) build
+
+
+def read_all(sock, limit=None):
+    """(sha256 hex, byte count) of everything until EOF (or limit bytes)."""
+    digest, count = hashlib.sha256(), 0
+    buf = bytearray(262144)
+    sock.settimeout(SLOW)
+    while limit is None or count < limit:
+        want = len(buf) if limit is None else min(len(buf), limit - count)
+        n = sock.recv_into(buf, want)
+        if n == 0:
+            break
+        digest.update(memoryview(buf)[:n])
+        count += n
+    return digest.hexdigest(), count
+
+
+def sink_answer(sock):
+    """The SinkServer's one-line answer, after our own SHUT_WR."""
+    line = b""
+    sock.settimeout(SLOW)
+    while not line.endswith(b"\n"):
+        chunk = sock.recv(256)
+        if not chunk:
+            raise TestFailure("EOF before the sink's answer (got %r)" % line)
+        line += chunk
+    digest, count = line.decode().split()
+    return digest, int(count), len(line)
+
+
+def send_in_thread(sock, data, shut=False):
+    """Send data on a thread (so the caller can read at the same time);
+    returns a function that joins it and re-raises its error."""
+    errors = []
+
+    def run():
+        try:
+            sock.settimeout(SLOW)
+            sock.sendall(data)
+            if shut:
+                sock.shutdown(socket.SHUT_WR)
+        except Exception as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+    def join():
+        t.join(SLOW)
+        if t.is_alive():
+            raise TestFailure("sender thread still running after %.0fs" % SLOW)
+        if errors:
+            raise TestFailure("sender: %r" % errors[0])
+    return join
+
+
+def check_access_bytes(hs, client, up, down):
+    rec = hs.wait_access(lambda r: r.get("client") == client)
+    check_eq((rec.get("result"), rec.get("up"), rec.get("down")), ("ok", str(up), str(down)),
+             "access result/up/down of %r" % rec["_line"])
+
+
+@suite.test("64 MiB upload then half-close: the sink's SHA-256 and count match; access up=67108864")
+def t_upload(ctx):
+    sink = ctx.own(SinkServer())
+    hs = ctx.hopsocks()
+    data = pattern(BIG, seed=21)
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", sink.port)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        sock.settimeout(SLOW)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        digest, count, answer_len = sink_answer(sock)
+    check_eq(count, BIG, "bytes the sink received")
+    check_eq(digest, sha256(data), "SHA-256 at the sink")
+    check_access_bytes(hs, client, BIG, answer_len)
+
+
+@suite.test("64 MiB download from a source target: SHA-256 and count match; access down=67108864")
+def t_download(ctx):
+    src = ctx.own(SourceServer(BIG, seed=22))
+    hs = ctx.hopsocks()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", src.port)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        digest, count = read_all(sock)
+    check_eq(count, BIG, "bytes received")
+    check_eq(digest, sha256(pattern(BIG, seed=22)), "SHA-256 received")
+    check_access_bytes(hs, client, 0, BIG)
+
+
+@suite.test("64 MiB each way at once through an echo target on ::1: both SHA-256 match")
+def t_full_duplex(ctx):
+    echo = ctx.own(EchoServer("::1"))
+    hs = ctx.hopsocks()
+    data = pattern(BIG, seed=23)
+    sock, _, _ = socks5_open(hs.addr, "::1", echo.port)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        join = send_in_thread(sock, data)
+        digest, count = read_all(sock, limit=BIG)
+        join()
+    check_eq(count, BIG, "bytes echoed")
+    check_eq(digest, sha256(data), "SHA-256 of the echo")
+    check_access_bytes(hs, client, BIG, BIG)
+
+
+@suite.test("half-close via SOCKS4: send, SHUT_WR, then read the target's SHA-256 answer")
+def t_half_close_client_first(ctx):
+    sink = ctx.own(SinkServer())
+    hs = ctx.hopsocks()
+    data = pattern(300000, seed=24)
+    import harness
+    sock = harness.connect(hs.addr)
+    with sock:
+        sock.sendall(socks4_request("127.0.0.1", sink.port, b"u"))
+        cd, _, _, raw = read_socks4_reply(sock)
+        check(cd == 0x5A, "SOCKS4 reply %r" % raw)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        digest, count, _ = sink_answer(sock)
+        check_eq((digest, count), (sha256(data), len(data)), "sink's hash and count")
+        tail = sock.recv(16)
+        check_eq(tail, b"", "after the answer: EOF")
+
+
+class TalkFirstThenListen(TcpServer):
+    """Sends its data, half-closes (SHUT_WR), then reads to EOF and records
+    the SHA-256 of what still arrived after its own FIN."""
+
+    def __init__(self, data, host="127.0.0.1"):
+        self.data, self.result = data, None
+        super().__init__(host)
+
+    def handle(self, conn):
+        conn.sendall(self.data)
+        conn.shutdown(socket.SHUT_WR)
+        digest, count = read_all(conn)
+        self.result = (digest, count)
+
+
+@suite.test("half-close from the target: client reads to EOF, then still sends 1 MiB that arrives intact")
+def t_half_close_target_first(ctx):
+    down, up = pattern(MiB, seed=25), pattern(MiB, seed=26)
+    srv = ctx.own(TalkFirstThenListen(down))
+    hs = ctx.hopsocks()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", srv.port)
+    with sock:
+        digest, count = read_all(sock)
+        check_eq((digest, count), (sha256(down), MiB), "data before the target's FIN")
+        sock.sendall(up)
+        sock.shutdown(socket.SHUT_WR)
+        check(wait_until(lambda: srv.result is not None, SLOW),
+              "target did not see EOF after the client's SHUT_WR")
+    check_eq(srv.result, (sha256(up), MiB), "what the target read after its own FIN")
+
+
+@suite.test("8 concurrent full-duplex streams of 8 MiB each way: every SHA-256 matches")
+def t_concurrent(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks()
+    results, threads = {}, []
+
+    def stream(i):
+        data = pattern(8 * MiB, seed=100 + i)
+        try:
+            sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+            with sock:
+                join = send_in_thread(sock, data)
+                results[i] = read_all(sock, limit=len(data)) == (sha256(data), len(data))
+                join()
+        except Exception as e:
+            results[i] = e
+
+    for i in range(8):
+        t = threading.Thread(target=stream, args=(i,), daemon=True)
+        threads.append(t)
+        t.start()
+    for t in threads:
+        t.join(SLOW)
+    bad = {i: r for i, r in results.items() if r is not True}
+    check(len(results) == 8, "only %d of 8 streams finished within %.0fs" % (len(results), SLOW))
+    check(not bad, "streams with wrong data or errors: %r" % bad)
+
+
+@suite.test("back-pressure: a client that stops reading stalls a 64 MiB source below 32 MiB; then all arrives")
+def t_backpressure(ctx):
+    src = ctx.own(SourceServer(BIG, seed=27))
+    hs = ctx.hopsocks()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", src.port)
+    with sock:
+        stalled_at = _wait_stall(src)
+        check(stalled_at is not None, "the source never stalled within %.0fs (sent %d bytes)"
+              % (BOUND, src.sent))
+        check(stalled_at < 32 * MiB, "the source got %d MiB out while the client read nothing:"
+              " the server buffers without bound" % (stalled_at // MiB))
+        digest, count = read_all(sock)
+    check_eq((digest, count), (sha256(pattern(BIG, seed=27)), BIG), "SHA-256 and count after resuming")
+
+
+def _wait_stall(src, quiet=1.0):
+    """src.sent once it stopped growing for `quiet` seconds, None if it
+    kept growing (or finished) for BOUND seconds."""
+    deadline = time.monotonic() + BOUND
+    last, since = src.sent, time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = src.sent
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet and now < BIG:
+            return now
+    return None
+
+
+if __name__ == "__main__":
+    suite.run()
