@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Names resolved by hopsocks through c-ares, always against a DNS server
+this test runs on loopback (never the machine's resolver): SOCKS5 domain
+and SOCKS4a requests, NXDOMAIN replies, IPv6-only names, trying each
+address in turn, address-order, a slow answer that must not block other
+sessions, the TTL cache, and a 253-byte name."""
+
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BOUND, Skip, Suite, check, check_eq, connect, echo_roundtrip,  # noqa: E402
+                     expect_closed, port_accepts, read_socks4_reply, read_socks5_reply,
+                     recv_exact, show, socks4_request, socks5_open, socks5_request)
+from dnsserver import QTYPE_A, DnsServer  # noqa: E402
+from servers import EchoServer  # noqa: E402
+
+suite = Suite()
+
+LONG_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters
+
+
+def dns(ctx, records, **kw):
+    return ctx.own(DnsServer(records, **kw))
+
+
+def proxy(ctx, server, config=(), workers=2):
+    """hopsocks resolving through server only."""
+    return ctx.hopsocks(config=["resolver " + server.resolver] + list(config), workers=workers)
+
+
+def v5_request(hs, host, port):
+    """(sock, REP, bound host, bound port, raw) for CONNECT host:port."""
+    sock = connect(hs.addr)
+    sock.sendall(b"\x05\x01\x00")
+    check_eq(recv_exact(sock, 2, "selection"), b"\x05\x00", "selection")
+    sock.sendall(socks5_request(host, port))
+    rep, bhost, bport, raw = read_socks5_reply(sock)
+    return sock, rep, bhost, bport, raw
+
+
+@suite.test("SOCKS5 domain name (A 127.0.0.1): 05 00 00 01 127.0.0.1 <peer port>, echo, asked our DNS")
+def t_domain_v4(ctx):
+    echo = ctx.own(EchoServer())
+    d = dns(ctx, {"target.test": ["127.0.0.1"]})
+    hs = proxy(ctx, d)
+    sock, rep, _, _, raw = v5_request(hs, "target.test", echo.port)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        peer = echo.wait_peers(1)[0]
+        check_eq(raw, b"\x05\x00\x00\x01\x7f\x00\x00\x01" + struct.pack(">H", peer[1]), "reply")
+        echo_roundtrip(sock, b"by name", "echo")
+    check(d.count("target.test") >= 1, "our DNS server was not asked for target.test")
+    rec = hs.wait_access(lambda r: r.get("client") == client)
+    check_eq((rec.get("target"), rec.get("addr"), rec.get("result")),
+             ("target.test:%d" % echo.port, "127.0.0.1:%d" % echo.port, "ok"),
+             "access target/addr/result of %r" % rec["_line"])
+
+
+@suite.test("SOCKS5 domain name with only AAAA ::1: reply ATYP 04 ::1 <peer port>, echo")
+def t_domain_v6(ctx):
+    echo = ctx.own(EchoServer("::1"))
+    d = dns(ctx, {"six.test": ["::1"]})
+    hs = proxy(ctx, d)
+    sock, rep, bhost, bport, raw = v5_request(hs, "six.test", echo.port)
+    with sock:
+        peer = echo.wait_peers(1)[0]
+        check_eq(raw, b"\x05\x00\x00\x04" + socket.inet_pton(socket.AF_INET6, "::1")
+                 + struct.pack(">H", peer[1]), "reply")
+        echo_roundtrip(sock, b"by name over v6", "echo")
+
+
+@suite.test("NXDOMAIN: SOCKS5 05 04 and close, access result=not-found; SOCKS4a 00 5B")
+def t_nxdomain(ctx):
+    d = dns(ctx, {"target.test": ["127.0.0.1"]})
+    hs = proxy(ctx, d)
+    sock, rep, _, _, raw = v5_request(hs, "missing.test", 80)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        check(rep == 4, "reply %s, want REP 04 (host unreachable)" % show(raw))
+        expect_closed(sock, "after 05 04")
+    rec = hs.wait_access(lambda r: r.get("client") == client)
+    check_eq(rec.get("result"), "not-found", "access result of %r" % rec["_line"])
+    with connect(hs.addr) as sock:
+        sock.sendall(socks4_request("0.0.0.1", 80, b"u", hostname="missing.test"))
+        cd, _, _, raw = read_socks4_reply(sock)
+        check(cd == 0x5B, "SOCKS4a reply %s, want 00 5B" % show(raw))
+    check(d.count("missing.test") >= 1, "our DNS server was not asked for missing.test")
+
+
+@suite.test("SOCKS4a (DSTIP 0.0.0.1 + name): 00 5A, echo, access proto=socks4a")
+def t_socks4a(ctx):
+    echo = ctx.own(EchoServer())
+    d = dns(ctx, {"four-a.test": ["127.0.0.1"]})
+    hs = proxy(ctx, d)
+    sock = connect(hs.addr)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        sock.sendall(socks4_request("0.0.0.1", echo.port, b"someone", hostname="four-a.test"))
+        cd, _, _, raw = read_socks4_reply(sock)
+        check(cd == 0x5A, "reply %s, want 00 5A" % show(raw))
+        echo_roundtrip(sock, b"socks4a payload", "echo")
+    rec = hs.wait_access(lambda r: r.get("client") == client)
+    check_eq((rec.get("proto"), rec.get("target"), rec.get("result")),
+             ("socks4a", "four-a.test:%d" % echo.port, "ok"), "access of %r" % rec["_line"])
+
+
+def closed_on_v6(port):
+    """True if [::1]:port refuses connections (so a fallback is needed)."""
+    return not port_accepts("::1", port)
+
+
+@suite.test("each address in turn: ::1 refused first (ipv6-first), then 127.0.0.1 succeeds")
+def t_fallback(ctx):
+    echo = ctx.own(EchoServer())
+    if not closed_on_v6(echo.port):
+        raise Skip("[::1]:%d is in use by something else" % echo.port)
+    d = dns(ctx, {"both.test": ["127.0.0.1", "::1"]})
+    hs = proxy(ctx, d, config=["address-order ipv6-first"])
+    sock, rep, bhost, _, raw = v5_request(hs, "both.test", echo.port)
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    with sock:
+        check(rep == 0, "reply %s, want success via 127.0.0.1" % show(raw))
+        check_eq(bhost, "127.0.0.1", "BND.ADDR")
+        echo_roundtrip(sock, b"second address", "echo")
+    rec = hs.wait_access(lambda r: r.get("client") == client)
+    check_eq(rec.get("addr"), "127.0.0.1:%d" % echo.port, "access addr of %r" % rec["_line"])
+
+
+@suite.test("address-order ipv4-only never tries ::1 (05 05); ipv6-only reaches the ::1 target")
+def t_address_order_only(ctx):
+    echo6 = ctx.own(EchoServer("::1"))
+    if port_accepts("127.0.0.1", echo6.port):
+        raise Skip("127.0.0.1:%d is in use by something else" % echo6.port)
+    d = dns(ctx, {"both.test": ["127.0.0.1", "::1"]})
+    hs4 = proxy(ctx, d, config=["address-order ipv4-only"])
+    sock, rep, _, _, raw = v5_request(hs4, "both.test", echo6.port)
+    with sock:
+        check(rep == 5, "ipv4-only: reply %s, want 05 05 (127.0.0.1 refused, ::1 not tried)" % show(raw))
+    check_eq(echo6.peers, [], "connections the ::1 target saw under ipv4-only")
+    hs6 = proxy(ctx, d, config=["address-order ipv6-only"])
+    sock, rep, bhost, _, raw = v5_request(hs6, "both.test", echo6.port)
+    with sock:
+        check(rep == 0, "ipv6-only: reply %s, want success" % show(raw))
+        check_eq(bhost, "::1", "BND.ADDR under ipv6-only")
+        echo_roundtrip(sock, b"v6 only", "echo")
+
+
+@suite.test("a slow DNS answer (1.5 s) does not delay another session on the same worker")
+def t_slow_dns_not_blocking(ctx):
+    echo = ctx.own(EchoServer())
+    d = dns(ctx, {"slow.test": ["127.0.0.1"]}, delays={"slow.test": 1.5})
+    hs = proxy(ctx, d, workers=1)
+    slow_result = {}
+
+    def slow():
+        started = time.monotonic()
+        try:
+            sock, _, _ = socks5_open(hs.addr, "slow.test", echo.port)
+            with sock:
+                echo_roundtrip(sock, b"slow", "slow echo")
+            slow_result["ok"] = time.monotonic() - started
+        except Exception as e:
+            slow_result["error"] = e
+
+    t = threading.Thread(target=slow, daemon=True)
+    t.start()
+    if not _wait(lambda: d.count("slow.test") >= 1):
+        check(False, "hopsocks never asked for slow.test")
+    started = time.monotonic()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock:
+        echo_roundtrip(sock, b"fast", "fast echo")
+    fast = time.monotonic() - started
+    t.join(BOUND)
+    check(fast < 1.0, "an IP-literal session took %.2fs while a name was being resolved" % fast)
+    check("ok" in slow_result, "the slow-name session failed: %r" % slow_result)
+    check(slow_result["ok"] >= 1.2, "slow.test resolved in %.2fs, before the DNS server answered"
+          % slow_result["ok"])
+
+
+def _wait(pred):
+    from harness import wait_until
+    return wait_until(pred, BOUND)
+
+
+@suite.test("the TTL cache: a second session to the same name sends no second A query (1 worker)")
+def t_cache(ctx):
+    echo = ctx.own(EchoServer())
+    d = dns(ctx, {"cached.test": ["127.0.0.1"]}, ttl=300)
+    hs = proxy(ctx, d, workers=1)
+    for i in range(3):
+        sock, _, _ = socks5_open(hs.addr, "cached.test", echo.port)
+        with sock:
+            echo_roundtrip(sock, b"round %d" % i, "echo")
+    check_eq(d.count("cached.test", QTYPE_A), 1, "A queries for cached.test after 3 sessions")
+
+
+@suite.test("a 253-character name (4 long labels) is parsed, resolved and connected")
+def t_long_name(ctx):
+    echo = ctx.own(EchoServer())
+    d = dns(ctx, {LONG_NAME: ["127.0.0.1"]})
+    hs = proxy(ctx, d)
+    sock, rep, _, _, raw = v5_request(hs, LONG_NAME, echo.port)
+    with sock:
+        check(rep == 0, "reply %s, want success" % show(raw))
+        echo_roundtrip(sock, b"long name", "echo")
+
+
+@suite.test("two resolvers: the first refuses (nothing on its port), the second answers")
+def t_second_resolver(ctx):
+    echo = ctx.own(EchoServer())
+    d = dns(ctx, {"target.test": ["127.0.0.1"]})
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        dead = "127.0.0.1:%d" % s.getsockname()[1]
+    hs = ctx.hopsocks(config=["resolver " + dead, "resolver " + d.resolver])
+    sock, _, _ = socks5_open(hs.addr, "target.test", echo.port)
+    with sock:
+        echo_roundtrip(sock, b"via second resolver", "echo")
+
+
+if __name__ == "__main__":
+    suite.run()
