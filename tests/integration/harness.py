@@ -347,11 +347,21 @@ def write_users(ctx, users):
     return path
 
 
+PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy")
+
+
+def client_env():
+    """The environment without proxy variables: a NO_PROXY=127.0.0.1 or an
+    ALL_PROXY from the machine must not change where curl connects."""
+    return {k: v for k, v in os.environ.items() if k.lower() not in PROXY_ENV}
+
+
 def run_client(cmd, input_bytes=b"", timeout=BOUND):
     """Run a client program (curl, ncat) to completion with a bound;
     returns CompletedProcess.  A hang is a failure, not a stuck test."""
     try:
-        return subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=timeout)
+        return subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=timeout,
+                              env=client_env())
     except subprocess.TimeoutExpired:
         raise TestFailure("client did not finish within %.0fs: %s" % (timeout, " ".join(cmd)))
 
