@@ -4,6 +4,7 @@ errors, -t config checks with FILE:LINE errors, -l/-U/-p/-D/-v, signals, and
 the user-file tool's add/replace/check/delete."""
 
 import os
+import re
 import signal
 import socket
 import stat
@@ -269,6 +270,39 @@ def t_verbosity(ctx):
         echo_roundtrip(sock, b"y", "echo")
     quiet.stop_expect_zero()
     check_eq(quiet.access(), [], "access records with access-log off")
+
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hopsocks\[(\d+)\]: "
+                      r"(error|warn|info|debug) \S")
+
+
+@suite.test("every stderr line is 'YYYY-MM-DDTHH:MM:SS.mmmZ hopsocks[PID]: LEVEL message' with the right pid")
+def t_log_format(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(args=["-v", "-v"])
+    sock, _, _ = socks5_open(hs.addr, echo.host, echo.port)
+    with sock:
+        echo_roundtrip(sock, b"log me", "echo")
+    hs.wait_access(lambda r: r.get("target") == "127.0.0.1:%d" % echo.port)
+    hs.stop_expect_zero()
+    lines = [l for l in hs.stderr_text().splitlines() if not l.startswith("---- start")]
+    check(len(lines) >= 3, "only %d log lines" % len(lines))
+    for line in lines:
+        m = LOG_LINE.match(line)
+        check(m, "malformed log line: %r" % line)
+        check_eq(m.group(1), str(hs.pid), "pid in %r" % line)
+
+
+@suite.test("-q logs only errors: a session leaves no info or access line")
+def t_quiet(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(args=["-q"])
+    sock, _, _ = socks5_open(hs.addr, echo.host, echo.port)
+    with sock:
+        echo_roundtrip(sock, b"hush", "echo")
+    hs.stop_expect_zero()
+    noisy = [l for l in hs.stderr_text().splitlines() if re.search(r"\]: (info|debug|warn) ", l)]
+    check_eq(noisy, [], "lines below error level with -q")
 
 
 # ------------------------------------------------------------ hopsocks-passwd

@@ -150,10 +150,10 @@ def t_address_order_only(ctx):
         echo_roundtrip(sock, b"v6 only", "echo")
 
 
-@suite.test("a slow DNS answer (1.5 s) does not delay another session on the same worker")
+@suite.test("a slow DNS answer (1.8 s) does not delay another session on the same worker")
 def t_slow_dns_not_blocking(ctx):
     echo = ctx.own(EchoServer())
-    d = dns(ctx, {"slow.test": ["127.0.0.1"]}, delays={"slow.test": 1.5})
+    d = dns(ctx, {"slow.test": ["127.0.0.1"]}, delays={"slow.test": 1.8})
     hs = proxy(ctx, d, workers=1)
     slow_result = {}
 
@@ -177,9 +177,9 @@ def t_slow_dns_not_blocking(ctx):
         echo_roundtrip(sock, b"fast", "fast echo")
     fast = time.monotonic() - started
     t.join(BOUND)
-    check(fast < 1.0, "an IP-literal session took %.2fs while a name was being resolved" % fast)
+    check(fast < 1.2, "an IP-literal session took %.2fs while a name was being resolved" % fast)
     check("ok" in slow_result, "the slow-name session failed: %r" % slow_result)
-    check(slow_result["ok"] >= 1.2, "slow.test resolved in %.2fs, before the DNS server answered"
+    check(slow_result["ok"] >= 1.5, "slow.test resolved in %.2fs, before the DNS server answered"
           % slow_result["ok"])
 
 
