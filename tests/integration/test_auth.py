@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Suite, check, check_eq, connect, echo_roundtrip,  # noqa: E402
                      expect_closed, read_socks4_reply, read_socks5_reply, recv_exact,

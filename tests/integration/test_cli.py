@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, HOPSOCKS_PASSWD_BIN, Suite, TestFailure,  # noqa: E402
                      check, check_eq, connect, echo_roundtrip, expect_closed, free_port,

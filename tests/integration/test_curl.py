@@ -7,6 +7,7 @@ SHA-256 and the access line's byte counts against what curl itself counted."""
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BOUND, Suite, check, check_eq, run_client  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402

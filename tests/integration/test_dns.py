@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Skip, Suite, check, check_eq, connect, echo_roundtrip,  # noqa: E402
                      expect_closed, port_accepts, read_socks4_reply, read_socks5_reply,
@@ -181,6 +182,46 @@ def t_slow_dns_not_blocking(ctx):
     check("ok" in slow_result, "the slow-name session failed: %r" % slow_result)
     check(slow_result["ok"] >= 1.5, "slow.test resolved in %.2fs, before the DNS server answered"
           % slow_result["ok"])
+
+
+@suite.test("clients that leave while their name is resolving or connecting: no crash, no leak, SIGTERM exits 0")
+def t_abandoned(ctx):
+    from servers import Blackhole
+    echo = ctx.own(EchoServer())
+    hole = ctx.own(Blackhole())
+    d = dns(ctx, {"slow.test": ["127.0.0.1"]}, delays={"slow.test": 1.0})
+    hs = proxy(ctx, d, workers=1)
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    sock.close()
+    baseline = hs.stable_fd_count()
+    for i in range(10):
+        s = connect(hs.addr)
+        s.sendall(b"\x05\x01\x00" + socks5_request("slow.test", echo.port))
+        s.close()
+    if hole.works:
+        for i in range(5):
+            s = connect(hs.addr)
+            s.sendall(b"\x05\x01\x00" + socks5_request("127.0.0.1", hole.port))
+            time.sleep(0.05)
+            s.close()
+    check(_wait(lambda: d.count("slow.test") >= 1), "hopsocks never asked for slow.test")
+    time.sleep(1.5)  # let the delayed answers arrive for sessions that are gone
+    from harness import wait_until
+    check(wait_until(lambda: hs.fd_count() == baseline, BOUND),
+          "descriptors: %d, baseline %d" % (hs.fd_count(), baseline))
+    sock, _, _ = socks5_open(hs.addr, "slow.test", echo.port)
+    with sock:
+        echo_roundtrip(sock, b"after abandoned sessions", "echo")
+    d.delays.update({"pending-%d.test" % i: 5.0 for i in range(3)})
+    pending = []
+    for i in range(3):  # and leave some resolving at shutdown
+        s = connect(hs.addr)
+        s.sendall(b"\x05\x01\x00" + socks5_request("pending-%d.test" % i, 80))
+        pending.append(s)
+    check(_wait(lambda: d.count("pending-2.test") >= 1), "hopsocks never asked for pending-2.test")
+    hs.stop_expect_zero()
+    for s in pending:
+        s.close()
 
 
 def _wait(pred):

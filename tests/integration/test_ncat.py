@@ -7,6 +7,7 @@ the answer proves every byte and the FIN went through."""
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BOUND, Suite, check, check_eq, fmt_addr, run_client, write_users  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402

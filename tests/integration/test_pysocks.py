@@ -18,6 +18,7 @@ except ImportError:
 
 import socket  # noqa: E402
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Skip, Suite, TestFailure, check, check_eq, recv_exact,  # noqa: E402
                      write_users)

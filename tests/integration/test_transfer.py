@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Suite, TestFailure, check, check_eq, recv_exact,  # noqa: E402
                      socks4_request, read_socks4_reply, socks5_open, wait_until)
@@ -145,6 +146,52 @@ def t_half_close_client_first(ctx):
         check_eq((digest, count), (sha256(data), len(data)), "sink's hash and count")
         tail = sock.recv(16)
         check_eq(tail, b"", "after the answer: EOF")
+
+
+@suite.test("pipelined data and FIN before the CONNECT completes: the sink still gets every byte and EOF")
+def t_fin_before_connect(ctx):
+    sink = ctx.own(SinkServer())
+    hs = ctx.hopsocks()
+    data = pattern(200000, seed=28)
+    import harness
+    sock = harness.connect(hs.addr)
+    with sock:
+        sock.sendall(b"\x05\x01\x00" + harness.socks5_request("127.0.0.1", sink.port) + data)
+        sock.shutdown(socket.SHUT_WR)
+        check_eq(recv_exact(sock, 2, "selection"), b"\x05\x00", "selection")
+        rep, _, _, raw = harness.read_socks5_reply(sock)
+        check(rep == 0, "CONNECT reply %s" % harness.show(raw))
+        digest, count, _ = sink_answer(sock)
+    check_eq((digest, count), (sha256(data), len(data)), "sink's hash and count")
+
+
+class CloseAtOnce(TcpServer):
+    """Accepts and closes at once: with reset=True by RST (SO_LINGER 0)."""
+
+    def __init__(self, reset, host="127.0.0.1"):
+        self.reset = reset
+        super().__init__(host)
+
+    def handle(self, conn):
+        if self.reset:
+            import struct
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@suite.test("a target that closes (FIN) or resets (RST) at once: the client gets EOF/reset, access result")
+def t_target_closes(ctx):
+    import harness
+    for reset in (False, True):
+        srv = ctx.own(CloseAtOnce(reset))
+        hs = ctx.hopsocks()
+        sock, _, _ = socks5_open(hs.addr, "127.0.0.1", srv.port)
+        with sock:
+            data, how = harness.read_to_close(sock)
+            check_eq(data, b"", "bytes from a target that sent nothing")
+            check(how in ("eof", "reset"), "not closed after the target %s (%s)"
+                  % ("reset" if reset else "closed", how))
+        rec = hs.wait_access(lambda r: r.get("target") == "127.0.0.1:%d" % srv.port)
+        check_eq((rec.get("up"), rec.get("down")), ("0", "0"), "access up/down of %r" % rec["_line"])
 
 
 class TalkFirstThenListen(TcpServer):
