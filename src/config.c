@@ -30,11 +30,18 @@
 #define CONFIG_RESOLVER_PORT 53
 
 /* What one config_parse_text() call has seen, for checks that span lines. */
+/* Directives that take one address per family. */
+enum family_directive {
+	FD_OUTGOING,
+	FD_UDP_ADVERTISE,
+	FD_BIND_ADDRESS,
+	FD_COUNT,
+};
+
 struct parse_state {
 	struct config *cfg;
 	unsigned line;
-	unsigned outgoing_v4_line; /* 0 = not seen in this text */
-	unsigned outgoing_v6_line;
+	unsigned family_line[FD_COUNT][2]; /* [directive][v4, v6]: 0 = not seen in this text */
 };
 
 /* ---- small value parsers ---- */
@@ -314,19 +321,23 @@ static int set_duration(unsigned *slot, const char *value, char *err, size_t err
 
 static int do_timeout(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	static const char *const kinds[] = { "handshake", "connect", "idle", NULL };
+	static const char *const kinds[] = { "handshake", "connect", "idle", "udp-idle", "bind",
+					     NULL };
 	unsigned *slots[] = { &ps->cfg->timeout_handshake_ms, &ps->cfg->timeout_connect_ms,
-			      &ps->cfg->timeout_idle_ms };
+			      &ps->cfg->timeout_idle_ms, &ps->cfg->timeout_udp_idle_ms,
+			      &ps->cfg->timeout_bind_ms };
 	int kind = parse_keyword(argv[0], kinds);
 	unsigned ms;
 
 	if (kind < 0)
-		return bad_keyword(argv[0], "handshake, connect or idle", err, errlen);
+		return bad_keyword(argv[0], "handshake, connect, idle, udp-idle or bind", err,
+				   errlen);
 	if (set_duration(&ms, argv[1], err, errlen) < 0)
 		return -1;
-	/* Only idle may be 0: a handshake or connect without a deadline would let a
-	 * silent peer hold a session forever. */
-	if (ms == 0 && slots[kind] != &ps->cfg->timeout_idle_ms) {
+	/* Only the idle timeouts may be 0: a handshake, connect or BIND wait
+	 * without a deadline would let a silent peer hold a session forever. */
+	if (ms == 0 && slots[kind] != &ps->cfg->timeout_idle_ms &&
+	    slots[kind] != &ps->cfg->timeout_udp_idle_ms) {
 		config_err_set(err, errlen, "%s must be greater than 0", kinds[kind]);
 		return -1;
 	}
@@ -349,32 +360,89 @@ static int do_dns_cache_max_ttl(struct parse_state *ps, char *const *argv, char 
 	return 0;
 }
 
-/* One source address per family. A second one of the same family in the
- * same text is almost certainly a copy-and-paste slip, so it is an error
- * rather than a silent override. */
-static int do_outgoing(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+/* One address per family. A second one of the same family in the same text
+ * is almost certainly a copy-and-paste slip, so it is an error rather than
+ * a silent override. */
+static int set_family_addr(struct parse_state *ps, enum family_directive fd, const char *text,
+			   struct config_addr *v4, struct config_addr *v6, char *err,
+			   size_t errlen)
 {
 	struct config_addr addr;
-	struct config_addr *slot;
-	unsigned *seen;
 
-	if (config_parse_host(argv[0], &addr, err, errlen) < 0)
+	if (config_parse_host(text, &addr, err, errlen) < 0)
 		return -1;
-	if (addr.ss.ss_family == AF_INET) {
-		slot = &ps->cfg->outgoing_v4;
-		seen = &ps->outgoing_v4_line;
-	} else {
-		slot = &ps->cfg->outgoing_v6;
-		seen = &ps->outgoing_v6_line;
-	}
+	bool is_v4 = addr.ss.ss_family == AF_INET;
+	struct config_addr *slot = is_v4 ? v4 : v6;
+	unsigned *seen = &ps->family_line[fd][is_v4 ? 0 : 1];
 	if (*seen != 0) {
 		config_err_set(err, errlen, "second %s address '%s' (line %u already set %s)",
-			       addr.ss.ss_family == AF_INET ? "IPv4" : "IPv6", addr.text, *seen,
-			       slot->text);
+			       is_v4 ? "IPv4" : "IPv6", addr.text, *seen, slot->text);
 		return -1;
 	}
 	*slot = addr;
 	*seen = ps->line;
+	return 0;
+}
+
+static int do_outgoing(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_family_addr(ps, FD_OUTGOING, argv[0], &ps->cfg->outgoing_v4,
+			       &ps->cfg->outgoing_v6, err, errlen);
+}
+
+static int do_udp_advertise(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_family_addr(ps, FD_UDP_ADVERTISE, argv[0], &ps->cfg->udp_advertise_v4,
+			       &ps->cfg->udp_advertise_v6, err, errlen);
+}
+
+static int do_bind_address(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return set_family_addr(ps, FD_BIND_ADDRESS, argv[0], &ps->cfg->bind_addr_v4,
+			       &ps->cfg->bind_addr_v6, err, errlen);
+}
+
+/* "LOW-HIGH", 1..65535, LOW <= HIGH. */
+static int do_udp_ports(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	unsigned long lo, hi;
+	const char *dash = strchr(argv[0], '-');
+	char low[8];
+
+	if (dash && (size_t)(dash - argv[0]) < sizeof(low)) {
+		memcpy(low, argv[0], (size_t)(dash - argv[0]));
+		low[dash - argv[0]] = '\0';
+		if (config_parse_uint(low, 65535, &lo) == 0 &&
+		    config_parse_uint(dash + 1, 65535, &hi) == 0 && lo >= 1 && lo <= hi) {
+			ps->cfg->udp_port_min = (uint16_t)lo;
+			ps->cfg->udp_port_max = (uint16_t)hi;
+			return 0;
+		}
+	}
+	config_err_set(err, errlen, "invalid port range '%." QUOTE_MAX "s' (expected LOW-HIGH, "
+		       "1..65535)", argv[0]);
+	return -1;
+}
+
+static int do_udp_replies(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	static const char *const names[] = { "contacted", "any", NULL };
+	int i = parse_keyword(argv[0], names);
+
+	if (i < 0)
+		return bad_keyword(argv[0], "contacted or any", err, errlen);
+	ps->cfg->udp_replies_any = i == 1;
+	return 0;
+}
+
+static int do_bind_peer(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	static const char *const names[] = { "strict", "any", NULL };
+	int i = parse_keyword(argv[0], names);
+
+	if (i < 0)
+		return bad_keyword(argv[0], "strict or any", err, errlen);
+	ps->cfg->bind_peer_any = i == 1;
 	return 0;
 }
 
@@ -413,6 +481,11 @@ static const struct directive {
 	{ "dns-cache", 1, do_dns_cache },
 	{ "dns-cache-max-ttl", 1, do_dns_cache_max_ttl },
 	{ "pid-file", 1, do_pid_file },
+	{ "udp-advertise", 1, do_udp_advertise },
+	{ "udp-ports", 1, do_udp_ports },
+	{ "udp-replies", 1, do_udp_replies },
+	{ "bind-address", 1, do_bind_address },
+	{ "bind-peer", 1, do_bind_peer },
 };
 
 static const struct directive *directive_find(const char *name)
@@ -594,6 +667,8 @@ void config_init(struct config *cfg)
 	cfg->timeout_handshake_ms = 10 * 1000;
 	cfg->timeout_connect_ms = 10 * 1000;
 	cfg->timeout_idle_ms = 5 * 60 * 1000;
+	cfg->timeout_udp_idle_ms = 2 * 60 * 1000;
+	cfg->timeout_bind_ms = 2 * 60 * 1000;
 	cfg->log_level = CONFIG_LOG_INFO;
 	cfg->log_to = CONFIG_LOG_TO_AUTO;
 	cfg->access_log = true;
@@ -629,9 +704,10 @@ static int finish_check_values(const struct config *cfg, char *err, size_t errle
 			       cfg->workers, CONFIG_WORKERS_MAX);
 		return -1;
 	}
-	if (cfg->timeout_handshake_ms == 0 || cfg->timeout_connect_ms == 0) {
+	if (cfg->timeout_handshake_ms == 0 || cfg->timeout_connect_ms == 0 ||
+	    cfg->timeout_bind_ms == 0) {
 		config_err_set(err, errlen,
-			       "timeout: handshake and connect must be greater than 0");
+			       "timeout: handshake, connect and bind must be greater than 0");
 		return -1;
 	}
 	if (cfg->users_file != NULL && cfg->users_file[0] == '\0') {

@@ -70,6 +70,19 @@ struct config {
 	struct config_addr outgoing_v4;
 	struct config_addr outgoing_v6;
 
+	/* UDP ASSOCIATE */
+	unsigned timeout_udp_idle_ms;        /* 0 = none; default 2 min */
+	struct config_addr udp_advertise_v4; /* address put in the reply (NAT); len 0 = unset */
+	struct config_addr udp_advertise_v6;
+	uint16_t udp_port_min, udp_port_max; /* relay socket ports; 0 = ephemeral */
+	bool udp_replies_any; /* relay datagrams from hosts the client never sent to */
+
+	/* BIND */
+	unsigned timeout_bind_ms;         /* waiting for the peer; default 2 min */
+	struct config_addr bind_addr_v4;  /* listening address; len 0 = the one used toward DST */
+	struct config_addr bind_addr_v6;
+	bool bind_peer_any; /* accept a peer other than DST.ADDR */
+
 	/* DNS */
 	char *resolvers;   /* c-ares CSV ("127.0.0.1:5353,[::1]:53"), NULL = resolv.conf */
 	enum config_addr_order addr_order;

@@ -501,12 +501,75 @@ START_TEST(test_timeout)
 		     "x.conf:1: timeout: invalid duration '-5s' (examples: 500ms, 10s, 5m, 1h)");
 	ck_parse_err(
 		"timeout read 5s\n",
-		"x.conf:1: timeout: invalid value 'read' (expected handshake, connect or idle)");
+		"x.conf:1: timeout: invalid value 'read' (expected handshake, connect, idle, "
+		"udp-idle or bind)");
 	ck_parse_err("timeout idle\n", "x.conf:1: timeout: missing argument");
 	ck_parse_err("timeout\n", "x.conf:1: timeout: missing argument");
 	ck_parse_err("timeout idle 5 m\n", "x.conf:1: timeout: too many arguments");
 	ck_assert_uint_eq(cfg.timeout_handshake_ms, 3000);
 	ck_assert_uint_eq(cfg.timeout_connect_ms, 2500);
+}
+END_TEST
+
+START_TEST(test_timeout_udp_and_bind)
+{
+	ck_assert_uint_eq(cfg.timeout_udp_idle_ms, 120000);
+	ck_assert_uint_eq(cfg.timeout_bind_ms, 120000);
+	ck_parse_ok("timeout udp-idle 30s\ntimeout bind 5m\n");
+	ck_assert_uint_eq(cfg.timeout_udp_idle_ms, 30000);
+	ck_assert_uint_eq(cfg.timeout_bind_ms, 300000);
+	ck_parse_ok("timeout udp-idle 0\n");
+	ck_assert_uint_eq(cfg.timeout_udp_idle_ms, 0);
+	ck_parse_err("timeout bind 0\n", "x.conf:1: timeout: bind must be greater than 0");
+}
+END_TEST
+
+/* ---- UDP ASSOCIATE and BIND ---- */
+
+START_TEST(test_udp_directives)
+{
+	ck_assert_uint_eq(cfg.udp_port_min, 0);
+	ck_assert(!cfg.udp_replies_any);
+	ck_parse_ok("udp-advertise 203.0.113.5\nudp-advertise [2001:db8::5]\n"
+		    "udp-ports 40000-40100\nudp-replies any\n");
+	ck_assert_str_eq(cfg.udp_advertise_v4.text, "203.0.113.5");
+	ck_assert_str_eq(cfg.udp_advertise_v6.text, "2001:db8::5");
+	ck_assert_uint_eq(cfg.udp_port_min, 40000);
+	ck_assert_uint_eq(cfg.udp_port_max, 40100);
+	ck_assert(cfg.udp_replies_any);
+	ck_parse_ok("udp-ports 5000-5000\nudp-replies contacted\n");
+	ck_assert_uint_eq(cfg.udp_port_min, 5000);
+	ck_assert_uint_eq(cfg.udp_port_max, 5000);
+	ck_assert(!cfg.udp_replies_any);
+
+	ck_parse_err("udp-ports 5001-5000\n", "x.conf:1: udp-ports: invalid port range '5001-5000' "
+						"(expected LOW-HIGH, 1..65535)");
+	ck_parse_err("udp-ports 0-10\n", "x.conf:1: udp-ports: invalid port range '0-10' "
+					   "(expected LOW-HIGH, 1..65535)");
+	ck_parse_err("udp-ports 5000\n", "x.conf:1: udp-ports: invalid port range '5000' "
+					   "(expected LOW-HIGH, 1..65535)");
+	ck_parse_err("udp-ports 1-65536\n", "x.conf:1: udp-ports: invalid port range '1-65536' "
+					      "(expected LOW-HIGH, 1..65535)");
+	ck_parse_err("udp-replies some\n",
+		     "x.conf:1: udp-replies: invalid value 'some' (expected contacted or any)");
+	ck_parse_err("udp-advertise 10.0.0.1:53\n",
+		     "x.conf:1: udp-advertise: a port is not allowed here: '10.0.0.1:53'");
+}
+END_TEST
+
+START_TEST(test_bind_directives)
+{
+	ck_assert(!cfg.bind_peer_any);
+	ck_parse_ok("bind-address 192.0.2.9\nbind-peer any\n");
+	ck_assert_str_eq(cfg.bind_addr_v4.text, "192.0.2.9");
+	ck_assert_uint_eq(cfg.bind_addr_v6.len, 0);
+	ck_assert(cfg.bind_peer_any);
+	ck_parse_err("bind-peer loose\n",
+		     "x.conf:1: bind-peer: invalid value 'loose' (expected strict or any)");
+	config_free(&cfg);
+	config_init(&cfg);
+	ck_parse_err("bind-address ::1\nbind-address ::2\n",
+		     "x.conf:2: bind-address: second IPv6 address '::2' (line 1 already set ::1)");
 }
 END_TEST
 
@@ -917,7 +980,7 @@ START_TEST(test_finish_command_line_values)
 	ck_assert_int_eq(config_set_string(&cfg.pid_file, NULL), 0);
 	cfg.timeout_connect_ms = 0;
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "timeout: handshake and connect must be greater than 0");
+	ck_assert_str_eq(err, "timeout: handshake, connect and bind must be greater than 0");
 	cfg.timeout_connect_ms = 1;
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
 }
@@ -1207,6 +1270,9 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_max_connections);
 	tcase_add_test(tc, test_dns_cache);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_timeout_udp_and_bind);
+	tcase_add_test(tc, test_udp_directives);
+	tcase_add_test(tc, test_bind_directives);
 	tcase_add_test(tc, test_outgoing);
 	tcase_add_test(tc, test_outgoing_unbracketed_v6);
 	tcase_add_test(tc, test_outgoing_invalid);
