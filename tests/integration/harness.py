@@ -587,10 +587,21 @@ class Suite:
             shutil.rmtree(suite_tmp, ignore_errors=True)
         sys.exit(0)
 
+    # A test that somehow blocks past every bounded wait is stopped by an
+    # alarm, so a file always finishes and prints its TAP lines.
+    TEST_LIMIT = int(BOUND * 10)
+
+    @staticmethod
+    def _alarm(signum, frame):
+        raise TestFailure("test still running after %ds: stopped by the watchdog"
+                          % Suite.TEST_LIMIT)
+
     def _run_one(self, number, description, fn, suite_tmp):
         ctx = Context(suite_tmp, number)
         status, diag = "ok", []
         started = time.monotonic()
+        signal.signal(signal.SIGALRM, self._alarm)
+        signal.alarm(self.TEST_LIMIT)
         try:
             fn(ctx)
         except Skip as s:
@@ -599,6 +610,8 @@ class Suite:
             status, diag = "not ok", str(f).splitlines()
         except Exception:
             status, diag = "not ok", traceback.format_exc().splitlines()
+        finally:
+            signal.alarm(0)
         problems = ctx.close()
         if problems and status != "not ok":
             status = "not ok"
