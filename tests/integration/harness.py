@@ -12,10 +12,8 @@ Only the Python standard library is used here, so the file runs under
 Debian's /usr/bin/python3 as automake invokes it.
 """
 
-import errno
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -23,7 +21,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 

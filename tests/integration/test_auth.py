@@ -7,7 +7,6 @@ verifications keep their answers apart, SOCKS4 modes with a user file, and
 curl with good and bad user:pass."""
 
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -15,7 +14,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Suite, check, check_eq, connect, echo_roundtrip,  # noqa: E402
-                     expect_closed, read_socks4_reply, read_socks5_reply, recv_exact,
+                     expect_closed, read_socks4_reply, read_socks5_reply, read_to_close, recv_exact,
                      run_client, show, socks4_request, socks5_auth, socks5_open,
                      socks5_request, write_users)
 from servers import EchoServer, HttpServer, sha256  # noqa: E402
@@ -163,7 +162,6 @@ def t_bad_subnegotiation_version(ctx):
         sock.sendall(b"\x05\x01\x02")
         check_eq(recv_exact(sock, 2, "selection"), b"\x05\x02", "selection")
         sock.sendall(b"\x05" + socks5_auth("alice", USERS["alice"])[1:])
-        from harness import read_to_close
         data, how = read_to_close(sock)
         check(how in ("eof", "reset"), "not closed (%s)" % how)
         check(data in (b"", b"\x01\x01") or (data[:1] == b"\x01" and len(data) == 2 and data[1] != 0),

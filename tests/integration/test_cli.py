@@ -6,9 +6,7 @@ the user-file tool's add/replace/check/delete."""
 import os
 import re
 import signal
-import socket
 import stat
-import subprocess
 import sys
 import time
 
@@ -16,8 +14,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, HOPSOCKS_PASSWD_BIN, Suite, TestFailure,  # noqa: E402
                      check, check_eq, connect, echo_roundtrip, expect_closed, free_port,
-                     recv_exact, run_client, socks5_open, socks5_request, wait_until,
-                     write_users, port_accepts, read_socks5_reply)
+                     port_accepts, read_to_close, recv_exact, run_client, socks5_open,
+                     wait_until, write_users)
 from servers import EchoServer  # noqa: E402
 
 suite = Suite()
@@ -188,7 +186,6 @@ def t_sigterm_sessions(ctx):
 
 
 def _drain(sock):
-    from harness import read_to_close
     return read_to_close(sock, timeout=BOUND)
 
 

@@ -5,6 +5,7 @@ hopsocks), IPv4 and IPv6 targets and listeners.  Bodies are checked by
 SHA-256 and the access line's byte counts against what curl itself counted."""
 
 import os
+import socket
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -117,7 +118,6 @@ def t_failures(ctx):
     check(f.returncode != 0, "curl to missing.test succeeded")
     rec = hs.wait_access(lambda r: r.get("target") == "missing.test:80")
     check_eq(rec.get("result"), "not-found", "access result of %r" % rec["_line"])
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -16,9 +16,10 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Skip, Suite, check, check_eq, connect, echo_roundtrip,  # noqa: E402
                      expect_closed, port_accepts, read_socks4_reply, read_socks5_reply,
-                     recv_exact, show, socks4_request, socks5_open, socks5_request)
+                     recv_exact, show, socks4_request, socks5_open, socks5_request,
+                     wait_until)
 from dnsserver import QTYPE_A, DnsServer  # noqa: E402
-from servers import EchoServer  # noqa: E402
+from servers import Blackhole, EchoServer  # noqa: E402
 
 suite = Suite()
 
@@ -186,7 +187,6 @@ def t_slow_dns_not_blocking(ctx):
 
 @suite.test("clients that leave while their name is resolving or connecting: no crash, no leak, SIGTERM exits 0")
 def t_abandoned(ctx):
-    from servers import Blackhole
     echo = ctx.own(EchoServer())
     hole = ctx.own(Blackhole())
     d = dns(ctx, {"slow.test": ["127.0.0.1"]}, delays={"slow.test": 1.0})
@@ -206,7 +206,6 @@ def t_abandoned(ctx):
             s.close()
     check(_wait(lambda: d.count("slow.test") >= 1), "hopsocks never asked for slow.test")
     time.sleep(1.5)  # let the delayed answers arrive for sessions that are gone
-    from harness import wait_until
     check(wait_until(lambda: hs.fd_count() == baseline, BOUND),
           "descriptors: %d, baseline %d" % (hs.fd_count(), baseline))
     sock, _, _ = socks5_open(hs.addr, "slow.test", echo.port)
@@ -225,7 +224,6 @@ def t_abandoned(ctx):
 
 
 def _wait(pred):
-    from harness import wait_until
     return wait_until(pred, BOUND)
 
 

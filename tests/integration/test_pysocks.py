@@ -17,6 +17,7 @@ except ImportError:
     socks = None
 
 import socket  # noqa: E402
+import threading  # noqa: E402
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -172,7 +173,6 @@ def t_bulk(ctx):
     echo = ctx.own(EchoServer())
     hs = ctx.hopsocks()
     data = pattern(4 << 20, seed=41)
-    import threading
     with psock(hs, socks.SOCKS5) as s:
         s.connect(("127.0.0.1", echo.port))
         sender = threading.Thread(target=s.sendall, args=(data,), daemon=True)

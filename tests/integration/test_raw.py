@@ -5,6 +5,7 @@ handshakes, handshake/idle/connect deadlines, the access-log line, and that
 malformed sessions leak no descriptor."""
 
 import os
+import resource
 import socket
 import struct
 import sys
@@ -439,7 +440,6 @@ def cpu_seconds(pid):
 
 @suite.test("out of descriptors (EMFILE): no busy accept loop (<0.5 s CPU in 1.5 s); serves again after")
 def t_emfile(ctx):
-    import resource
     echo = ctx.own(EchoServer())
     hs = ctx.hopsocks(workers=1)
     limit = hs.stable_fd_count() + 8

@@ -7,14 +7,16 @@ reading must stall the target, not grow the server's memory)."""
 import hashlib
 import os
 import socket
+import struct
 import sys
 import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, Suite, TestFailure, check, check_eq, recv_exact,  # noqa: E402
-                     socks4_request, read_socks4_reply, socks5_open, wait_until)
+from harness import (BOUND, Suite, TestFailure, check, check_eq, connect,  # noqa: E402
+                     read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show,
+                     socks4_request, socks5_open, socks5_request, wait_until)
 from servers import EchoServer, SinkServer, SourceServer, TcpServer, pattern, sha256  # noqa: E402
 
 suite = Suite()
@@ -134,8 +136,7 @@ def t_half_close_client_first(ctx):
     sink = ctx.own(SinkServer())
     hs = ctx.hopsocks()
     data = pattern(300000, seed=24)
-    import harness
-    sock = harness.connect(hs.addr)
+    sock = connect(hs.addr)
     with sock:
         sock.sendall(socks4_request("127.0.0.1", sink.port, b"u"))
         cd, _, _, raw = read_socks4_reply(sock)
@@ -153,14 +154,13 @@ def t_fin_before_connect(ctx):
     sink = ctx.own(SinkServer())
     hs = ctx.hopsocks()
     data = pattern(200000, seed=28)
-    import harness
-    sock = harness.connect(hs.addr)
+    sock = connect(hs.addr)
     with sock:
-        sock.sendall(b"\x05\x01\x00" + harness.socks5_request("127.0.0.1", sink.port) + data)
+        sock.sendall(b"\x05\x01\x00" + socks5_request("127.0.0.1", sink.port) + data)
         sock.shutdown(socket.SHUT_WR)
         check_eq(recv_exact(sock, 2, "selection"), b"\x05\x00", "selection")
-        rep, _, _, raw = harness.read_socks5_reply(sock)
-        check(rep == 0, "CONNECT reply %s" % harness.show(raw))
+        rep, _, _, raw = read_socks5_reply(sock)
+        check(rep == 0, "CONNECT reply %s" % show(raw))
         digest, count, _ = sink_answer(sock)
     check_eq((digest, count), (sha256(data), len(data)), "sink's hash and count")
 
@@ -174,19 +174,17 @@ class CloseAtOnce(TcpServer):
 
     def handle(self, conn):
         if self.reset:
-            import struct
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 @suite.test("a target that closes (FIN) or resets (RST) at once: the client gets EOF/reset, access result")
 def t_target_closes(ctx):
-    import harness
     for reset in (False, True):
         srv = ctx.own(CloseAtOnce(reset))
         hs = ctx.hopsocks()
         sock, _, _ = socks5_open(hs.addr, "127.0.0.1", srv.port)
         with sock:
-            data, how = harness.read_to_close(sock)
+            data, how = read_to_close(sock)
             check_eq(data, b"", "bytes from a target that sent nothing")
             check(how in ("eof", "reset"), "not closed after the target %s (%s)"
                   % ("reset" if reset else "closed", how))
