@@ -208,6 +208,10 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        # Record before answering: a client that has its response may look
+        # at .requests at once.
+        self.server.owner.requests.append((self.path, self.client_address[:2],
+                                           self.headers.get("Host")))
         body, code = self.server.owner.body_for(self.path)
         self.send_response(code)
         self.send_header("Content-Type", "application/octet-stream")
@@ -216,8 +220,6 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
-        self.server.owner.requests.append((self.path, self.client_address[:2],
-                                           self.headers.get("Host")))
 
     def log_message(self, *args):
         pass  # keep TAP output clean
