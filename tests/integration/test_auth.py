@@ -182,6 +182,24 @@ def t_pipelined_auth(ctx):
         check_eq(recv_exact(sock, len(data), "echo"), data, "pipelined data echoed")
 
 
+@suite.test("greeting, RFC 1929 auth and request one byte at a time (5 ms apart) work")
+def t_byte_by_byte_auth(ctx):
+    hs, echo, _ = server(ctx)
+    with connect(hs.addr) as sock:
+        for part, reply in ((b"\x05\x01\x02", b"\x05\x02"),
+                            (socks5_auth("alice", USERS["alice"]), b"\x01\x00")):
+            for b in part:
+                sock.send(bytes([b]))
+                time.sleep(0.005)
+            check_eq(recv_exact(sock, 2, "reply"), reply, "reply to %s" % show(part[:3]))
+        for b in socks5_request("127.0.0.1", echo.port):
+            sock.send(bytes([b]))
+            time.sleep(0.005)
+        rep, _, _, raw = read_socks5_reply(sock)
+        check(rep == 0, "CONNECT reply %s" % show(raw))
+        echo_roundtrip(sock, b"slow and authenticated", "echo")
+
+
 @suite.test("pipelined with a wrong password: 01 <non-zero>, and the request never reaches the target")
 def t_pipelined_bad_auth(ctx):
     hs, echo, _ = server(ctx)

@@ -266,6 +266,21 @@ def t_backpressure(ctx):
     check_eq((digest, count), (sha256(pattern(BIG, seed=27)), BIG), "SHA-256 and count after resuming")
 
 
+@suite.test("SIGTERM in the middle of a 64 MiB download: exit 0, the client sees the stream end")
+def t_sigterm_mid_transfer(ctx):
+    src = ctx.own(SourceServer(BIG, seed=29))
+    hs = ctx.hopsocks()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", src.port)
+    with sock:
+        recv_exact(sock, MiB, "first MiB")
+        hs.stop_expect_zero()
+        try:
+            _, count = read_all(sock)
+        except ConnectionResetError:
+            count = 0  # a reset is as good an end as EOF here
+    check(count < BIG - MiB, "the whole stream arrived although hopsocks exited")
+
+
 def _wait_stall(src, quiet=1.0):
     """src.sent once it stopped growing for `quiet` seconds, None if it
     kept growing (or finished) for BOUND seconds."""
