@@ -1,10 +1,8 @@
-/* The client session state machine.
+/* The client session: lifecycle, events, the relay, and the commands.
  *
- *   DETECT ──0x04──> S4_REQUEST ─────────────────────────────┐
- *      └────0x05──> S5_GREETING ──> S5_AUTH ──> AUTH_VERIFY ─┤
- *                        └──────────────────────> S5_REQUEST ┤
- *                                                            v
- *                     RELAY <── CONNECT (dial.c: resolve, try each address)
+ *   handshake (session_socks.c) ──> run command ─┬─> CONNECT (dial.c) ──┐
+ *                                                ├─> BIND_WAIT (bind.c) ─┴─> RELAY
+ *                                                └─> UDP (udp.c) until the control connection ends
  *   any failure ──> CLOSING (flush the error reply) ──> LINGER ──> DONE
  *
  * Every decision lives in struct session, never in a local that outlives a
@@ -21,97 +19,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "dial.h"
-#include "log.h"
 #include "resolve.h"
+#include "session_int.h"
 #include "socks4.h"
 #include "socks5.h"
-#include "target.h"
+#include "udp.h"
 #include "util.h"
-#include "worker.h"
 
 /* After an error reply, how long we keep reading (and discarding) so that
  * closing with unread input does not reset the connection and destroy the
  * reply before the client has read it. */
 #define SESSION_LINGER_MS 2000
 
-enum session_state {
-	S_DETECT,
-	S_S4_REQUEST,
-	S_S5_GREETING,
-	S_S5_AUTH,
-	S_AUTH_VERIFY,
-	S_S5_REQUEST,
-	S_CONNECT,
-	S_RELAY,
-	S_CLOSING,
-	S_LINGER,
-	S_DONE,
-};
-
 static const char *const state_names[] = {
-	"detect",  "s4-request", "s5-greeting", "s5-auth", "auth-verify", "s5-request",
-	"connect", "relay",	 "closing",	"linger",  "done",
-};
-
-enum session_proto {
-	P_NONE,
-	P_SOCKS4,
-	P_SOCKS4A,
-	P_SOCKS5,
+	"detect",    "s4-request", "s5-greeting", "s5-auth", "auth-verify", "s5-request", "connect",
+	"bind-wait", "relay",	   "udp",	  "closing", "linger",	    "done",
 };
 
 static const char *const proto_names[] = { "-", "socks4", "socks4a", "socks5" };
 
-struct session {
-	struct worker *w;
-	struct session *prev, *next;
-
-	enum session_state state;
-	enum session_proto proto;
-	uint8_t cmd;  /* SOCKS command; 0 until a request is parsed */
-	int cfd, tfd; /* client and target sockets; -1 when closed */
-	struct loop_io cio, tio;
-	struct loop_timer timer; /* the deadline of the current phase */
-
-	uint64_t started_ms;
-	uint64_t last_active_ms;
-
-	struct relay relay;
-	uint32_t reply_bytes; /* our own handshake bytes, counted in relay.bytes[DOWN] */
-	struct target dst;
-	struct sockaddr_storage client;
-	char user[AUTH_NAME_MAX + 1];
-
-	struct dial dial; /* the outgoing connection, while it is made */
-
-	struct auth_job *auth_job;
-	const char *result; /* access-log result word */
-};
-
-static void session_close(struct session *s, const char *result);
-static void session_advance(struct session *s);
-static void session_update_interest(struct session *s);
-
 /* ---- small helpers ---- */
 
-static struct buf_pool *session_pool(struct session *s)
+const char *session_state_name(enum session_state st)
 {
-	return &s->w->bufs;
+	return state_names[st];
 }
 
-static const struct config *session_cfg(struct session *s)
-{
-	return s->w->srv->cfg;
-}
-
-static struct loop *session_loop(struct session *s)
-{
-	return s->w->loop;
-}
-
-static void session_set_state(struct session *s, enum session_state next)
+void session_set_state(struct session *s, enum session_state next)
 {
 	if (s->state == next)
 		return;
@@ -119,26 +53,16 @@ static void session_set_state(struct session *s, enum session_state next)
 	s->state = next;
 }
 
-static const char *session_client_text(struct session *s, char *buf, size_t cap)
+const char *session_client_text(const struct session *s, char *buf, size_t cap)
 {
 	sockaddr_format((const struct sockaddr *)&s->client, buf, cap);
 	return buf;
 }
 
-/* A log line about this session, prefixed with the client address. */
-#define session_log(s, level, fmt, ...)                                                     \
-	do {                                                                                \
-		if (log_enabled(level)) {                                                   \
-			char who_[64];                                                      \
-			log_msg(level, "client %s: " fmt,                                   \
-				session_client_text(s, who_, sizeof(who_)), ##__VA_ARGS__); \
-		}                                                                           \
-	} while (0)
-
 /* Queue bytes for the client behind anything already queued. The replies
  * we send are small and the buffer is empty when they are queued, so they
  * always fit. */
-static bool session_queue_reply(struct session *s, const uint8_t *p, size_t n)
+bool session_queue_reply(struct session *s, const uint8_t *p, size_t n)
 {
 	struct relay *r = &s->relay;
 	if (!r->buf[RELAY_DOWN]) {
@@ -151,7 +75,7 @@ static bool session_queue_reply(struct session *s, const uint8_t *p, size_t n)
 }
 
 /* Send what is queued for the client now, without waiting for EPOLLOUT. */
-static int session_flush_client(struct session *s)
+int session_flush_client(struct session *s)
 {
 	return relay_flush(&s->relay, RELAY_DOWN, s->cfd, session_pool(s));
 }
@@ -164,8 +88,7 @@ static void session_closing_progress(struct session *s)
 }
 
 /* Send bytes, then close once they are out (CLOSING -> LINGER -> DONE). */
-static void session_reply_and_close(struct session *s, const uint8_t *p, size_t n,
-				    const char *result)
+void session_reply_and_close(struct session *s, const uint8_t *p, size_t n, const char *result)
 {
 	s->result = result;
 	if (!session_queue_reply(s, p, n)) {
@@ -185,7 +108,7 @@ static void session_reply_and_close(struct session *s, const uint8_t *p, size_t 
 }
 
 /* The request failed: answer with the protocol's error reply and close. */
-static void session_fail(struct session *s, uint8_t socks5_rep, const char *result)
+void session_fail(struct session *s, uint8_t socks5_rep, const char *result)
 {
 	uint8_t reply[SOCKS5_REPLY_MAX];
 	ssize_t n;
@@ -250,8 +173,9 @@ static uint64_t session_bytes_down(const struct session *s)
 
 static void session_log_access(struct session *s)
 {
-	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-";
+	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", extra[256] = "";
 	const char *cmd = "-";
+	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
 
 	session_client_text(s, client, sizeof(client));
 	if (s->dst.type != TARGET_NONE)
@@ -260,6 +184,15 @@ static void session_log_access(struct session *s)
 		snprintf(target, sizeof(target), "-");
 	if (s->dial.have_addr)
 		sockaddr_format((const struct sockaddr *)&s->dial.addr, addr, sizeof(addr));
+	else if (s->have_peer_addr)
+		sockaddr_format((const struct sockaddr *)&s->peer, addr, sizeof(addr));
+	if (s->udp) {
+		const struct udp_counters *c = udp_assoc_counters(s->udp);
+		extra[0] = ' ';
+		udp_counters_format(c, extra + 1, sizeof(extra) - 1);
+		up = c->bytes_up;
+		down = c->bytes_down;
+	}
 	if (s->cmd == SOCKS5_CMD_CONNECT)
 		cmd = "connect";
 	else if (s->cmd == SOCKS5_CMD_BIND)
@@ -268,11 +201,11 @@ static void session_log_access(struct session *s)
 		cmd = "udp";
 
 	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s result=%s up=%llu "
-		   "down=%llu ms=%llu",
+		   "down=%llu ms=%llu%s",
 		   client, s->user[0] ? s->user : "-", proto_names[s->proto], cmd, target, addr,
-		   s->result ? s->result : "closed", (unsigned long long)s->relay.bytes[RELAY_UP],
-		   (unsigned long long)session_bytes_down(s),
-		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms));
+		   s->result ? s->result : "closed", (unsigned long long)up,
+		   (unsigned long long)down,
+		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
 }
 
 static void session_free(void *p)
@@ -280,11 +213,11 @@ static void session_free(void *p)
 	free(p);
 }
 
-static void session_close(struct session *s, const char *result)
+void session_close(struct session *s, const char *result)
 {
 	if (s->state == S_DONE)
 		return;
-	if (!s->result || s->state == S_RELAY)
+	if (!s->result || s->state == S_RELAY || s->state == S_UDP)
 		s->result = result;
 	session_set_state(s, S_DONE);
 
@@ -292,12 +225,19 @@ static void session_close(struct session *s, const char *result)
 	stats_add(&srv->stats, bytes_up, s->relay.bytes[RELAY_UP]);
 	stats_add(&srv->stats, bytes_down, session_bytes_down(s));
 	session_log_access(s);
+	if (s->udp) {
+		const struct udp_counters *c = udp_assoc_counters(s->udp);
+		stats_add(&srv->stats, udp_datagrams_up, c->pkts_up);
+		stats_add(&srv->stats, udp_datagrams_down, c->pkts_down);
+	}
 
 	loop_timer_cancel(session_loop(s), &s->timer);
 	session_close_fd(s, &s->cio, &s->cfd);
 	session_close_fd(s, &s->tio, &s->tfd);
 	relay_release(&s->relay, session_pool(s));
 	dial_cancel(&s->dial);
+	bind_cancel(s);
+	udp_assoc_free(s->udp);
 	if (s->auth_job) {
 		s->auth_job->owner = NULL; /* the worker frees it when it returns */
 		s->auth_job = NULL;
@@ -323,7 +263,7 @@ static bool session_reads_handshake(const struct session *s)
 	       buf_len(s->relay.buf[RELAY_UP]) < RELAY_BUF_SIZE;
 }
 
-static void session_update_interest(struct session *s)
+void session_update_interest(struct session *s)
 {
 	struct relay *r = &s->relay;
 	unsigned cev = 0, tev = 0;
@@ -340,7 +280,13 @@ static void session_update_interest(struct session *s)
 	case S_CLOSING:
 		break;
 	case S_LINGER:
+	case S_UDP:
 		cev |= LOOP_READ;
+		break;
+	case S_BIND_WAIT:
+		if (session_reads_handshake(s))
+			cev |= LOOP_READ;
+		tev |= LOOP_READ; /* the listening socket, once it exists */
 		break;
 	default:
 		/* Until the relay starts, keep collecting pipelined client bytes
@@ -359,33 +305,27 @@ static void session_update_interest(struct session *s)
 
 /* ---- connecting ---- */
 
-static void session_connected(struct session *s)
+bool session_queue_success(struct session *s, const struct sockaddr *bnd)
 {
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
 	uint8_t reply[SOCKS5_REPLY_MAX];
 	ssize_t n;
-
-	stats_inc(&s->w->srv->stats, connects_ok);
-	if (getsockname(s->tfd, (struct sockaddr *)&local, &len) < 0)
-		memset(&local, 0, sizeof(local));
-	/* BND.ADDR/PORT: the address our outgoing connection uses. */
 	if (s->proto == P_SOCKS5)
-		n = socks5_encode_reply(reply, sizeof(reply), SOCKS5_REP_SUCCEEDED,
-					(const struct sockaddr *)&local);
+		n = socks5_encode_reply(reply, sizeof(reply), SOCKS5_REP_SUCCEEDED, bnd);
 	else
-		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_GRANTED,
-					(const struct sockaddr *)&local);
-	if (n < 0 || !session_queue_reply(s, reply, (size_t)n)) {
-		session_close(s, "error");
-		return;
-	}
+		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_GRANTED, bnd);
+	return n > 0 && session_queue_reply(s, reply, (size_t)n);
+}
+
+void session_start_relay(struct session *s)
+{
 	s->result = "ok";
 	session_set_state(s, S_RELAY);
 	s->last_active_ms = loop_now_ms(session_loop(s));
 	unsigned idle = session_cfg(s)->timeout_idle_ms;
 	if (idle)
 		loop_timer_set(session_loop(s), &s->timer, idle);
+	else
+		loop_timer_cancel(session_loop(s), &s->timer);
 
 	/* The reply first, then whatever the client pipelined. */
 	int rc = session_flush_client(s);
@@ -396,6 +336,22 @@ static void session_connected(struct session *s)
 		return;
 	}
 	session_update_interest(s);
+}
+
+static void session_connected(struct session *s)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	stats_inc(&s->w->srv->stats, connects_ok);
+	if (getsockname(s->tfd, (struct sockaddr *)&local, &len) < 0)
+		memset(&local, 0, sizeof(local));
+	/* BND.ADDR/PORT: the address our outgoing connection uses. */
+	if (!session_queue_success(s, (const struct sockaddr *)&local)) {
+		session_close(s, "error");
+		return;
+	}
+	session_start_relay(s);
 }
 
 static void session_dial_failed(struct session *s, const struct dial *d, int err)
@@ -444,278 +400,88 @@ static void session_start_connect(struct session *s)
 	session_update_interest(s);
 }
 
-/* ---- SOCKS4 / SOCKS4a ---- */
+/* ---- UDP ASSOCIATE ---- */
 
-static bool session_socks4_allowed(struct session *s, const char *userid)
+static void session_udp_start(struct session *s)
 {
-	const struct server *srv = s->w->srv;
-	enum config_socks4 mode = srv->cfg->socks4;
-	if (mode == CONFIG_SOCKS4_AUTO)
-		mode = srv->users ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
-	if (mode == CONFIG_SOCKS4_ON)
-		return true;
-	if (mode == CONFIG_SOCKS4_KNOWN_USER && srv->users && userdb_find(srv->users, userid))
-		return true;
-	session_log(s, LOG_LVL_INFO, "SOCKS4 request refused: %s",
-		    mode == CONFIG_SOCKS4_OFF ? "SOCKS4 is off (a user file is configured)"
-					      : "USERID is not a known user");
-	return false;
-}
+	int err;
+	struct sockaddr_storage bnd;
 
-static void session_socks4_request(struct session *s)
-{
-	struct buf *in = s->relay.buf[RELAY_UP];
-	struct socks4_request req;
-	ssize_t n = socks4_parse_request(buf_head(in), buf_len(in), &req);
-	if (n == 0)
-		return;
-	if (n < 0) {
-		session_log(s, LOG_LVL_INFO, "bad SOCKS4 request: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "bad-request");
+	loop_timer_cancel(session_loop(s), &s->timer);
+	s->udp = udp_assoc_new(s->w, s->cfd, &s->client, &s->dst, &err);
+	if (!s->udp) {
+		char ebuf[64];
+		session_log(s, LOG_LVL_WARN, "cannot open a UDP relay socket: %s",
+			    util_strerror(err, ebuf, sizeof(ebuf)));
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}
-	buf_consume(in, (size_t)n);
-	s->proto = req.is_4a ? P_SOCKS4A : P_SOCKS4;
-	s->cmd = req.cmd;
-	s->dst = req.dst;
-	snprintf(s->user, sizeof(s->user), "%s", req.userid);
-	if (!session_socks4_allowed(s, req.userid)) {
-		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
-		return;
-	}
-	if (req.cmd != SOCKS4_CMD_CONNECT) {
-		session_log(s, LOG_LVL_INFO, "SOCKS4 command %u not supported", req.cmd);
-		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "unsupported");
-		return;
-	}
-	session_start_connect(s);
-}
-
-/* ---- SOCKS5 ---- */
-
-static void session_send_method(struct session *s, uint8_t method)
-{
-	uint8_t msg[2];
-	socks5_encode_method_choice(msg, sizeof(msg), method);
-	if (method == SOCKS5_METHOD_UNACCEPTABLE) {
-		session_reply_and_close(s, msg, sizeof(msg), "auth-failed");
-		return;
-	}
-	if (!session_queue_reply(s, msg, sizeof(msg)))
-		session_close(s, "error");
-}
-
-static void session_socks5_greeting(struct session *s)
-{
-	struct buf *in = s->relay.buf[RELAY_UP];
-	struct socks5_greeting g;
-	ssize_t n = socks5_parse_greeting(buf_head(in), buf_len(in), &g);
-	if (n == 0)
-		return;
-	if (n < 0) {
-		session_log(s, LOG_LVL_INFO, "bad SOCKS5 greeting: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
-		session_send_method(s, SOCKS5_METHOD_UNACCEPTABLE);
-		return;
-	}
-	buf_consume(in, (size_t)n);
-	/* With a user file we fail closed: "no authentication" is never chosen. */
-	uint8_t want = s->w->srv->users ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
-	if (!socks5_greeting_offers(&g, want)) {
-		session_log(s, LOG_LVL_INFO, "no acceptable SOCKS5 method (need %s)",
-			    want == SOCKS5_METHOD_USERPASS ? "username/password" : "none");
-		session_send_method(s, SOCKS5_METHOD_UNACCEPTABLE);
-		return;
-	}
-	session_send_method(s, want);
-	if (s->state == S_DONE)
-		return;
-	session_set_state(s, want == SOCKS5_METHOD_USERPASS ? S_S5_AUTH : S_S5_REQUEST);
-}
-
-static void session_auth_reply(struct session *s, bool ok)
-{
-	uint8_t msg[2];
-	struct stats *st = &s->w->srv->stats;
-	socks5_encode_userpass_reply(msg, sizeof(msg), ok ? 0x00 : 0x01);
-	if (!ok) {
-		stats_inc(st, auth_failed);
-		/* A line fail2ban-style tools can match. */
-		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
-		session_reply_and_close(s, msg, sizeof(msg), "auth-failed");
-		return;
-	}
-	stats_inc(st, auth_ok);
-	if (!session_queue_reply(s, msg, sizeof(msg))) {
+	stats_inc(&s->w->srv->stats, udp_associations);
+	udp_assoc_reply_addr(s->udp, &bnd);
+	if (!session_queue_success(s, (const struct sockaddr *)&bnd)) {
 		session_close(s, "error");
 		return;
 	}
-	session_set_state(s, S_S5_REQUEST);
+	s->result = "ok";
+	session_set_state(s, S_UDP);
+	/* Whatever the client sent after the request on the control
+	 * connection means nothing to us. */
+	buf_consume(s->relay.buf[RELAY_UP], buf_len(s->relay.buf[RELAY_UP]));
+	unsigned idle = session_cfg(s)->timeout_udp_idle_ms;
+	if (idle)
+		loop_timer_set(session_loop(s), &s->timer, idle);
+	if (session_flush_client(s) < 0) {
+		session_close(s, "reset");
+		return;
+	}
+	session_update_interest(s);
 }
 
-static void session_socks5_auth(struct session *s)
+/* The control connection of an association: it carries nothing, and its
+ * end (or an error) ends the association (RFC 1928, section 7). */
+static void session_on_udp_control(struct session *s)
 {
-	struct buf *in = s->relay.buf[RELAY_UP];
-	struct socks5_userpass up;
-	ssize_t n = socks5_parse_userpass(buf_head(in), buf_len(in), &up);
-	if (n == 0)
-		return;
-	if (n < 0) {
-		session_log(s, LOG_LVL_INFO, "bad RFC 1929 message: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
-		session_auth_reply(s, false);
-		return;
-	}
-	buf_consume(in, (size_t)n);
-	snprintf(s->user, sizeof(s->user), "%s", up.user);
-
-	const char *hash = userdb_find(s->w->srv->users, up.user);
-	uint64_t now = loop_now_ms(session_loop(s));
-	if (hash && auth_cache_lookup(s->w->auth_cache, up.user, up.pass, hash, now)) {
-		explicit_bzero(&up, sizeof(up));
-		stats_inc(&s->w->srv->stats, auth_cache_hits);
-		session_auth_reply(s, true);
+	uint8_t sink[512];
+	for (;;) {
+		ssize_t n = recv(s->cfd, sink, sizeof(sink), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		session_close(s, "ok");
 		return;
 	}
-	/* argon2 takes tens of milliseconds: never on the loop thread. */
-	s->auth_job = auth_job_new(up.user, up.pass, hash ? hash : "", &s->w->auth_done, s);
-	explicit_bzero(&up, sizeof(up));
-	if (!s->auth_job) {
-		session_close(s, "error");
+	if (session_flush_client(s) < 0) {
+		session_close(s, "reset");
 		return;
 	}
-	session_set_state(s, S_AUTH_VERIFY);
-	auth_pool_submit(s->w->srv->auth_pool, s->auth_job);
+	session_update_interest(s);
 }
 
-void session_on_auth_done(struct auth_job *job)
+/* ---- commands ---- */
+
+void session_run_command(struct session *s)
 {
-	struct session *s = job->owner;
-	if (!s)
-		return; /* the session ended while the job ran */
-	s->auth_job = NULL;
-	if (job->ok && job->hash[0])
-		auth_cache_insert(s->w->auth_cache, job->user, job->pass, job->hash,
-				  loop_now_ms(session_loop(s)));
-	session_auth_reply(s, job->ok && job->hash[0]);
-	if (s->state == S_DONE)
+	switch (s->cmd) {
+	case SOCKS5_CMD_CONNECT:
+		session_start_connect(s);
 		return;
-	/* The request may already be waiting in the buffer. */
-	if (s->state != S_CLOSING)
-		session_advance(s);
-	if (s->state != S_DONE && s->state != S_CLOSING) {
-		if (session_flush_client(s) < 0) {
-			session_close(s, "reset");
+	case SOCKS5_CMD_BIND:
+		bind_start(s);
+		return;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		if (s->proto == P_SOCKS5) {
+			session_udp_start(s);
 			return;
 		}
-		session_update_interest(s);
-	}
-}
-
-/* RFC 1928 has codes for an unknown command and address type; every other
- * malformed request is a general failure. */
-static uint8_t socks5_rep_for_parse_error(int err)
-{
-	switch (err) {
-	case PROTO_ECMD:
-		return SOCKS5_REP_CMD_NOT_SUPPORTED;
-	case PROTO_EATYP:
-		return SOCKS5_REP_ATYP_NOT_SUPPORTED;
+		break;
 	default:
-		return SOCKS5_REP_GENERAL_FAILURE;
+		break;
 	}
-}
-
-static void session_socks5_request(struct session *s)
-{
-	struct buf *in = s->relay.buf[RELAY_UP];
-	struct socks5_request req;
-	ssize_t n = socks5_parse_request(buf_head(in), buf_len(in), &req);
-	if (n == 0)
-		return;
-	if (n < 0) {
-		uint8_t rep = socks5_rep_for_parse_error((int)-n);
-		session_log(s, LOG_LVL_INFO, "bad SOCKS5 request: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
-		session_fail(s, rep,
-			     rep == SOCKS5_REP_GENERAL_FAILURE ? "bad-request" : "unsupported");
-		return;
-	}
-	buf_consume(in, (size_t)n);
-	s->cmd = req.cmd;
-	s->dst = req.dst;
-	if (req.cmd != SOCKS5_CMD_CONNECT) {
-		session_log(s, LOG_LVL_INFO, "SOCKS5 command %u not supported yet", req.cmd);
-		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "unsupported");
-		return;
-	}
-	session_start_connect(s);
-}
-
-/* ---- the handshake driver ---- */
-
-static void session_detect(struct session *s)
-{
-	struct buf *in = s->relay.buf[RELAY_UP];
-	if (buf_len(in) == 0)
-		return;
-	uint8_t v = buf_head(in)[0];
-	if (v == SOCKS4_VERSION) {
-		s->proto = P_SOCKS4;
-		stats_inc(&s->w->srv->stats, sessions_socks4);
-		session_set_state(s, S_S4_REQUEST);
-	} else if (v == SOCKS5_VERSION) {
-		s->proto = P_SOCKS5;
-		stats_inc(&s->w->srv->stats, sessions_socks5);
-		session_set_state(s, S_S5_GREETING);
-	} else {
-		session_log(s, LOG_LVL_INFO, "not a SOCKS request (first byte 0x%02x)", v);
-		stats_inc(&s->w->srv->stats, bad_requests);
-		session_close(s, "bad-request");
-	}
-}
-
-static bool session_in_handshake_input(const struct session *s)
-{
-	return s->state == S_DETECT || s->state == S_S4_REQUEST || s->state == S_S5_GREETING ||
-	       s->state == S_S5_AUTH || s->state == S_S5_REQUEST;
-}
-
-/* Run the parsers over what the client sent until one needs more bytes or
- * the session leaves the handshake. */
-static void session_advance(struct session *s)
-{
-	while (session_in_handshake_input(s) && s->relay.buf[RELAY_UP]) {
-		enum session_state before = s->state;
-		size_t len_before = buf_len(s->relay.buf[RELAY_UP]);
-		switch (s->state) {
-		case S_DETECT:
-			session_detect(s);
-			break;
-		case S_S4_REQUEST:
-			session_socks4_request(s);
-			break;
-		case S_S5_GREETING:
-			session_socks5_greeting(s);
-			break;
-		case S_S5_AUTH:
-			session_socks5_auth(s);
-			break;
-		case S_S5_REQUEST:
-			session_socks5_request(s);
-			break;
-		default:
-			return;
-		}
-		if (s->state == before && buf_len(s->relay.buf[RELAY_UP]) == len_before)
-			break; /* needs more input */
-	}
-	if (session_in_handshake_input(s) && s->relay.eof[RELAY_UP]) {
-		session_log(s, LOG_LVL_INFO, "client closed during the handshake (%s)",
-			    state_names[s->state]);
-		session_close(s, "closed");
-	}
+	session_log(s, LOG_LVL_INFO, "command %u not supported", s->cmd);
+	session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "unsupported");
 }
 
 /* ---- event handlers ---- */
@@ -737,6 +503,13 @@ static void session_on_client_handshake(struct session *s, unsigned events)
 		}
 		if (n != 0 || s->relay.eof[RELAY_UP])
 			session_advance(s);
+	}
+	/* A BIND client must read the second reply; one that has gone away
+	 * would otherwise keep a listening port open until the deadline. */
+	if (s->state == S_BIND_WAIT && s->relay.eof[RELAY_UP]) {
+		session_log(s, LOG_LVL_INFO, "client closed while waiting for the BIND peer");
+		session_close(s, "closed");
+		return;
 	}
 	if (s->state == S_DONE)
 		return;
@@ -798,6 +571,9 @@ static void session_on_client(struct loop *loop, void *arg, unsigned events)
 	case S_LINGER:
 		session_on_linger(s);
 		break;
+	case S_UDP:
+		session_on_udp_control(s);
+		break;
 	default:
 		session_on_client_handshake(s, events);
 		break;
@@ -809,6 +585,8 @@ static void session_on_target(struct loop *loop, void *arg, unsigned events)
 	struct session *s = arg;
 	if (s->state == S_RELAY)
 		session_relay_step(s, events & LOOP_WRITE, events & LOOP_READ);
+	else if (s->state == S_BIND_WAIT)
+		bind_on_event(s, events);
 }
 
 static void session_on_timer(struct loop *loop, void *arg)
@@ -826,6 +604,23 @@ static void session_on_timer(struct loop *loop, void *arg)
 		session_close(s, "idle-timeout");
 		return;
 	}
+	case S_UDP: {
+		uint64_t idle = session_cfg(s)->timeout_udp_idle_ms;
+		uint64_t last = udp_assoc_last_active(s->udp);
+		if (now < last + idle) {
+			loop_timer_set_at(loop, &s->timer, last + idle);
+			return;
+		}
+		session_log(s, LOG_LVL_INFO, "UDP association idle for %llu ms, closing",
+			    (unsigned long long)idle);
+		session_close(s, "idle-timeout");
+		return;
+	}
+	case S_BIND_WAIT:
+		session_log(s, LOG_LVL_INFO, "BIND: no connection within %u ms",
+			    session_cfg(s)->timeout_bind_ms);
+		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout");
+		return;
 	case S_CLOSING:
 	case S_LINGER:
 		session_close(s, s->result);

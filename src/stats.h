@@ -22,6 +22,12 @@ struct stats {
 	atomic_ulong dns_cache_hits;
 	atomic_ulong bad_requests;
 	atomic_ulong refused_max_connections;
+	atomic_ulong udp_associations;
+	atomic_ulong udp_datagrams_up;
+	atomic_ulong udp_datagrams_down;
+	atomic_ulong udp_dropped;
+	atomic_ulong binds_accepted;
+	atomic_ulong binds_refused;
 };
 
 #define stats_add(s, field, n) atomic_fetch_add_explicit(&(s)->field, (n), memory_order_relaxed)

@@ -249,5 +249,6 @@ void worker_destroy(struct worker *w)
 		auth_done_queue_destroy(&w->auth_done);
 	auth_cache_free(w->auth_cache);
 	buf_pool_destroy(&w->bufs);
+	free(w->udp_scratch);
 	memset(w, 0, sizeof(*w));
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "config.h"
@@ -41,6 +42,7 @@ struct worker {
 	struct loop *loop;
 	struct resolver *resolver;
 	struct buf_pool bufs;
+	uint8_t *udp_scratch; /* one datagram's worth, shared by the worker's associations */
 	struct auth_cache *auth_cache;
 	struct auth_done_queue auth_done;
 	struct loop_io auth_io;

@@ -1,0 +1,141 @@
+/* The session's insides, shared by the files that implement its states:
+ * session.c (lifecycle, events, relay, CONNECT), session_socks.c (the SOCKS4
+ * and SOCKS5 handshakes), bind.c (BIND) and the UDP ASSOCIATE glue in
+ * session.c. Nothing outside those files includes this header. */
+#ifndef HOPSOCKS_SESSION_INT_H
+#define HOPSOCKS_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "auth.h"
+#include "dial.h"
+#include "log.h"
+#include "relay.h"
+#include "session.h"
+#include "target.h"
+#include "worker.h"
+
+struct udp_assoc;
+struct resolve_query;
+
+enum session_state {
+	S_DETECT,
+	S_S4_REQUEST,
+	S_S5_GREETING,
+	S_S5_AUTH,
+	S_AUTH_VERIFY,
+	S_S5_REQUEST,
+	S_CONNECT,   /* dialing the target */
+	S_BIND_WAIT, /* BIND: resolving DST, or listening for the peer */
+	S_RELAY,
+	S_UDP,	   /* UDP ASSOCIATE: relaying datagrams until the control connection ends */
+	S_CLOSING, /* flushing an error reply */
+	S_LINGER,  /* reading and discarding until the client closes */
+	S_DONE,
+};
+
+enum session_proto {
+	P_NONE,
+	P_SOCKS4,
+	P_SOCKS4A,
+	P_SOCKS5,
+};
+
+struct session {
+	struct worker *w;
+	struct session *prev, *next;
+
+	enum session_state state;
+	enum session_proto proto;
+	uint8_t cmd;  /* SOCKS command; 0 until a request is parsed */
+	int cfd, tfd; /* client and target (or BIND listening) sockets; -1 when closed */
+	struct loop_io cio, tio;
+	struct loop_timer timer; /* the deadline of the current phase */
+
+	uint64_t started_ms;
+	uint64_t last_active_ms;
+
+	struct relay relay;
+	uint32_t reply_bytes; /* our own handshake bytes, counted in relay.bytes[DOWN] */
+	struct target dst;
+	struct sockaddr_storage client;
+	char user[AUTH_NAME_MAX + 1];
+
+	struct dial dial;	       /* CONNECT: the outgoing connection, while it is made */
+	struct resolve_query *query;   /* BIND: resolving DST */
+	struct sockaddr_storage peer;  /* BIND: the address DST resolved to (AF_UNSPEC: any) */
+	struct sockaddr_storage bound; /* BIND: the listening address */
+	bool have_peer_addr;	       /* addr= in the access log: dial.addr or peer */
+	struct udp_assoc *udp;
+
+	struct auth_job *auth_job;
+	const char *result; /* access-log result word */
+};
+
+static inline struct buf_pool *session_pool(struct session *s)
+{
+	return &s->w->bufs;
+}
+
+static inline const struct config *session_cfg(struct session *s)
+{
+	return s->w->srv->cfg;
+}
+
+static inline struct loop *session_loop(struct session *s)
+{
+	return s->w->loop;
+}
+
+void session_set_state(struct session *s, enum session_state next);
+const char *session_state_name(enum session_state st);
+const char *session_client_text(const struct session *s, char *buf, size_t cap);
+
+/* A log line about this session, prefixed with the client address. */
+#define session_log(s, level, fmt, ...)                                                     \
+	do {                                                                                \
+		if (log_enabled(level)) {                                                   \
+			char who_[64];                                                      \
+			log_msg(level, "client %s: " fmt,                                   \
+				session_client_text(s, who_, sizeof(who_)), ##__VA_ARGS__); \
+		}                                                                           \
+	} while (0)
+
+/* Queue bytes for the client behind anything already queued. */
+bool session_queue_reply(struct session *s, const uint8_t *p, size_t n);
+/* Send what is queued for the client now. 0 or -errno. */
+int session_flush_client(struct session *s);
+/* Queue the protocol's success reply (SOCKS5 REP 0 / SOCKS4 90) naming bnd. */
+bool session_queue_success(struct session *s, const struct sockaddr *bnd);
+/* Send bytes, then close once they are out (CLOSING -> LINGER -> DONE). */
+void session_reply_and_close(struct session *s, const uint8_t *p, size_t n, const char *result);
+/* The request failed: the protocol's error reply (SOCKS4 always 91), then close. */
+void session_fail(struct session *s, uint8_t socks5_rep, const char *result);
+/* End the session now: access log, descriptors, memory (deferred). */
+void session_close(struct session *s, const char *result);
+/* Recompute which events the client and target sockets wait for. */
+void session_update_interest(struct session *s);
+/* tfd is connected (CONNECT) or accepted (BIND); the success reply is
+ * queued: start relaying, pipelined client bytes first. */
+void session_start_relay(struct session *s);
+
+/* The request is parsed into s->cmd and s->dst: carry it out. */
+void session_run_command(struct session *s);
+
+/* session_socks.c: one parser step each; they consume from relay.buf[UP]. */
+void session_detect(struct session *s);
+void session_socks4_request(struct session *s);
+void session_socks5_greeting(struct session *s);
+void session_socks5_auth(struct session *s);
+void session_socks5_request(struct session *s);
+/* Resume parsing after an asynchronous step (authentication). */
+void session_advance(struct session *s);
+
+/* bind.c */
+void bind_start(struct session *s);
+void bind_on_event(struct session *s, unsigned events);
+void bind_cancel(struct session *s);
+
+#endif

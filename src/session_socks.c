@@ -1,0 +1,280 @@
+/* The SOCKS4, SOCKS4a and SOCKS5 handshakes: detect the protocol from the
+ * first byte, negotiate the method, authenticate (RFC 1929, verified off
+ * the loop), and parse the request. Each step parses from relay.buf[UP]
+ * and consumes only whole messages.
+ *
+ *   DETECT ──0x04──> S4_REQUEST ──────────────────────────────> run command
+ *      └────0x05──> S5_GREETING ──> S5_AUTH ──> AUTH_VERIFY ──> S5_REQUEST ─┘
+ *                        └──────────────────────────────────────┘
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "session_int.h"
+#include "socks4.h"
+#include "socks5.h"
+
+/* ---- SOCKS4 / SOCKS4a ---- */
+
+static bool session_socks4_allowed(struct session *s, const char *userid)
+{
+	const struct server *srv = s->w->srv;
+	enum config_socks4 mode = srv->cfg->socks4;
+	if (mode == CONFIG_SOCKS4_AUTO)
+		mode = srv->users ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
+	if (mode == CONFIG_SOCKS4_ON)
+		return true;
+	if (mode == CONFIG_SOCKS4_KNOWN_USER && srv->users && userdb_find(srv->users, userid))
+		return true;
+	session_log(s, LOG_LVL_INFO, "SOCKS4 request refused: %s",
+		    mode == CONFIG_SOCKS4_OFF ? "SOCKS4 is off (a user file is configured)"
+					      : "USERID is not a known user");
+	return false;
+}
+
+void session_socks4_request(struct session *s)
+{
+	struct buf *in = s->relay.buf[RELAY_UP];
+	struct socks4_request req;
+	ssize_t n = socks4_parse_request(buf_head(in), buf_len(in), &req);
+	if (n == 0)
+		return;
+	if (n < 0) {
+		session_log(s, LOG_LVL_INFO, "bad SOCKS4 request: %s", proto_strerror((int)-n));
+		stats_inc(&s->w->srv->stats, bad_requests);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "bad-request");
+		return;
+	}
+	buf_consume(in, (size_t)n);
+	s->proto = req.is_4a ? P_SOCKS4A : P_SOCKS4;
+	s->cmd = req.cmd;
+	s->dst = req.dst;
+	snprintf(s->user, sizeof(s->user), "%s", req.userid);
+	if (!session_socks4_allowed(s, req.userid)) {
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
+		return;
+	}
+	session_run_command(s);
+}
+
+/* ---- SOCKS5 ---- */
+
+static void session_send_method(struct session *s, uint8_t method)
+{
+	uint8_t msg[2];
+	socks5_encode_method_choice(msg, sizeof(msg), method);
+	if (method == SOCKS5_METHOD_UNACCEPTABLE) {
+		session_reply_and_close(s, msg, sizeof(msg), "auth-failed");
+		return;
+	}
+	if (!session_queue_reply(s, msg, sizeof(msg)))
+		session_close(s, "error");
+}
+
+void session_socks5_greeting(struct session *s)
+{
+	struct buf *in = s->relay.buf[RELAY_UP];
+	struct socks5_greeting g;
+	ssize_t n = socks5_parse_greeting(buf_head(in), buf_len(in), &g);
+	if (n == 0)
+		return;
+	if (n < 0) {
+		session_log(s, LOG_LVL_INFO, "bad SOCKS5 greeting: %s", proto_strerror((int)-n));
+		stats_inc(&s->w->srv->stats, bad_requests);
+		session_send_method(s, SOCKS5_METHOD_UNACCEPTABLE);
+		return;
+	}
+	buf_consume(in, (size_t)n);
+	/* With a user file we fail closed: "no authentication" is never chosen. */
+	uint8_t want = s->w->srv->users ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+	if (!socks5_greeting_offers(&g, want)) {
+		session_log(s, LOG_LVL_INFO, "no acceptable SOCKS5 method (need %s)",
+			    want == SOCKS5_METHOD_USERPASS ? "username/password" : "none");
+		session_send_method(s, SOCKS5_METHOD_UNACCEPTABLE);
+		return;
+	}
+	session_send_method(s, want);
+	if (s->state == S_DONE)
+		return;
+	session_set_state(s, want == SOCKS5_METHOD_USERPASS ? S_S5_AUTH : S_S5_REQUEST);
+}
+
+static void session_auth_reply(struct session *s, bool ok)
+{
+	uint8_t msg[2];
+	struct stats *st = &s->w->srv->stats;
+	socks5_encode_userpass_reply(msg, sizeof(msg), ok ? 0x00 : 0x01);
+	if (!ok) {
+		stats_inc(st, auth_failed);
+		/* A line fail2ban-style tools can match. */
+		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
+		session_reply_and_close(s, msg, sizeof(msg), "auth-failed");
+		return;
+	}
+	stats_inc(st, auth_ok);
+	if (!session_queue_reply(s, msg, sizeof(msg))) {
+		session_close(s, "error");
+		return;
+	}
+	session_set_state(s, S_S5_REQUEST);
+}
+
+void session_socks5_auth(struct session *s)
+{
+	struct buf *in = s->relay.buf[RELAY_UP];
+	struct socks5_userpass up;
+	ssize_t n = socks5_parse_userpass(buf_head(in), buf_len(in), &up);
+	if (n == 0)
+		return;
+	if (n < 0) {
+		session_log(s, LOG_LVL_INFO, "bad RFC 1929 message: %s", proto_strerror((int)-n));
+		stats_inc(&s->w->srv->stats, bad_requests);
+		session_auth_reply(s, false);
+		return;
+	}
+	buf_consume(in, (size_t)n);
+	snprintf(s->user, sizeof(s->user), "%s", up.user);
+
+	const char *hash = userdb_find(s->w->srv->users, up.user);
+	uint64_t now = loop_now_ms(session_loop(s));
+	if (hash && auth_cache_lookup(s->w->auth_cache, up.user, up.pass, hash, now)) {
+		explicit_bzero(&up, sizeof(up));
+		stats_inc(&s->w->srv->stats, auth_cache_hits);
+		session_auth_reply(s, true);
+		return;
+	}
+	/* argon2 takes tens of milliseconds: never on the loop thread. */
+	s->auth_job = auth_job_new(up.user, up.pass, hash ? hash : "", &s->w->auth_done, s);
+	explicit_bzero(&up, sizeof(up));
+	if (!s->auth_job) {
+		session_close(s, "error");
+		return;
+	}
+	session_set_state(s, S_AUTH_VERIFY);
+	auth_pool_submit(s->w->srv->auth_pool, s->auth_job);
+}
+
+void session_on_auth_done(struct auth_job *job)
+{
+	struct session *s = job->owner;
+	if (!s)
+		return; /* the session ended while the job ran */
+	s->auth_job = NULL;
+	if (job->ok && job->hash[0])
+		auth_cache_insert(s->w->auth_cache, job->user, job->pass, job->hash,
+				  loop_now_ms(session_loop(s)));
+	session_auth_reply(s, job->ok && job->hash[0]);
+	if (s->state == S_DONE)
+		return;
+	/* The request may already be waiting in the buffer. */
+	if (s->state != S_CLOSING)
+		session_advance(s);
+	if (s->state != S_DONE && s->state != S_CLOSING) {
+		if (session_flush_client(s) < 0) {
+			session_close(s, "reset");
+			return;
+		}
+		session_update_interest(s);
+	}
+}
+
+/* RFC 1928 has codes for an unknown command and address type; every other
+ * malformed request is a general failure. */
+static uint8_t socks5_rep_for_parse_error(int err)
+{
+	switch (err) {
+	case PROTO_ECMD:
+		return SOCKS5_REP_CMD_NOT_SUPPORTED;
+	case PROTO_EATYP:
+		return SOCKS5_REP_ATYP_NOT_SUPPORTED;
+	default:
+		return SOCKS5_REP_GENERAL_FAILURE;
+	}
+}
+
+void session_socks5_request(struct session *s)
+{
+	struct buf *in = s->relay.buf[RELAY_UP];
+	struct socks5_request req;
+	ssize_t n = socks5_parse_request(buf_head(in), buf_len(in), &req);
+	if (n == 0)
+		return;
+	if (n < 0) {
+		uint8_t rep = socks5_rep_for_parse_error((int)-n);
+		session_log(s, LOG_LVL_INFO, "bad SOCKS5 request: %s", proto_strerror((int)-n));
+		stats_inc(&s->w->srv->stats, bad_requests);
+		session_fail(s, rep,
+			     rep == SOCKS5_REP_GENERAL_FAILURE ? "bad-request" : "unsupported");
+		return;
+	}
+	buf_consume(in, (size_t)n);
+	s->cmd = req.cmd;
+	s->dst = req.dst;
+	session_run_command(s);
+}
+
+/* ---- the handshake driver ---- */
+
+void session_detect(struct session *s)
+{
+	struct buf *in = s->relay.buf[RELAY_UP];
+	if (buf_len(in) == 0)
+		return;
+	uint8_t v = buf_head(in)[0];
+	if (v == SOCKS4_VERSION) {
+		s->proto = P_SOCKS4;
+		stats_inc(&s->w->srv->stats, sessions_socks4);
+		session_set_state(s, S_S4_REQUEST);
+	} else if (v == SOCKS5_VERSION) {
+		s->proto = P_SOCKS5;
+		stats_inc(&s->w->srv->stats, sessions_socks5);
+		session_set_state(s, S_S5_GREETING);
+	} else {
+		session_log(s, LOG_LVL_INFO, "not a SOCKS request (first byte 0x%02x)", v);
+		stats_inc(&s->w->srv->stats, bad_requests);
+		session_close(s, "bad-request");
+	}
+}
+
+static bool session_in_handshake_input(const struct session *s)
+{
+	return s->state == S_DETECT || s->state == S_S4_REQUEST || s->state == S_S5_GREETING ||
+	       s->state == S_S5_AUTH || s->state == S_S5_REQUEST;
+}
+
+/* Run the parsers over what the client sent until one needs more bytes or
+ * the session leaves the handshake. */
+void session_advance(struct session *s)
+{
+	while (session_in_handshake_input(s) && s->relay.buf[RELAY_UP]) {
+		enum session_state before = s->state;
+		size_t len_before = buf_len(s->relay.buf[RELAY_UP]);
+		switch (s->state) {
+		case S_DETECT:
+			session_detect(s);
+			break;
+		case S_S4_REQUEST:
+			session_socks4_request(s);
+			break;
+		case S_S5_GREETING:
+			session_socks5_greeting(s);
+			break;
+		case S_S5_AUTH:
+			session_socks5_auth(s);
+			break;
+		case S_S5_REQUEST:
+			session_socks5_request(s);
+			break;
+		default:
+			return;
+		}
+		if (s->state == before && buf_len(s->relay.buf[RELAY_UP]) == len_before)
+			break; /* needs more input */
+	}
+	if (session_in_handshake_input(s) && s->relay.eof[RELAY_UP]) {
+		session_log(s, LOG_LVL_INFO, "client closed during the handshake (%s)",
+			    session_state_name(s->state));
+		session_close(s, "closed");
+	}
+}

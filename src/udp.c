@@ -1,0 +1,617 @@
+/* UDP ASSOCIATE. See udp.h.
+ *
+ *   client ──(SOCKS5 UDP header + data)──> relay_fd ──(data)──> out_fd[family] ──> target
+ *   client <──(SOCKS5 UDP header + data)── relay_fd <──(data)── out_fd[family] <── target
+ *
+ * One outbound socket per family means every target sees one stable source
+ * port for the whole association, as games and STUN-style protocols expect. */
+#include "udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "resolve.h"
+#include "socks5.h"
+#include "worker.h"
+
+/* Largest UDP payload (IPv4: 65535 - 8 - 20) plus room for our header. */
+#define UDP_PAYLOAD_MAX	 65507
+#define UDP_SCRATCH_SIZE (SOCKS5_UDP_HEADER_MAX + 65536)
+/* Datagrams handled per wake-up, so one busy association cannot starve
+ * the rest of the worker. */
+#define UDP_BATCH 64
+/* Datagrams waiting for a name: bounded in count and bytes. */
+#define UDP_QUEUE_MAX	32
+#define UDP_QUEUE_BYTES (256 * 1024)
+#define UDP_LOOKUPS_MAX 4
+/* Remembered targets (for filtering replies); forgotten all at once when full. */
+#define UDP_PEERS_MAX 4096
+
+enum { FAM_V4 = 0, FAM_V6 = 1 };
+
+struct udp_peer {
+	uint8_t family; /* 0 = empty slot */
+	uint16_t port;
+	uint8_t addr[16];
+};
+
+struct udp_pending {
+	struct udp_pending *next;
+	char name[TARGET_DOMAIN_MAX + 1];
+	uint16_t port;
+	size_t len;
+	uint8_t data[];
+};
+
+struct udp_lookup {
+	struct udp_assoc *a;
+	struct resolve_query *query; /* NULL = slot free */
+	char name[TARGET_DOMAIN_MAX + 1];
+};
+
+struct udp_out {
+	struct loop_io io;
+	struct udp_assoc *a;
+	int fd;
+};
+
+struct udp_assoc {
+	struct worker *w;
+	struct loop_io relay_io;
+	int relay_fd;
+	struct udp_out out[2];
+	struct sockaddr_storage relay_addr;
+	struct sockaddr_storage client; /* the client's IP; port once known */
+	bool client_port_known;
+	uint64_t last_active_ms;
+
+	struct udp_peer *peers;
+	size_t npeers, peers_cap;
+
+	struct udp_pending *queue_head, *queue_tail;
+	size_t queue_len, queue_bytes;
+	struct udp_lookup lookups[UDP_LOOKUPS_MAX];
+
+	struct udp_counters c;
+};
+
+static uint8_t *udp_scratch(struct worker *w)
+{
+	if (!w->udp_scratch)
+		w->udp_scratch = malloc(UDP_SCRATCH_SIZE);
+	return w->udp_scratch;
+}
+
+static void udp_drop(struct udp_assoc *a, enum udp_drop why)
+{
+	a->c.drops[why]++;
+	stats_inc(&a->w->srv->stats, udp_dropped);
+}
+
+/* ---- address helpers ---- */
+
+static uint16_t sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static socklen_t sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+static const uint8_t *sa_addr(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	return (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+static bool sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	return memcmp(sa_addr(a), sa_addr(b), a->ss_family == AF_INET ? 4 : 16) == 0;
+}
+
+/* ---- remembered targets: open addressing, linear probing ---- */
+
+static struct udp_peer udp_peer_of(const struct sockaddr_storage *ss)
+{
+	struct udp_peer p = { .family = (uint8_t)ss->ss_family, .port = sa_port(ss) };
+	memcpy(p.addr, sa_addr(ss), ss->ss_family == AF_INET ? 4 : 16);
+	return p;
+}
+
+static size_t udp_peer_hash(const struct udp_peer *p)
+{
+	uint64_t h = 1469598103934665603ull ^ p->family ^ ((uint64_t)p->port << 8);
+	for (size_t i = 0; i < sizeof(p->addr); i++) {
+		h ^= p->addr[i];
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+static bool udp_peer_eq(const struct udp_peer *x, const struct udp_peer *y)
+{
+	return x->family == y->family && x->port == y->port &&
+	       memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
+}
+
+static struct udp_peer *udp_peer_slot(struct udp_peer *tab, size_t cap, const struct udp_peer *p)
+{
+	size_t i = udp_peer_hash(p) & (cap - 1);
+	while (tab[i].family != 0 && !udp_peer_eq(&tab[i], p))
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+static bool udp_peer_known(const struct udp_assoc *a, const struct sockaddr_storage *ss)
+{
+	if (a->peers_cap == 0)
+		return false;
+	struct udp_peer p = udp_peer_of(ss);
+	return udp_peer_slot(a->peers, a->peers_cap, &p)->family != 0;
+}
+
+/* Keep the table at most half full; past UDP_PEERS_MAX start over rather
+ * than grow without bound. */
+static bool udp_peers_grow(struct udp_assoc *a)
+{
+	size_t cap = a->peers_cap ? a->peers_cap * 2 : 16;
+	if (a->npeers >= UDP_PEERS_MAX) {
+		memset(a->peers, 0, a->peers_cap * sizeof(*a->peers));
+		a->npeers = 0;
+		return true;
+	}
+	struct udp_peer *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return false;
+	for (size_t i = 0; i < a->peers_cap; i++)
+		if (a->peers[i].family != 0)
+			*udp_peer_slot(tab, cap, &a->peers[i]) = a->peers[i];
+	free(a->peers);
+	a->peers = tab;
+	a->peers_cap = cap;
+	return true;
+}
+
+static void udp_peer_remember(struct udp_assoc *a, const struct sockaddr_storage *ss)
+{
+	struct udp_peer p = udp_peer_of(ss);
+	if (a->peers_cap && udp_peer_slot(a->peers, a->peers_cap, &p)->family != 0)
+		return;
+	if ((a->npeers + 1) * 2 > a->peers_cap && !udp_peers_grow(a))
+		return;
+	*udp_peer_slot(a->peers, a->peers_cap, &p) = p;
+	a->npeers++;
+}
+
+/* ---- client -> target ---- */
+
+static void udp_on_out_readable(struct loop *loop, void *arg, unsigned events);
+
+static int udp_out_socket(struct udp_assoc *a, int family)
+{
+	struct udp_out *o = &a->out[family == AF_INET ? FAM_V4 : FAM_V6];
+	if (o->fd >= 0)
+		return o->fd;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	const struct config *cfg = a->w->srv->cfg;
+	const struct config_addr *src = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
+	if (src->len && bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	if (loop_io_add(a->w->loop, &o->io, fd, LOOP_READ) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	o->fd = fd;
+	return fd;
+}
+
+static void udp_send_to_target(struct udp_assoc *a, const struct sockaddr_storage *dst,
+			       const uint8_t *data, size_t len)
+{
+	int fd = udp_out_socket(a, dst->ss_family);
+	if (fd < 0 || sendto(fd, data, len, 0, (const struct sockaddr *)dst, sa_len(dst)) < 0) {
+		udp_drop(a, UDP_DROP_SEND);
+		return;
+	}
+	udp_peer_remember(a, dst);
+	a->c.pkts_up++;
+	a->c.bytes_up += len;
+}
+
+static void udp_send_resolved(struct udp_assoc *a, const struct resolve_addr *ra, uint16_t port,
+			      const uint8_t *data, size_t len)
+{
+	struct sockaddr_storage dst;
+	resolve_addr_to_sockaddr(ra, port, &dst);
+	udp_send_to_target(a, &dst, data, len);
+}
+
+static void udp_on_lookup(void *arg, int status, const struct resolve_result *res);
+
+static struct udp_lookup *udp_lookup_find(struct udp_assoc *a, const char *name)
+{
+	for (size_t i = 0; i < UDP_LOOKUPS_MAX; i++)
+		if (a->lookups[i].query && strcasecmp(a->lookups[i].name, name) == 0)
+			return &a->lookups[i];
+	return NULL;
+}
+
+/* Make sure a lookup of name is running; false when every slot is busy. */
+static bool udp_lookup_start(struct udp_assoc *a, const char *name)
+{
+	if (udp_lookup_find(a, name))
+		return true;
+	for (size_t i = 0; i < UDP_LOOKUPS_MAX; i++) {
+		struct udp_lookup *l = &a->lookups[i];
+		if (l->query)
+			continue;
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		l->a = a;
+		stats_inc(&a->w->srv->stats, dns_queries);
+		l->query = resolver_lookup(a->w->resolver, name, udp_on_lookup, l);
+		return l->query != NULL;
+	}
+	return false;
+}
+
+static void udp_queue_for_name(struct udp_assoc *a, const struct target *t, const uint8_t *data,
+			       size_t len)
+{
+	if (a->queue_len >= UDP_QUEUE_MAX || a->queue_bytes + len > UDP_QUEUE_BYTES ||
+	    !udp_lookup_start(a, t->addr.domain)) {
+		udp_drop(a, UDP_DROP_QUEUE);
+		return;
+	}
+	struct udp_pending *p = malloc(sizeof(*p) + len);
+	if (!p) {
+		udp_drop(a, UDP_DROP_QUEUE);
+		return;
+	}
+	p->next = NULL;
+	snprintf(p->name, sizeof(p->name), "%s", t->addr.domain);
+	p->port = t->port;
+	p->len = len;
+	memcpy(p->data, data, len);
+	if (a->queue_tail)
+		a->queue_tail->next = p;
+	else
+		a->queue_head = p;
+	a->queue_tail = p;
+	a->queue_len++;
+	a->queue_bytes += len;
+}
+
+/* Send (or drop) every queued datagram for the name that just resolved. */
+static void udp_on_lookup(void *arg, int status, const struct resolve_result *res)
+{
+	struct udp_lookup *l = arg;
+	struct udp_assoc *a = l->a;
+	struct udp_pending **pp = &a->queue_head, *last = NULL;
+
+	l->query = NULL;
+	if (status < 0)
+		stats_inc(&a->w->srv->stats, dns_failures);
+	while (*pp) {
+		struct udp_pending *p = *pp;
+		if (strcasecmp(p->name, l->name) != 0) {
+			last = p;
+			pp = &p->next;
+			continue;
+		}
+		if (status == 0 && res->n > 0)
+			udp_send_resolved(a, &res->addr[0], p->port, p->data, p->len);
+		else
+			udp_drop(a, UDP_DROP_DNS);
+		*pp = p->next;
+		a->queue_len--;
+		a->queue_bytes -= p->len;
+		free(p);
+	}
+	a->queue_tail = last;
+}
+
+static void udp_from_client(struct udp_assoc *a, const uint8_t *buf, size_t len)
+{
+	struct socks5_udp_header h;
+	ssize_t hl = socks5_parse_udp_header(buf, len, &h);
+	if (hl < 0) {
+		udp_drop(a, UDP_DROP_MALFORMED);
+		return;
+	}
+	if (h.frag != 0) {
+		udp_drop(a, UDP_DROP_FRAGMENT);
+		return;
+	}
+	const uint8_t *data = buf + hl;
+	size_t dlen = len - (size_t)hl;
+	if (h.dst.type != TARGET_DOMAIN) {
+		struct sockaddr_storage dst;
+		if (target_to_sockaddr(&h.dst, &dst) < 0) {
+			udp_drop(a, UDP_DROP_MALFORMED);
+			return;
+		}
+		udp_send_to_target(a, &dst, data, dlen);
+		return;
+	}
+	struct resolve_result res;
+	if (resolver_lookup_now(a->w->resolver, h.dst.addr.domain, &res)) {
+		if (res.n == 0) {
+			udp_drop(a, UDP_DROP_DNS);
+			return;
+		}
+		udp_send_resolved(a, &res.addr[0], h.dst.port, data, dlen);
+		return;
+	}
+	udp_queue_for_name(a, &h.dst, data, dlen);
+}
+
+/* Only the client's IP may use the relay; its port is pinned by the
+ * request or latched from the first datagram. */
+static bool udp_accept_source(struct udp_assoc *a, const struct sockaddr_storage *src)
+{
+	if (!sa_same_ip(src, &a->client))
+		return false;
+	if (a->client_port_known)
+		return sa_port(src) == sa_port(&a->client);
+	sa_set_port(&a->client, sa_port(src));
+	a->client_port_known = true;
+	return true;
+}
+
+static void udp_on_relay_readable(struct loop *loop, void *arg, unsigned events)
+{
+	struct udp_assoc *a = arg;
+	uint8_t *buf = udp_scratch(a->w);
+	if (!buf)
+		return;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_storage src;
+		socklen_t slen = sizeof(src);
+		ssize_t n = recvfrom(a->relay_fd, buf, UDP_SCRATCH_SIZE, MSG_TRUNC,
+				     (struct sockaddr *)&src, &slen);
+		if (n < 0)
+			return; /* EAGAIN, or an error queued by ICMP: nothing to do */
+		if ((size_t)n > UDP_SCRATCH_SIZE) {
+			udp_drop(a, UDP_DROP_MALFORMED);
+			continue;
+		}
+		if (!udp_accept_source(a, &src)) {
+			udp_drop(a, UDP_DROP_FOREIGN);
+			continue;
+		}
+		a->last_active_ms = loop_now_ms(loop);
+		udp_from_client(a, buf, (size_t)n);
+	}
+}
+
+/* ---- target -> client ---- */
+
+static void udp_to_client(struct udp_assoc *a, const struct sockaddr_storage *src, uint8_t *payload,
+			  size_t len)
+{
+	struct target from;
+	uint8_t hdr[SOCKS5_UDP_HEADER_MAX];
+
+	/* Clients are told the source as an IP address, never a name: some
+	 * cannot parse the domain form in replies. */
+	target_from_sockaddr(&from, (const struct sockaddr *)src);
+	target_unmap_ipv4(&from);
+	ssize_t hl = socks5_encode_udp_header(hdr, sizeof(hdr), &from);
+	if (hl < 0) {
+		udp_drop(a, UDP_DROP_MALFORMED);
+		return;
+	}
+	/* The payload was received SOCKS5_UDP_HEADER_MAX bytes into the
+	 * scratch buffer, so the header fits in front of it without a copy
+	 * of the data. */
+	uint8_t *start = payload - hl;
+	memcpy(start, hdr, (size_t)hl);
+	if (sendto(a->relay_fd, start, (size_t)hl + len, 0, (const struct sockaddr *)&a->client,
+		   sa_len(&a->client)) < 0) {
+		udp_drop(a, UDP_DROP_SEND);
+		return;
+	}
+	a->c.pkts_down++;
+	a->c.bytes_down += len;
+}
+
+static void udp_on_out_readable(struct loop *loop, void *arg, unsigned events)
+{
+	struct udp_out *o = arg;
+	struct udp_assoc *a = o->a;
+	uint8_t *buf = udp_scratch(a->w);
+	if (!buf)
+		return;
+	uint8_t *payload = buf + SOCKS5_UDP_HEADER_MAX;
+	size_t cap = UDP_SCRATCH_SIZE - SOCKS5_UDP_HEADER_MAX;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_storage src;
+		socklen_t slen = sizeof(src);
+		ssize_t n =
+			recvfrom(o->fd, payload, cap, MSG_TRUNC, (struct sockaddr *)&src, &slen);
+		if (n < 0)
+			return;
+		if ((size_t)n > cap || (size_t)n > UDP_PAYLOAD_MAX) {
+			udp_drop(a, UDP_DROP_MALFORMED);
+			continue;
+		}
+		if (!a->client_port_known ||
+		    (!a->w->srv->cfg->udp_replies_any && !udp_peer_known(a, &src))) {
+			udp_drop(a, UDP_DROP_UNCONTACTED);
+			continue;
+		}
+		a->last_active_ms = loop_now_ms(loop);
+		udp_to_client(a, &src, payload, (size_t)n);
+	}
+}
+
+/* ---- setting up ---- */
+
+/* Bind the relay socket, within udp-ports when configured: start at a
+ * random port of the range and walk it once. */
+static int udp_bind_relay(int fd, struct sockaddr_storage *addr, const struct config *cfg)
+{
+	if (cfg->udp_port_min == 0) {
+		sa_set_port(addr, 0);
+		return bind(fd, (struct sockaddr *)addr, sa_len(addr)) < 0 ? -errno : 0;
+	}
+	uint32_t span = (uint32_t)cfg->udp_port_max - cfg->udp_port_min + 1;
+	uint32_t start;
+	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
+		start = (uint32_t)getpid();
+	for (uint32_t i = 0; i < span; i++) {
+		sa_set_port(addr, (uint16_t)(cfg->udp_port_min + (start + i) % span));
+		if (bind(fd, (struct sockaddr *)addr, sa_len(addr)) == 0)
+			return 0;
+		if (errno != EADDRINUSE)
+			return -errno;
+	}
+	return -EADDRINUSE;
+}
+
+static int udp_open_relay(struct udp_assoc *a, int control_fd)
+{
+	socklen_t len = sizeof(a->relay_addr);
+	/* The local address of the control connection is one the client can
+	 * reach; the wildcard would make us advertise 0.0.0.0. */
+	if (getsockname(control_fd, (struct sockaddr *)&a->relay_addr, &len) < 0)
+		return -errno;
+	int fd = socket(a->relay_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = udp_bind_relay(fd, &a->relay_addr, a->w->srv->cfg);
+	len = sizeof(a->relay_addr);
+	if (rc == 0 && getsockname(fd, (struct sockaddr *)&a->relay_addr, &len) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = loop_io_add(a->w->loop, &a->relay_io, fd, LOOP_READ);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	a->relay_fd = fd;
+	return 0;
+}
+
+struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
+				const struct sockaddr_storage *client,
+				const struct target *requested, int *err)
+{
+	struct udp_assoc *a = calloc(1, sizeof(*a));
+	if (!a) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	a->w = w;
+	a->relay_fd = -1;
+	loop_io_init(&a->relay_io, udp_on_relay_readable, a);
+	for (int i = 0; i < 2; i++) {
+		a->out[i].fd = -1;
+		a->out[i].a = a;
+		loop_io_init(&a->out[i].io, udp_on_out_readable, &a->out[i]);
+	}
+	a->client = *client;
+	/* A non-zero DST.PORT pins the client's source port; the address in
+	 * the request is ignored (clients behind NAT send their private one)
+	 * and the control connection's peer address is used instead. */
+	sa_set_port(&a->client, requested->port);
+	a->client_port_known = requested->port != 0;
+	a->last_active_ms = loop_now_ms(w->loop);
+	*err = udp_open_relay(a, control_fd);
+	if (*err < 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void udp_assoc_free(struct udp_assoc *a)
+{
+	if (!a)
+		return;
+	struct loop *loop = a->w->loop;
+	loop_io_del(loop, &a->relay_io);
+	if (a->relay_fd >= 0)
+		close(a->relay_fd);
+	for (int i = 0; i < 2; i++) {
+		loop_io_del(loop, &a->out[i].io);
+		if (a->out[i].fd >= 0)
+			close(a->out[i].fd);
+	}
+	for (size_t i = 0; i < UDP_LOOKUPS_MAX; i++)
+		resolver_cancel(a->lookups[i].query);
+	while (a->queue_head) {
+		struct udp_pending *p = a->queue_head;
+		a->queue_head = p->next;
+		free(p);
+	}
+	free(a->peers);
+	/* Events for our sockets may still be queued in this loop round. */
+	loop_defer_free(loop, free, a);
+}
+
+void udp_assoc_reply_addr(const struct udp_assoc *a, struct sockaddr_storage *out)
+{
+	const struct config *cfg = a->w->srv->cfg;
+	const struct config_addr *adv = a->relay_addr.ss_family == AF_INET ? &cfg->udp_advertise_v4
+									   : &cfg->udp_advertise_v6;
+	if (adv->len == 0) {
+		*out = a->relay_addr;
+		return;
+	}
+	*out = adv->ss;
+	sa_set_port(out, sa_port(&a->relay_addr));
+}
+
+uint64_t udp_assoc_last_active(const struct udp_assoc *a)
+{
+	return a->last_active_ms;
+}
+
+const struct udp_counters *udp_assoc_counters(const struct udp_assoc *a)
+{
+	return &a->c;
+}
+
+void udp_counters_format(const struct udp_counters *c, char *out, size_t cap)
+{
+	snprintf(out, cap,
+		 "pkts_up=%llu pkts_down=%llu drop_foreign=%llu drop_malformed=%llu "
+		 "drop_frag=%llu drop_queue=%llu drop_dns=%llu drop_uncontacted=%llu "
+		 "drop_send=%llu",
+		 (unsigned long long)c->pkts_up, (unsigned long long)c->pkts_down,
+		 (unsigned long long)c->drops[UDP_DROP_FOREIGN],
+		 (unsigned long long)c->drops[UDP_DROP_MALFORMED],
+		 (unsigned long long)c->drops[UDP_DROP_FRAGMENT],
+		 (unsigned long long)c->drops[UDP_DROP_QUEUE],
+		 (unsigned long long)c->drops[UDP_DROP_DNS],
+		 (unsigned long long)c->drops[UDP_DROP_UNCONTACTED],
+		 (unsigned long long)c->drops[UDP_DROP_SEND]);
+}
