@@ -95,6 +95,10 @@ static int bind_listen(struct session *s)
 	int rc = bind_choose_addr(s, &addr);
 	if (rc < 0)
 		return rc;
+	/* A SOCKS4 reply has room for an IPv4 address only; a "granted"
+	 * naming 0.0.0.0:0 would send the client nowhere. */
+	if (s->proto != P_SOCKS5 && addr.ss_family != AF_INET)
+		return -EAFNOSUPPORT;
 	bind_sa_set_port(&addr, 0);
 	int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -122,8 +126,12 @@ static void bind_ready(struct session *s)
 	int rc = bind_listen(s);
 	if (rc < 0) {
 		char ebuf[64];
-		session_log(s, LOG_LVL_WARN, "BIND: cannot listen: %s",
-			    util_strerror(rc, ebuf, sizeof(ebuf)));
+		if (rc == -EAFNOSUPPORT && s->proto != P_SOCKS5)
+			session_log(s, LOG_LVL_INFO,
+				    "BIND: a SOCKS4 reply cannot name an IPv6 listening address");
+		else
+			session_log(s, LOG_LVL_WARN, "BIND: cannot listen: %s",
+				    util_strerror(rc, ebuf, sizeof(ebuf)));
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}

@@ -229,6 +229,8 @@ void session_close(struct session *s, const char *result)
 		const struct udp_counters *c = udp_assoc_counters(s->udp);
 		stats_add(&srv->stats, udp_datagrams_up, c->pkts_up);
 		stats_add(&srv->stats, udp_datagrams_down, c->pkts_down);
+		stats_add(&srv->stats, bytes_up, c->bytes_up);
+		stats_add(&srv->stats, bytes_down, c->bytes_down);
 	}
 
 	loop_timer_cancel(session_loop(s), &s->timer);

@@ -28,6 +28,7 @@ struct stats {
 	atomic_ulong udp_dropped;
 	atomic_ulong binds_accepted;
 	atomic_ulong binds_refused;
+	atomic_ulong hop_failures;
 };
 
 #define stats_add(s, field, n) atomic_fetch_add_explicit(&(s)->field, (n), memory_order_relaxed)
