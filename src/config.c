@@ -7,8 +7,10 @@
  * whole language unit-testable and fuzzable.
  *
  * It is split by job: config_lex.c turns a line into words (the grammar is
- * drawn there), config_value.c parses numbers, durations and addresses, and
- * this file decides what the words mean. What they share is in config_int.h.
+ * drawn there), config_value.c parses numbers, durations and addresses,
+ * config_chain.c handles chain blocks, routes and --chain (route.c parses a
+ * route's destination), and this file decides what the other words mean.
+ * What they share is in config_int.h.
  *
  * Errors stop the parse at the first bad line and read "NAME:LINE: message",
  * where NAME is whatever the caller passed (usually the path).
@@ -28,21 +30,6 @@
 #define CONFIG_WORKERS_MAX   256
 #define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
 #define CONFIG_RESOLVER_PORT 53
-
-/* What one config_parse_text() call has seen, for checks that span lines. */
-/* Directives that take one address per family. */
-enum family_directive {
-	FD_OUTGOING,
-	FD_UDP_ADVERTISE,
-	FD_BIND_ADDRESS,
-	FD_COUNT,
-};
-
-struct parse_state {
-	struct config *cfg;
-	unsigned line;
-	unsigned family_line[FD_COUNT][2]; /* [directive][v4, v6]: 0 = not seen in this text */
-};
 
 /* ---- small value parsers ---- */
 
@@ -64,8 +51,7 @@ static int parse_bool(const char *text, bool *out)
 	return -1;
 }
 
-/* Index of text in a NULL-terminated keyword list, or -1. */
-static int parse_keyword(const char *text, const char *const *names)
+int config_keyword(const char *text, const char *const *names)
 {
 	for (int i = 0; names[i] != NULL; i++)
 		if (strcmp(text, names[i]) == 0)
@@ -227,7 +213,7 @@ static const char *const log_to_names[] = { "auto", "stderr", "syslog", NULL };
 static const char *const order_names[] = { "as-returned", "ipv4-first", "ipv6-first",
 					   "ipv4-only",	  "ipv6-only",	NULL };
 
-static int bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
+int config_bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
 {
 	config_err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected %s)", value,
 		       expected);
@@ -236,42 +222,42 @@ static int bad_keyword(const char *value, const char *expected, char *err, size_
 
 static int do_socks4(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	int i = parse_keyword(argv[0], socks4_names);
+	int i = config_keyword(argv[0], socks4_names);
 
 	if (i < 0)
-		return bad_keyword(argv[0], "auto, on, known-user or off", err, errlen);
+		return config_bad_keyword(argv[0], "auto, on, known-user or off", err, errlen);
 	ps->cfg->socks4 = (enum config_socks4)i;
 	return 0;
 }
 
 static int do_log(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	int i = parse_keyword(argv[0], level_names);
+	int i = config_keyword(argv[0], level_names);
 
 	if (i < 0)
-		return bad_keyword(argv[0], "error, warn, info or debug", err, errlen);
+		return config_bad_keyword(argv[0], "error, warn, info or debug", err, errlen);
 	ps->cfg->log_level = (enum config_log_level)i;
 	return 0;
 }
 
 static int do_log_to(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	int i = parse_keyword(argv[0], log_to_names);
+	int i = config_keyword(argv[0], log_to_names);
 
 	if (i < 0)
-		return bad_keyword(argv[0], "auto, stderr or syslog", err, errlen);
+		return config_bad_keyword(argv[0], "auto, stderr or syslog", err, errlen);
 	ps->cfg->log_to = (enum config_log_to)i;
 	return 0;
 }
 
 static int do_address_order(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	int i = parse_keyword(argv[0], order_names);
+	int i = config_keyword(argv[0], order_names);
 
 	if (i < 0)
-		return bad_keyword(argv[0],
-				   "as-returned, ipv4-first, ipv6-first, ipv4-only or ipv6-only",
-				   err, errlen);
+		return config_bad_keyword(
+			argv[0], "as-returned, ipv4-first, ipv6-first, ipv4-only or ipv6-only", err,
+			errlen);
 	ps->cfg->addr_order = (enum config_addr_order)i;
 	return 0;
 }
@@ -279,7 +265,7 @@ static int do_address_order(struct parse_state *ps, char *const *argv, char *err
 static int do_access_log(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	if (parse_bool(argv[0], &ps->cfg->access_log) < 0)
-		return bad_keyword(argv[0], "on or off", err, errlen);
+		return config_bad_keyword(argv[0], "on or off", err, errlen);
 	return 0;
 }
 
@@ -308,7 +294,7 @@ static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, si
 			 "expected 0..1048576, 0 turns the cache off", err, errlen);
 }
 
-static int set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
+int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
 {
 	if (config_parse_duration(value, slot) < 0) {
 		config_err_set(err, errlen,
@@ -326,13 +312,13 @@ static int do_timeout(struct parse_state *ps, char *const *argv, char *err, size
 	unsigned *slots[] = { &ps->cfg->timeout_handshake_ms, &ps->cfg->timeout_connect_ms,
 			      &ps->cfg->timeout_idle_ms, &ps->cfg->timeout_udp_idle_ms,
 			      &ps->cfg->timeout_bind_ms };
-	int kind = parse_keyword(argv[0], kinds);
+	int kind = config_keyword(argv[0], kinds);
 	unsigned ms;
 
 	if (kind < 0)
-		return bad_keyword(argv[0], "handshake, connect, idle, udp-idle or bind", err,
-				   errlen);
-	if (set_duration(&ms, argv[1], err, errlen) < 0)
+		return config_bad_keyword(argv[0], "handshake, connect, idle, udp-idle or bind",
+					  err, errlen);
+	if (config_set_duration(&ms, argv[1], err, errlen) < 0)
 		return -1;
 	/* Only the idle timeouts may be 0: a handshake, connect or BIND wait
 	 * without a deadline would let a silent peer hold a session forever. */
@@ -349,7 +335,7 @@ static int do_dns_cache_max_ttl(struct parse_state *ps, char *const *argv, char 
 {
 	unsigned ms;
 
-	if (set_duration(&ms, argv[0], err, errlen) < 0)
+	if (config_set_duration(&ms, argv[0], err, errlen) < 0)
 		return -1;
 	if (ms == 0) {
 		config_err_set(err, errlen,
@@ -427,10 +413,10 @@ static int do_udp_ports(struct parse_state *ps, char *const *argv, char *err, si
 static int do_udp_replies(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	static const char *const names[] = { "contacted", "any", NULL };
-	int i = parse_keyword(argv[0], names);
+	int i = config_keyword(argv[0], names);
 
 	if (i < 0)
-		return bad_keyword(argv[0], "contacted or any", err, errlen);
+		return config_bad_keyword(argv[0], "contacted or any", err, errlen);
 	ps->cfg->udp_replies_any = i == 1;
 	return 0;
 }
@@ -438,10 +424,10 @@ static int do_udp_replies(struct parse_state *ps, char *const *argv, char *err, 
 static int do_bind_peer(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	static const char *const names[] = { "strict", "any", NULL };
-	int i = parse_keyword(argv[0], names);
+	int i = config_keyword(argv[0], names);
 
 	if (i < 0)
-		return bad_keyword(argv[0], "strict or any", err, errlen);
+		return config_bad_keyword(argv[0], "strict or any", err, errlen);
 	ps->cfg->bind_peer_any = i == 1;
 	return 0;
 }
@@ -461,31 +447,37 @@ static int do_resolver(struct parse_state *ps, char *const *argv, char *err, siz
 	return csv_append(&ps->cfg->resolvers, addr.text) < 0 ? err_oom(err, errlen) : 0;
 }
 
+static int do_route(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return config_route_add(ps, argv, err, errlen);
+}
+
 static const struct directive {
 	const char *name;
-	unsigned nargs;
+	unsigned min_args, max_args;
 	directive_fn fn;
 } directives[] = {
-	{ "listen", 1, do_listen },
-	{ "workers", 1, do_workers },
-	{ "users", 1, do_users },
-	{ "socks4", 1, do_socks4 },
-	{ "timeout", 2, do_timeout },
-	{ "log", 1, do_log },
-	{ "log-to", 1, do_log_to },
-	{ "access-log", 1, do_access_log },
-	{ "max-connections", 1, do_max_connections },
-	{ "outgoing", 1, do_outgoing },
-	{ "resolver", 1, do_resolver },
-	{ "address-order", 1, do_address_order },
-	{ "dns-cache", 1, do_dns_cache },
-	{ "dns-cache-max-ttl", 1, do_dns_cache_max_ttl },
-	{ "pid-file", 1, do_pid_file },
-	{ "udp-advertise", 1, do_udp_advertise },
-	{ "udp-ports", 1, do_udp_ports },
-	{ "udp-replies", 1, do_udp_replies },
-	{ "bind-address", 1, do_bind_address },
-	{ "bind-peer", 1, do_bind_peer },
+	{ "listen", 1, 1, do_listen },
+	{ "workers", 1, 1, do_workers },
+	{ "users", 1, 1, do_users },
+	{ "socks4", 1, 1, do_socks4 },
+	{ "timeout", 2, 2, do_timeout },
+	{ "log", 1, 1, do_log },
+	{ "log-to", 1, 1, do_log_to },
+	{ "access-log", 1, 1, do_access_log },
+	{ "max-connections", 1, 1, do_max_connections },
+	{ "outgoing", 1, 1, do_outgoing },
+	{ "resolver", 1, 1, do_resolver },
+	{ "address-order", 1, 1, do_address_order },
+	{ "dns-cache", 1, 1, do_dns_cache },
+	{ "dns-cache-max-ttl", 1, 1, do_dns_cache_max_ttl },
+	{ "pid-file", 1, 1, do_pid_file },
+	{ "udp-advertise", 1, 1, do_udp_advertise },
+	{ "udp-ports", 1, 1, do_udp_ports },
+	{ "udp-replies", 1, 1, do_udp_replies },
+	{ "bind-address", 1, 1, do_bind_address },
+	{ "bind-peer", 1, 1, do_bind_peer },
+	{ "route", 2, 5, do_route },
 };
 
 static const struct directive *directive_find(const char *name)
@@ -496,6 +488,11 @@ static const struct directive *directive_find(const char *name)
 	return NULL;
 }
 
+bool config_directive_exists(const char *name)
+{
+	return directive_find(name) != NULL;
+}
+
 /* ---- the parse loop ---- */
 
 static int line_run(struct parse_state *ps, const struct line_words *lw, char *err, size_t errlen)
@@ -504,15 +501,21 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 	char msg[CONFIG_ERR_MAX];
 	size_t nargs = lw->n - 1;
 
+	/* Inside "chain NAME { ... }" every line, the closing '}' included,
+	 * belongs to the block. */
+	if (ps->chain >= 0)
+		return config_chain_line(ps, lw, err, errlen);
 	if (lw->brace[0]) {
 		config_err_set(err, errlen, "unexpected '%s'", lw->word[0]);
 		return -1;
 	}
+	if (strcmp(lw->word[0], "chain") == 0)
+		return config_chain_open(ps, lw, err, errlen);
 	d = directive_find(lw->word[0]);
 	for (size_t i = 1; i < lw->n; i++) {
 		if (!lw->brace[i])
 			continue;
-		/* Blocks are reserved for chain/route; name the word that opened it. */
+		/* Only "chain" opens a block; name the word that tried to. */
 		if (d != NULL)
 			config_err_set(err, errlen, "%s: does not take a block", d->name);
 		else if (lw->word[i][0] == '{')
@@ -526,11 +529,11 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 		config_err_set(err, errlen, "unknown directive '%." QUOTE_MAX "s'", lw->word[0]);
 		return -1;
 	}
-	if (nargs < d->nargs) {
+	if (nargs < d->min_args) {
 		config_err_set(err, errlen, "%s: missing argument", d->name);
 		return -1;
 	}
-	if (nargs > d->nargs || lw->overflow) {
+	if (nargs > d->max_args || lw->overflow) {
 		config_err_set(err, errlen, "%s: too many arguments", d->name);
 		return -1;
 	}
@@ -544,7 +547,7 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len, char *err,
 		      size_t errlen)
 {
-	struct parse_state ps = { .cfg = cfg };
+	struct parse_state ps = { .cfg = cfg, .chain = -1, .first_route = cfg->nroutes };
 	struct line_words lw;
 	char msg[CONFIG_ERR_MAX];
 	const char *p, *end;
@@ -552,7 +555,7 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 	int rc = 0;
 
 	if (len == 0)
-		return 0;
+		return 0; /* nothing can be open or unresolved */
 	/* Twice the length: see config_line_split() for why. */
 	if (len > (SIZE_MAX - 2) / 2 || (scratch = malloc(2 * len + 2)) == NULL) {
 		config_err_set(err, errlen, "%s: out of memory", name);
@@ -573,13 +576,19 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 			eol--; /* CRLF */
 		if (config_line_split(p, eol, scratch, &lw, msg, sizeof(msg)) < 0 ||
 		    (lw.n > 0 && line_run(&ps, &lw, msg, sizeof(msg)) < 0)) {
-			config_err_set(err, errlen, "%s:%u: %s", name, ps.line, msg);
 			rc = -1;
 			break;
 		}
 		p = nl != NULL ? nl + 1 : end;
 	}
 	free(scratch);
+	/* Checks that need the whole text: an unclosed block, and routes to
+	 * chains (a route may come before the chain it names). */
+	if (rc == 0)
+		rc = config_chain_end(&ps, msg, sizeof(msg));
+	if (rc < 0)
+		config_err_set(err, errlen, "%s:%u: %s", name,
+			       ps.err_line != 0 ? ps.err_line : ps.line, msg);
 	return rc;
 }
 
@@ -684,6 +693,7 @@ void config_free(struct config *cfg)
 	free(cfg->users_file);
 	free(cfg->resolvers);
 	free(cfg->pid_file);
+	config_chains_free(cfg);
 	/* Leave it as an empty, freeable struct so a second free is harmless. */
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -731,7 +741,7 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 		if (listen_append(cfg, &addr) < 0)
 			return err_oom(err, errlen);
 	}
-	if (finish_check_values(cfg, err, errlen) < 0)
+	if (finish_check_values(cfg, err, errlen) < 0 || config_routes_check(cfg, err, errlen) < 0)
 		return -1;
 	if (cfg->socks4 == CONFIG_SOCKS4_KNOWN_USER && cfg->users_file == NULL) {
 		config_err_set(err, errlen, "socks4 known-user needs a user file (users or -U)");

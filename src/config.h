@@ -47,6 +47,53 @@ enum config_socks4 {
 	CONFIG_SOCKS4_OFF,        /* every SOCKS4 request gets 91 */
 };
 
+/* ---- upstream chains and routes ---- */
+
+struct hop; /* hop.h: one upstream proxy, parsed from its URL */
+
+#define CONFIG_CHAIN_NAME_MAX 63 /* [A-Za-z0-9_-], "direct" is reserved */
+#define CONFIG_CHAIN_HOPS_MAX 32
+#define CONFIG_CLI_CHAIN      "cli" /* the chain --chain URL[,URL...] makes */
+
+enum config_chain_mode {
+	CONFIG_CHAIN_STRICT = 0,  /* every hop, in order; one dead hop fails the connection */
+	CONFIG_CHAIN_DYNAMIC,	  /* every live hop, in order */
+	CONFIG_CHAIN_RANDOM,	  /* `length` live hops picked at random */
+	CONFIG_CHAIN_ROUND_ROBIN, /* `length` live hops from a rotating start */
+};
+
+struct config_chain {
+	char name[CONFIG_CHAIN_NAME_MAX + 1];
+	enum config_chain_mode mode;
+	unsigned length;	/* random/round-robin: hops per connection; 0 = all */
+	bool resolve_local;	/* hopsocks resolves the target; default: the last hop does */
+	unsigned retry_dead_ms; /* back-off before a failed hop is tried again; default 30 s */
+	struct hop *hops;	/* in the order written, 1..CONFIG_CHAIN_HOPS_MAX */
+	size_t nhops;
+	unsigned line; /* the "chain NAME {" line; 0 = the command line */
+};
+
+enum config_route_dest {
+	CONFIG_DEST_ANY = 0, /* "*" */
+	CONFIG_DEST_CIDR,    /* "10.0.0.0/8", "2001:db8::/32", a bare address */
+	CONFIG_DEST_SUFFIX,  /* ".corp.example": that name and every name under it */
+	CONFIG_DEST_EXACT,   /* "host.example": that name only */
+};
+
+#define CONFIG_ROUTE_NAME_MAX 253 /* a domain name without its final dot */
+
+struct config_route {
+	enum config_route_dest kind;
+	int family;	  /* CIDR: AF_INET or AF_INET6 */
+	unsigned prefix;  /* CIDR: 0..32 or 0..128 */
+	uint8_t addr[16]; /* CIDR: the network, host bits zero (IPv4 in the first 4) */
+	char name[CONFIG_ROUTE_NAME_MAX + 1]; /* SUFFIX (without the dot), EXACT: lower case */
+	uint16_t port_min, port_max;	      /* destination ports; 0-65535 = any */
+	int chain;			      /* index into config.chains; -1 = direct */
+	char via[CONFIG_CHAIN_NAME_MAX + 1];  /* the chain's name; "" for direct */
+	unsigned line;			      /* 0 = the command line */
+};
+
 struct config {
 	struct config_addr *listen; /* at least one after config_finish() */
 	size_t nlisten;
@@ -90,6 +137,13 @@ struct config {
 	unsigned dns_cache_max_ttl_ms; /* cap on a record's TTL */
 
 	char *pid_file; /* NULL = none */
+
+	/* Upstream chains, and the rules that pick one per destination: tried
+	 * in order, the first match wins, no match = direct (route.h). */
+	struct config_chain *chains;
+	size_t nchains;
+	struct config_route *routes;
+	size_t nroutes;
 };
 
 /* Defaults: no listen address yet (config_finish adds the default one),
@@ -122,5 +176,16 @@ int config_parse_duration(const char *text, unsigned *ms);
 /* Replace (not add to) the listen list: the command line's -l does this. */
 int config_set_listen(struct config *cfg, const struct config_addr *addrs, size_t n);
 int config_set_string(char **slot, const char *value);
+
+/* The command line's --chain URL[,URL...]: adds a strict chain named "cli"
+ * with those hops and puts a catch-all route to it in front of every other
+ * rule, so every connection uses it whatever the file's routes say (the
+ * command line wins), whether the file is read before or after. Returns 0,
+ * or -1 with "--chain: ..." in err (a bad URL, no URL, more than 32, a
+ * chain "cli" already defined); cfg is then unchanged. */
+int config_set_cli_chain(struct config *cfg, const char *csv, char *err, size_t errlen);
+
+/* The chain called name, or -1. */
+int config_chain_find(const struct config *cfg, const char *name);
 
 #endif

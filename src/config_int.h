@@ -1,7 +1,7 @@
-/* Private to the config parser (config.c, config_lex.c, config_value.c):
- * what the tokenizer and the value parsers share with the directive code.
- * Nothing outside src/config*.c includes this; the public contract is
- * config.h. */
+/* Private to the config parser (config.c, config_lex.c, config_value.c,
+ * config_chain.c, and route.c for a route's destination): what the
+ * tokenizer and the value parsers share with the directive code. Nothing
+ * else includes this; the public contract is config.h. */
 #ifndef HOPSOCKS_CONFIG_INT_H
 #define HOPSOCKS_CONFIG_INT_H
 
@@ -11,9 +11,10 @@
 
 #include "config.h"
 
-/* No directive takes more than two arguments; one extra slot lets the
- * tokenizer notice "too many" without growing an array. */
-#define LINE_WORDS_MAX 4
+/* No line has more than six words ("route DEST port P via NAME"); one
+ * extra slot lets the tokenizer notice "too many" without growing an array.
+ * Slots past the last word are NULL, so a handler's argv is NULL-terminated. */
+#define LINE_WORDS_MAX 7
 
 /* Values quoted back in error messages are cut to this many bytes so a
  * runaway line does not bury the message. */
@@ -26,9 +27,61 @@ struct line_words {
 	bool overflow;
 };
 
+/* Directives that take one address per family. */
+enum family_directive {
+	FD_OUTGOING,
+	FD_UDP_ADVERTISE,
+	FD_BIND_ADDRESS,
+	FD_COUNT,
+};
+
+/* What one config_parse_text() call has seen, for checks that span lines. */
+struct parse_state {
+	struct config *cfg;
+	unsigned line;
+	/* The line an error is about when it is not the current one (a chain's
+	 * opening line, a route's line); 0 = the current line. */
+	unsigned err_line;
+	unsigned family_line[FD_COUNT][2]; /* [directive][v4, v6]: 0 = not seen in this text */
+
+	/* The open "chain NAME {" block, if any (config_chain.c). */
+	int chain;	      /* index into cfg->chains; -1 = outside a block */
+	unsigned length_line; /* the block's "length" line; 0 = not given */
+	size_t first_route;   /* routes from here on came from this text */
+};
+
 /* Write a message into err (if err is non-NULL and errlen > 0). */
 void config_err_set(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- config.c, shared with config_chain.c ---- */
+
+/* Index of text in a NULL-terminated keyword list, or -1. */
+int config_keyword(const char *text, const char *const *names);
+/* "invalid value 'TEXT' (expected EXPECTED)"; returns -1. */
+int config_bad_keyword(const char *value, const char *expected, char *err, size_t errlen);
+/* A DURATION value, or -1 with "invalid duration ..." in err. */
+int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen);
+/* Is name a top-level directive? */
+bool config_directive_exists(const char *name);
+
+/* ---- config_chain.c ---- */
+
+/* "chain NAME {" at the top level (lw->word[0] is "chain"). */
+int config_chain_open(struct parse_state *ps, const struct line_words *lw, char *err,
+		      size_t errlen);
+/* Any line inside an open block, "}" included. */
+int config_chain_line(struct parse_state *ps, const struct line_words *lw, char *err,
+		      size_t errlen);
+/* After the last line: an unclosed block, routes naming unknown chains.
+ * Sets ps->err_line to the line the error is about. */
+int config_chain_end(struct parse_state *ps, char *err, size_t errlen);
+/* The "route" directive; argv is NULL-terminated, 2..5 words. */
+int config_route_add(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+/* Free every chain and route (config_free). */
+void config_chains_free(struct config *cfg);
+/* Every route names a chain that exists (config_finish). */
+int config_routes_check(const struct config *cfg, char *err, size_t errlen);
 
 /* ---- config_lex.c ---- */
 

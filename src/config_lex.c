@@ -6,8 +6,8 @@
  *	word    := bare | "\"" { char | "\\\"" | "\\\\" } "\""
  *	bare    := run of bytes other than space, tab, '"', '#', '{', '}'
  *
- * '{' and '}' are words of their own (block delimiters) and are reserved for
- * the chain/route blocks to come; today every block is an error.
+ * '{' and '}' are words of their own (block delimiters); what a block may
+ * hold is config_chain.c's business.
  *
  * Like the rest of the parser this is pure: no I/O, no allocation (the
  * caller provides the scratch space the words are written into).

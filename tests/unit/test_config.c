@@ -4,6 +4,7 @@
  * people grep for them, so most invalid-input tests compare the whole
  * "name:LINE: message" text. */
 #include "config.h"
+#include "config_suite.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -801,16 +802,18 @@ START_TEST(test_control_chars)
 }
 END_TEST
 
+/* Only "chain" opens a block (test_config_chain.c has the rest). */
 START_TEST(test_blocks)
 {
-	ck_parse_err("chain tor {\n    hop socks5h://127.0.0.1:9050\n}\n",
-		     "x.conf:1: unknown block 'chain'");
-	ck_parse_err("route{\n", "x.conf:1: unknown block 'route'");
+	ck_parse_ok("chain tor {\n    hop socks5h://127.0.0.1:9050\n}\n");
+	ck_assert_uint_eq(cfg.nchains, 1);
+	ck_parse_err("proxy{\n", "x.conf:1: unknown block 'proxy'");
+	ck_parse_err("route{\n", "x.conf:1: route: does not take a block");
 	ck_parse_err("listen 1080 {\n", "x.conf:1: listen: does not take a block");
 	ck_parse_err("log info }\n", "x.conf:1: log: does not take a block");
 	ck_parse_err("}\n", "x.conf:1: unexpected '}'");
 	ck_parse_err("{\n", "x.conf:1: unexpected '{'");
-	ck_parse_err("chain tor }\n", "x.conf:1: unexpected '}'");
+	ck_parse_err("proxy tor }\n", "x.conf:1: unexpected '}'");
 	/* Quoted braces are plain text. */
 	ck_parse_ok("users \"{}\"\n");
 	ck_assert_str_eq(cfg.users_file, "{}");
@@ -1193,45 +1196,83 @@ START_TEST(test_example_as_shipped)
 }
 END_TEST
 
-/* Every commented-out directive ("#name ...", no space after the hash) must
- * be valid too, or the example teaches a syntax error. Removing those hashes
- * turns on all of them at once. */
+/* Every commented-out directive must be valid too, or the example teaches a
+ * syntax error. A commented-out directive is a line whose '#' is followed
+ * directly by a lower-case letter ("#listen ..."), and the lines of a
+ * commented-out chain block: after a "#chain NAME {" line, every line up to
+ * and including "#}" (the example keeps prose out of blocks, using trailing
+ * comments instead). Removing those hashes turns on all of them at once. */
 START_TEST(test_example_uncommented)
 {
 	size_t len, out = 0;
 	char *text = example_read(&len);
 	char *on = malloc(len + 1);
 	static const char *const names[] = {
-		"listen",    "workers",		  "users",
-		"socks4",    "timeout",		  "log",
-		"log-to",    "access-log",	  "max-connections",
-		"outgoing",  "resolver",	  "address-order",
-		"dns-cache", "dns-cache-max-ttl", "pid-file",
+		"listen",
+		"workers",
+		"users",
+		"socks4",
+		"timeout",
+		"log",
+		"log-to",
+		"access-log",
+		"max-connections",
+		"outgoing",
+		"resolver",
+		"address-order",
+		"dns-cache",
+		"dns-cache-max-ttl",
+		"pid-file",
+		"chain",
+		"route",
+		"mode",
+		"hop",
+		"retry-dead",
 	};
 	bool seen[ARRAY_LEN(names)] = { false };
+	bool in_block = false;
 
 	ck_assert_ptr_nonnull(on);
-	for (size_t i = 0; i < len; i++) {
-		bool line_start = i == 0 || text[i - 1] == '\n';
+	for (size_t i = 0; i < len;) {
+		const char *line = text + i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - i;
+		bool directive = line[0] == '#' && n > 1 && line[1] >= 'a' && line[1] <= 'z';
 
-		if (line_start && text[i] == '#' && i + 1 < len && text[i + 1] >= 'a' &&
-		    text[i + 1] <= 'z') {
-			for (size_t n = 0; n < ARRAY_LEN(names); n++) {
-				size_t nl = strlen(names[n]);
-
-				if (strncmp(text + i + 1, names[n], nl) == 0 &&
-				    text[i + 1 + nl] == ' ')
-					seen[n] = true;
-			}
-			continue;
+		if (in_block) {
+			ck_assert_msg(line[0] == '#', "the example's chain block is cut: %.*s",
+				      (int)n, line);
+			directive = true;
+			in_block = line[1] != '}';
+		} else if (directive && strncmp(line, "#chain ", 7) == 0) {
+			in_block = true;
 		}
-		on[out++] = text[i];
+		if (directive) {
+			size_t word = 1 + strspn(line + 1, " \t");
+
+			for (size_t k = 0; k < ARRAY_LEN(names); k++) {
+				size_t nl_ = strlen(names[k]);
+
+				if (strncmp(line + word, names[k], nl_) == 0 &&
+				    line[word + nl_] == ' ')
+					seen[k] = true;
+			}
+			line++;
+			n--;
+			i++;
+		}
+		memcpy(on + out, line, n);
+		out += n;
+		i += n;
 	}
+	ck_assert_msg(!in_block, "the example's last chain block has no '#}'");
 	ck_assert_msg(config_parse_text(&cfg, "example", on, out, err, sizeof(err)) == 0, "%s",
 		      err);
 	ck_assert_msg(config_finish(&cfg, err, sizeof(err)) == 0, "%s", err);
 	for (size_t n = 0; n < ARRAY_LEN(names); n++)
 		ck_assert_msg(seen[n], "the example does not show '%s'", names[n]);
+	ck_assert_uint_ge(cfg.nchains, 2);
+	ck_assert_uint_ge(cfg.nroutes, 2);
 	free(on);
 	free(text);
 }
@@ -1331,6 +1372,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_example_as_shipped);
 	tcase_add_test(tc, test_example_uncommented);
 	suite_add_tcase(s, tc);
+
+	test_config_chain_add(s);
 
 	return s;
 }
