@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "chain.h"
 #include "config.h"
 #include "log.h"
 #include "stats.h"
@@ -34,7 +35,8 @@ struct options {
 	size_t nlisten;
 	const char *users_file;
 	const char *pid_file;
-	long workers; /* -1 = from the config */
+	const char *chain; /* --chain URL[,URL...] */
+	long workers;	   /* -1 = from the config */
 	bool daemonize;
 	bool check_only;
 	int verbosity; /* +1 per -v, -1 for -q */
@@ -70,6 +72,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "chain", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[CONFIG_ERR_MAX];
@@ -110,6 +113,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 		case 'D':
 			o->daemonize = true;
+			break;
+		case 'C':
+			o->chain = optarg;
 			break;
 		case 'p':
 			o->pid_file = optarg;
@@ -157,13 +163,15 @@ static int build_config(const struct options *o, struct config *cfg, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (o->chain && config_set_cli_chain(cfg, o->chain, err, errlen) < 0)
+		return -1;
 	if (o->workers > 0)
 		cfg->workers = (unsigned)o->workers;
 	/* Each -v is one step up from the configured level; -q is errors only. */
 	if (o->verbosity > 0) {
 		int level = (int)cfg->log_level + o->verbosity;
-		cfg->log_level = level > CONFIG_LOG_DEBUG ? CONFIG_LOG_DEBUG
-							  : (enum config_log_level)level;
+		cfg->log_level =
+			level > CONFIG_LOG_DEBUG ? CONFIG_LOG_DEBUG : (enum config_log_level)level;
 	} else if (o->verbosity < 0) {
 		cfg->log_level = CONFIG_LOG_ERROR;
 	}
@@ -311,6 +319,8 @@ static void runtime_stop(struct runtime *rt)
 		worker_destroy(&rt->workers[i]);
 	free(rt->workers);
 	rt->workers = NULL;
+	chain_health_free(rt->srv.chain_health, rt->cfg.nchains);
+	rt->srv.chain_health = NULL;
 	userdb_free(rt->users);
 	rt->users = NULL;
 }
@@ -373,6 +383,11 @@ int main(int argc, char **argv)
 
 	rt.srv.cfg = &rt.cfg;
 	rt.srv.users = rt.users;
+	rt.srv.chain_health = chain_health_new(&rt.cfg);
+	if (!rt.srv.chain_health) {
+		log_error("out of memory");
+		return 1;
+	}
 	if (rt.users)
 		rt.srv.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
 	rc = 1;

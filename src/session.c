@@ -19,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain.h"
+#include "http.h"
 #include "resolve.h"
+#include "route.h"
 #include "session_int.h"
 #include "socks4.h"
 #include "socks5.h"
@@ -32,11 +35,12 @@
 #define SESSION_LINGER_MS 2000
 
 static const char *const state_names[] = {
-	"detect",    "s4-request", "s5-greeting", "s5-auth", "auth-verify", "s5-request", "connect",
-	"bind-wait", "relay",	   "udp",	  "closing", "linger",	    "done",
+	"detect",     "s4-request",   "s5-greeting", "s5-auth",	  "auth-verify",
+	"s5-request", "http-request", "connect",     "bind-wait", "relay",
+	"udp",	      "closing",      "linger",	     "done",
 };
 
-static const char *const proto_names[] = { "-", "socks4", "socks4a", "socks5" };
+static const char *const proto_names[] = { "-", "socks4", "socks4a", "socks5", "http" };
 
 /* ---- small helpers ---- */
 
@@ -107,13 +111,32 @@ void session_reply_and_close(struct session *s, const uint8_t *p, size_t n, cons
 	session_update_interest(s);
 }
 
+/* How a SOCKS5 REP code reads to an HTTP CONNECT client. */
+static int http_status_from_rep(uint8_t rep)
+{
+	switch (rep) {
+	case SOCKS5_REP_NOT_ALLOWED:
+		return 403;
+	case SOCKS5_REP_TTL_EXPIRED:
+		return 504;
+	case SOCKS5_REP_CMD_NOT_SUPPORTED:
+	case SOCKS5_REP_ATYP_NOT_SUPPORTED:
+		return 501;
+	default:
+		return 502;
+	}
+}
+
 /* The request failed: answer with the protocol's error reply and close. */
 void session_fail(struct session *s, uint8_t socks5_rep, const char *result)
 {
-	uint8_t reply[SOCKS5_REPLY_MAX];
+	uint8_t reply[HTTP_RESPONSE_MAX];
 	ssize_t n;
 	if (s->proto == P_SOCKS5)
 		n = socks5_encode_reply(reply, sizeof(reply), socks5_rep, NULL);
+	else if (s->proto == P_HTTP)
+		n = http_encode_response(reply, sizeof(reply), http_status_from_rep(socks5_rep),
+					 socks5_rep_name(socks5_rep));
 	else
 		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_REJECTED, NULL);
 	if (n < 0) {
@@ -182,7 +205,9 @@ static void session_log_access(struct session *s)
 		target_format(&s->dst, target, sizeof(target));
 	else
 		snprintf(target, sizeof(target), "-");
-	if (s->dial.have_addr)
+	if (s->tunnel && s->tunnel->dial.have_addr)
+		sockaddr_format((const struct sockaddr *)&s->tunnel->dial.addr, addr, sizeof(addr));
+	else if (s->dial.have_addr)
 		sockaddr_format((const struct sockaddr *)&s->dial.addr, addr, sizeof(addr));
 	else if (s->have_peer_addr)
 		sockaddr_format((const struct sockaddr *)&s->peer, addr, sizeof(addr));
@@ -200,9 +225,12 @@ static void session_log_access(struct session *s)
 	else if (s->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
 		cmd = "udp";
 
-	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s result=%s up=%llu "
+	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s route=%s result=%s up=%llu "
 		   "down=%llu ms=%llu%s",
 		   client, s->user[0] ? s->user : "-", proto_names[s->proto], cmd, target, addr,
+		   s->tunnel ? s->tunnel->chain->name
+		   : s->cmd  ? "direct"
+			     : "-",
 		   s->result ? s->result : "closed", (unsigned long long)up,
 		   (unsigned long long)down,
 		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
@@ -238,6 +266,11 @@ void session_close(struct session *s, const char *result)
 	session_close_fd(s, &s->tio, &s->tfd);
 	relay_release(&s->relay, session_pool(s));
 	dial_cancel(&s->dial);
+	if (s->tunnel) {
+		chain_cancel(s->tunnel);
+		loop_defer_free(session_loop(s), free, s->tunnel);
+		s->tunnel = NULL;
+	}
 	bind_cancel(s);
 	udp_assoc_free(s->udp);
 	if (s->auth_job) {
@@ -282,8 +315,11 @@ void session_update_interest(struct session *s)
 	case S_CLOSING:
 		break;
 	case S_LINGER:
+		cev |= LOOP_READ;
+		break;
 	case S_UDP:
 		cev |= LOOP_READ;
+		tev |= LOOP_READ; /* an upstream's control connection, if any */
 		break;
 	case S_BIND_WAIT:
 		if (session_reads_handshake(s))
@@ -309,10 +345,12 @@ void session_update_interest(struct session *s)
 
 bool session_queue_success(struct session *s, const struct sockaddr *bnd)
 {
-	uint8_t reply[SOCKS5_REPLY_MAX];
+	uint8_t reply[HTTP_RESPONSE_MAX];
 	ssize_t n;
 	if (s->proto == P_SOCKS5)
 		n = socks5_encode_reply(reply, sizeof(reply), SOCKS5_REP_SUCCEEDED, bnd);
+	else if (s->proto == P_HTTP)
+		n = http_encode_response(reply, sizeof(reply), 200, NULL);
 	else
 		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_GRANTED, bnd);
 	return n > 0 && session_queue_reply(s, reply, (size_t)n);
@@ -391,26 +429,77 @@ static void session_on_dialed(struct dial *d, void *arg, int fd, int err)
 	session_connected(s);
 }
 
-/* The request is accepted: the handshake deadline ends here and the
- * connect deadline (resolution included) lives in the dial. */
+static void session_on_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t rep)
+{
+	struct session *s = arg;
+	if (fd < 0) {
+		char target[TARGET_TEXT_MAX];
+		target_format(&s->dst, target, sizeof(target));
+		session_log(s, LOG_LVL_INFO, "chain %s to %s failed: %s", t->chain->name, target,
+			    t->why);
+		stats_inc(&s->w->srv->stats, connects_failed);
+		session_fail(s, rep, result_from_rep(rep));
+		return;
+	}
+	s->tfd = fd;
+	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0) {
+		session_close(s, "error");
+		return;
+	}
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
+		memset(&local, 0, sizeof(local));
+	stats_inc(&s->w->srv->stats, connects_ok);
+	if (!session_queue_success(s, (const struct sockaddr *)&local)) {
+		session_close(s, "error");
+		return;
+	}
+	/* What the last hop sent right after its reply is the target's first
+	 * bytes: they follow our reply. */
+	struct buf *extra = chain_take_leftover(t);
+	if (extra) {
+		buf_append(s->relay.buf[RELAY_DOWN], buf_head(extra), buf_len(extra));
+		buf_put(session_pool(s), extra);
+	}
+	session_start_relay(s);
+}
+
+/* The request is accepted: the handshake deadline ends here. The connect
+ * deadline (resolution included) lives in the dial, or in the tunnel when
+ * a route sends the target through a chain. */
 static void session_start_connect(struct session *s)
 {
 	loop_timer_cancel(session_loop(s), &s->timer);
 	session_set_state(s, S_CONNECT);
-	dial_start(&s->dial, s->w, &s->dst, session_cfg(s)->timeout_connect_ms, session_on_dialed,
-		   s);
+	const struct config_route *route = route_match(session_cfg(s), &s->dst);
+	if (route && route->chain >= 0) {
+		s->tunnel = malloc(sizeof(*s->tunnel));
+		if (!s->tunnel) {
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+			return;
+		}
+		chain_start(s->tunnel, s->w, (size_t)route->chain, &s->dst, session_on_tunnel, s);
+	} else {
+		dial_start(&s->dial, s->w, &s->dst, session_cfg(s)->timeout_connect_ms,
+			   session_on_dialed, s);
+	}
 	session_update_interest(s);
 }
 
 /* ---- UDP ASSOCIATE ---- */
 
-static void session_udp_start(struct session *s)
+/* Open the association (through an upstream relay when relay is set),
+ * answer the client and wait in S_UDP. */
+static void session_udp_open(struct session *s, const struct sockaddr_storage *relay)
 {
 	int err;
 	struct sockaddr_storage bnd;
 
-	loop_timer_cancel(session_loop(s), &s->timer);
-	s->udp = udp_assoc_new(s->w, s->cfd, &s->client, &s->dst, &err);
+	if (relay)
+		s->udp = udp_assoc_new_upstream(s->w, s->cfd, &s->client, &s->dst, relay, &err);
+	else
+		s->udp = udp_assoc_new(s->w, s->cfd, &s->client, &s->dst, &err);
 	if (!s->udp) {
 		char ebuf[64];
 		session_log(s, LOG_LVL_WARN, "cannot open a UDP relay socket: %s",
@@ -439,6 +528,45 @@ static void session_udp_start(struct session *s)
 	session_update_interest(s);
 }
 
+static void session_on_udp_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t rep)
+{
+	struct session *s = arg;
+	if (fd < 0) {
+		session_log(s, LOG_LVL_INFO, "UDP through chain %s failed: %s", t->chain->name,
+			    t->why);
+		session_fail(s, rep, result_from_rep(rep));
+		return;
+	}
+	/* The upstream association lives as long as this connection. */
+	s->tfd = fd;
+	buf_put(session_pool(s), chain_take_leftover(t));
+	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0) {
+		session_close(s, "error");
+		return;
+	}
+	session_udp_open(s, &t->udp_relay);
+}
+
+/* UDP ASSOCIATE's DST is the client's own address, not a destination, so
+ * the route is the one its DST matches: in practice the catch-all rule. */
+static void session_udp_start(struct session *s)
+{
+	loop_timer_cancel(session_loop(s), &s->timer);
+	const struct config_route *route = route_match(session_cfg(s), &s->dst);
+	if (!route) {
+		session_udp_open(s, NULL);
+		return;
+	}
+	s->tunnel = malloc(sizeof(*s->tunnel));
+	if (!s->tunnel) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
+	session_set_state(s, S_CONNECT);
+	chain_start_udp(s->tunnel, s->w, (size_t)route->chain, session_on_udp_tunnel, s);
+	session_update_interest(s);
+}
+
 /* The control connection of an association: it carries nothing, and its
  * end (or an error) ends the association (RFC 1928, section 7). */
 static void session_on_udp_control(struct session *s)
@@ -460,6 +588,23 @@ static void session_on_udp_control(struct session *s)
 		return;
 	}
 	session_update_interest(s);
+}
+
+/* The upstream's control connection carries nothing either; when the
+ * upstream closes it, its relay is gone and so is our association. */
+static void session_on_udp_upstream(struct session *s)
+{
+	uint8_t sink[512];
+	for (;;) {
+		ssize_t n = recv(s->tfd, sink, sizeof(sink), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		session_log(s, LOG_LVL_INFO, "the upstream ended the UDP association");
+		session_close(s, "upstream-closed");
+		return;
+	}
 }
 
 /* ---- commands ---- */
@@ -589,6 +734,8 @@ static void session_on_target(struct loop *loop, void *arg, unsigned events)
 		session_relay_step(s, events & LOOP_WRITE, events & LOOP_READ);
 	else if (s->state == S_BIND_WAIT)
 		bind_on_event(s, events);
+	else if (s->state == S_UDP)
+		session_on_udp_upstream(s);
 }
 
 static void session_on_timer(struct loop *loop, void *arg)

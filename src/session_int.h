@@ -18,6 +18,7 @@
 #include "worker.h"
 
 struct udp_assoc;
+struct chain_tunnel;
 struct resolve_query;
 
 enum session_state {
@@ -27,6 +28,7 @@ enum session_state {
 	S_S5_AUTH,
 	S_AUTH_VERIFY,
 	S_S5_REQUEST,
+	S_HTTP_REQUEST,
 	S_CONNECT,   /* dialing the target */
 	S_BIND_WAIT, /* BIND: resolving DST, or listening for the peer */
 	S_RELAY,
@@ -41,6 +43,7 @@ enum session_proto {
 	P_SOCKS4,
 	P_SOCKS4A,
 	P_SOCKS5,
+	P_HTTP, /* HTTP CONNECT front-end */
 };
 
 struct session {
@@ -64,6 +67,7 @@ struct session {
 	char user[AUTH_NAME_MAX + 1];
 
 	struct dial dial;	       /* CONNECT: the outgoing connection, while it is made */
+	struct chain_tunnel *tunnel;   /* CONNECT through a chain: allocated while it is built */
 	struct resolve_query *query;   /* BIND: resolving DST */
 	struct sockaddr_storage peer;  /* BIND: the address DST resolved to (AF_UNSPEC: any) */
 	struct sockaddr_storage bound; /* BIND: the listening address */
@@ -130,6 +134,7 @@ void session_socks4_request(struct session *s);
 void session_socks5_greeting(struct session *s);
 void session_socks5_auth(struct session *s);
 void session_socks5_request(struct session *s);
+void session_http_request(struct session *s);
 /* Resume parsing after an asynchronous step (authentication). */
 void session_advance(struct session *s);
 

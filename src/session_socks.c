@@ -1,16 +1,18 @@
-/* The SOCKS4, SOCKS4a and SOCKS5 handshakes: detect the protocol from the
- * first byte, negotiate the method, authenticate (RFC 1929, verified off
- * the loop), and parse the request. Each step parses from relay.buf[UP]
- * and consumes only whole messages.
+/* The SOCKS4, SOCKS4a, SOCKS5 and HTTP CONNECT handshakes: detect the
+ * protocol from the first bytes, negotiate the method, authenticate
+ * (RFC 1929 or HTTP Basic, verified off the loop), and parse the request.
+ * Each step parses from relay.buf[UP] and consumes only whole messages.
  *
  *   DETECT ──0x04──> S4_REQUEST ──────────────────────────────> run command
- *      └────0x05──> S5_GREETING ──> S5_AUTH ──> AUTH_VERIFY ──> S5_REQUEST ─┘
- *                        └──────────────────────────────────────┘
+ *      ├────0x05──> S5_GREETING ──> S5_AUTH ──> AUTH_VERIFY ──> S5_REQUEST ─┘
+ *      │                 └──────────────────────────────────────┘
+ *      └──"CONNECT "──> HTTP_REQUEST ──> [AUTH_VERIFY] ──> run command
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
+#include "http.h"
 #include "session_int.h"
 #include "socks4.h"
 #include "socks5.h"
@@ -120,6 +122,29 @@ static void session_auth_reply(struct session *s, bool ok)
 	session_set_state(s, S_S5_REQUEST);
 }
 
+/* Check user/pass against the user file: 1 = verified now (cache hit),
+ * 0 = handed to the verification pool (the session waits in AUTH_VERIFY),
+ * -1 = out of memory (the session is closed). */
+static int session_check_password(struct session *s, const char *user, const char *pass)
+{
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	const char *hash = userdb_find(s->w->srv->users, user);
+	uint64_t now = loop_now_ms(session_loop(s));
+	if (hash && auth_cache_lookup(s->w->auth_cache, user, pass, hash, now)) {
+		stats_inc(&s->w->srv->stats, auth_cache_hits);
+		return 1;
+	}
+	/* argon2 takes tens of milliseconds: never on the loop thread. */
+	s->auth_job = auth_job_new(user, pass, hash ? hash : "", &s->w->auth_done, s);
+	if (!s->auth_job) {
+		session_close(s, "error");
+		return -1;
+	}
+	session_set_state(s, S_AUTH_VERIFY);
+	auth_pool_submit(s->w->srv->auth_pool, s->auth_job);
+	return 0;
+}
+
 void session_socks5_auth(struct session *s)
 {
 	struct buf *in = s->relay.buf[RELAY_UP];
@@ -134,25 +159,76 @@ void session_socks5_auth(struct session *s)
 		return;
 	}
 	buf_consume(in, (size_t)n);
-	snprintf(s->user, sizeof(s->user), "%s", up.user);
-
-	const char *hash = userdb_find(s->w->srv->users, up.user);
-	uint64_t now = loop_now_ms(session_loop(s));
-	if (hash && auth_cache_lookup(s->w->auth_cache, up.user, up.pass, hash, now)) {
-		explicit_bzero(&up, sizeof(up));
-		stats_inc(&s->w->srv->stats, auth_cache_hits);
-		session_auth_reply(s, true);
-		return;
-	}
-	/* argon2 takes tens of milliseconds: never on the loop thread. */
-	s->auth_job = auth_job_new(up.user, up.pass, hash ? hash : "", &s->w->auth_done, s);
+	int rc = session_check_password(s, up.user, up.pass);
 	explicit_bzero(&up, sizeof(up));
-	if (!s->auth_job) {
-		session_close(s, "error");
+	if (rc > 0)
+		session_auth_reply(s, true);
+}
+
+/* ---- HTTP CONNECT ---- */
+
+static void session_http_refuse(struct session *s, int status, const char *detail,
+				const char *result)
+{
+	uint8_t msg[HTTP_RESPONSE_MAX];
+	ssize_t n = http_encode_response(msg, sizeof(msg), status, detail);
+	if (n < 0) {
+		session_close(s, result);
 		return;
 	}
-	session_set_state(s, S_AUTH_VERIFY);
-	auth_pool_submit(s->w->srv->auth_pool, s->auth_job);
+	session_reply_and_close(s, msg, (size_t)n, result);
+}
+
+static void session_http_auth_failed(struct session *s, const char *why)
+{
+	stats_inc(&s->w->srv->stats, auth_failed);
+	if (s->user[0])
+		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
+	else
+		session_log(s, LOG_LVL_INFO, "HTTP CONNECT without usable credentials: %s", why);
+	session_http_refuse(s, 407, NULL, "auth-failed");
+}
+
+void session_http_request(struct session *s)
+{
+	struct buf *in = s->relay.buf[RELAY_UP];
+	struct http_request req;
+	ssize_t n = http_parse_connect_request(buf_head(in), buf_len(in), &req);
+	if (n == 0)
+		return;
+	if (n < 0) {
+		int status = http_err_status((int)n);
+		if (n == -HTTP_EMETHOD)
+			session_log(s, LOG_LVL_INFO, "HTTP method %s not supported (only CONNECT)",
+				    req.method);
+		else
+			session_log(s, LOG_LVL_INFO, "bad HTTP request: %s", http_strerror((int)n));
+		stats_inc(&s->w->srv->stats, bad_requests);
+		session_http_refuse(s, status, http_strerror((int)n),
+				    n == -HTTP_EMETHOD ? "unsupported" : "bad-request");
+		return;
+	}
+	buf_consume(in, (size_t)n);
+	s->cmd = SOCKS5_CMD_CONNECT;
+	s->dst = req.dst;
+	if (!s->w->srv->users) {
+		session_run_command(s);
+		return;
+	}
+	if (req.auth != HTTP_AUTH_BASIC) {
+		session_http_auth_failed(s, req.auth == HTTP_AUTH_NONE ? "no Proxy-Authorization"
+					    : req.auth == HTTP_AUTH_UNSUPPORTED
+						    ? "not Basic"
+						    : "malformed Basic credentials");
+		explicit_bzero(&req, sizeof(req));
+		return;
+	}
+	int rc = session_check_password(s, req.user, req.pass);
+	explicit_bzero(&req, sizeof(req));
+	if (rc > 0) {
+		stats_inc(&s->w->srv->stats, auth_ok);
+		session_run_command(s);
+	}
 }
 
 void session_on_auth_done(struct auth_job *job)
@@ -161,10 +237,20 @@ void session_on_auth_done(struct auth_job *job)
 	if (!s)
 		return; /* the session ended while the job ran */
 	s->auth_job = NULL;
-	if (job->ok && job->hash[0])
+	bool ok = job->ok && job->hash[0];
+	if (ok)
 		auth_cache_insert(s->w->auth_cache, job->user, job->pass, job->hash,
 				  loop_now_ms(session_loop(s)));
-	session_auth_reply(s, job->ok && job->hash[0]);
+	if (s->proto == P_HTTP) {
+		if (!ok) {
+			session_http_auth_failed(s, "wrong password");
+			return;
+		}
+		stats_inc(&s->w->srv->stats, auth_ok);
+		session_run_command(s);
+		return;
+	}
+	session_auth_reply(s, ok);
 	if (s->state == S_DONE)
 		return;
 	/* The request may already be waiting in the buffer. */
@@ -226,21 +312,33 @@ void session_detect(struct session *s)
 		s->proto = P_SOCKS4;
 		stats_inc(&s->w->srv->stats, sessions_socks4);
 		session_set_state(s, S_S4_REQUEST);
-	} else if (v == SOCKS5_VERSION) {
+		return;
+	}
+	if (v == SOCKS5_VERSION) {
 		s->proto = P_SOCKS5;
 		stats_inc(&s->w->srv->stats, sessions_socks5);
 		session_set_state(s, S_S5_GREETING);
-	} else {
-		session_log(s, LOG_LVL_INFO, "not a SOCKS request (first byte 0x%02x)", v);
-		stats_inc(&s->w->srv->stats, bad_requests);
-		session_close(s, "bad-request");
+		return;
 	}
+	/* HTTP proxy clients share the port: a method token and a space. */
+	int h = http_detect(buf_head(in), buf_len(in));
+	if (h == HTTP_DETECT_MORE)
+		return;
+	if (h == HTTP_DETECT_YES) {
+		s->proto = P_HTTP;
+		stats_inc(&s->w->srv->stats, sessions_http);
+		session_set_state(s, S_HTTP_REQUEST);
+		return;
+	}
+	session_log(s, LOG_LVL_INFO, "neither SOCKS nor HTTP (first byte 0x%02x)", v);
+	stats_inc(&s->w->srv->stats, bad_requests);
+	session_close(s, "bad-request");
 }
 
 static bool session_in_handshake_input(const struct session *s)
 {
 	return s->state == S_DETECT || s->state == S_S4_REQUEST || s->state == S_S5_GREETING ||
-	       s->state == S_S5_AUTH || s->state == S_S5_REQUEST;
+	       s->state == S_S5_AUTH || s->state == S_S5_REQUEST || s->state == S_HTTP_REQUEST;
 }
 
 /* Run the parsers over what the client sent until one needs more bytes or
@@ -265,6 +363,9 @@ void session_advance(struct session *s)
 			break;
 		case S_S5_REQUEST:
 			session_socks5_request(s);
+			break;
+		case S_HTTP_REQUEST:
+			session_http_request(s);
 			break;
 		default:
 			return;

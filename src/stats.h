@@ -10,6 +10,7 @@ struct stats {
 	atomic_long sessions_active;
 	atomic_ulong sessions_socks4;
 	atomic_ulong sessions_socks5;
+	atomic_ulong sessions_http;
 	atomic_ulong connects_ok;
 	atomic_ulong connects_failed;
 	atomic_ulong bytes_up;	 /* client -> target */

@@ -70,6 +70,7 @@ struct udp_assoc {
 	struct sockaddr_storage relay_addr;
 	struct sockaddr_storage client; /* the client's IP; port once known */
 	bool client_port_known;
+	bool via_upstream; /* out[0] is connected to an upstream SOCKS5 relay */
 	uint64_t last_active_ms;
 
 	struct udp_peer *peers;
@@ -337,6 +338,18 @@ static void udp_on_lookup(void *arg, int status, const struct resolve_result *re
 	a->queue_tail = last;
 }
 
+/* The header is already what the upstream relay expects: pass the whole
+ * datagram on, once we know it is well-formed. */
+static void udp_to_upstream(struct udp_assoc *a, const uint8_t *buf, size_t len, size_t dlen)
+{
+	if (send(a->out[0].fd, buf, len, 0) < 0) {
+		udp_drop(a, UDP_DROP_SEND);
+		return;
+	}
+	a->c.pkts_up++;
+	a->c.bytes_up += dlen;
+}
+
 static void udp_from_client(struct udp_assoc *a, const uint8_t *buf, size_t len)
 {
 	struct socks5_udp_header h;
@@ -351,6 +364,10 @@ static void udp_from_client(struct udp_assoc *a, const uint8_t *buf, size_t len)
 	}
 	const uint8_t *data = buf + hl;
 	size_t dlen = len - (size_t)hl;
+	if (a->via_upstream) {
+		udp_to_upstream(a, buf, len, dlen);
+		return;
+	}
 	if (h.dst.type != TARGET_DOMAIN) {
 		struct sockaddr_storage dst;
 		if (target_to_sockaddr(&h.dst, &dst) < 0) {
@@ -472,6 +489,60 @@ static void udp_on_out_readable(struct loop *loop, void *arg, unsigned events)
 	}
 }
 
+/* From the upstream relay (the socket is connected: nothing else gets in).
+ * Its datagrams already carry the SOCKS5 header the client expects. */
+static void udp_on_upstream_readable(struct loop *loop, void *arg, unsigned events)
+{
+	struct udp_out *o = arg;
+	struct udp_assoc *a = o->a;
+	uint8_t *buf = udp_scratch(a->w);
+	if (!buf)
+		return;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		ssize_t n = recv(o->fd, buf, UDP_SCRATCH_SIZE, MSG_TRUNC);
+		if (n < 0)
+			return;
+		struct socks5_udp_header h;
+		ssize_t hl = (size_t)n > UDP_SCRATCH_SIZE
+				     ? -1
+				     : socks5_parse_udp_header(buf, (size_t)n, &h);
+		if (hl < 0 || h.frag != 0) {
+			udp_drop(a, hl < 0 ? UDP_DROP_MALFORMED : UDP_DROP_FRAGMENT);
+			continue;
+		}
+		if (!a->client_port_known) {
+			udp_drop(a, UDP_DROP_UNCONTACTED);
+			continue;
+		}
+		a->last_active_ms = loop_now_ms(loop);
+		if (sendto(a->relay_fd, buf, (size_t)n, 0, (const struct sockaddr *)&a->client,
+			   sa_len(&a->client)) < 0) {
+			udp_drop(a, UDP_DROP_SEND);
+			continue;
+		}
+		a->c.pkts_down++;
+		a->c.bytes_down += (size_t)n - (size_t)hl;
+	}
+}
+
+static int udp_connect_upstream(struct udp_assoc *a, const struct sockaddr_storage *relay)
+{
+	int fd = socket(relay->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct udp_out *o = &a->out[0];
+	loop_io_init(&o->io, udp_on_upstream_readable, o);
+	if (connect(fd, (const struct sockaddr *)relay, sa_len(relay)) < 0 ||
+	    loop_io_add(a->w->loop, &o->io, fd, LOOP_READ) < 0) {
+		int err = -errno;
+		close(fd);
+		return err ? err : -EIO;
+	}
+	o->fd = fd;
+	a->via_upstream = true;
+	return 0;
+}
+
 /* ---- setting up ---- */
 
 /* Bind the relay socket, within udp-ports when configured: start at a
@@ -547,6 +618,22 @@ struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
 	*err = udp_open_relay(a, control_fd);
 	if (*err < 0) {
 		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+struct udp_assoc *udp_assoc_new_upstream(struct worker *w, int control_fd,
+					 const struct sockaddr_storage *client,
+					 const struct target *requested,
+					 const struct sockaddr_storage *relay, int *err)
+{
+	struct udp_assoc *a = udp_assoc_new(w, control_fd, client, requested, err);
+	if (!a)
+		return NULL;
+	*err = udp_connect_upstream(a, relay);
+	if (*err < 0) {
+		udp_assoc_free(a);
 		return NULL;
 	}
 	return a;

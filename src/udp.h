@@ -39,6 +39,15 @@ struct udp_counters {
 struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
 				const struct sockaddr_storage *client,
 				const struct target *requested, int *err);
+/* The same, relaying through an upstream SOCKS5 server's UDP relay at
+ * relay (its association is held by the caller's control connection):
+ * client datagrams go there header and all, its datagrams come back to
+ * the client as they are. Names are never resolved here: they travel in
+ * the header to the upstream. */
+struct udp_assoc *udp_assoc_new_upstream(struct worker *w, int control_fd,
+					 const struct sockaddr_storage *client,
+					 const struct target *requested,
+					 const struct sockaddr_storage *relay, int *err);
 void udp_assoc_free(struct udp_assoc *a);
 
 /* The address and port the reply advertises (udp-advertise, or the relay

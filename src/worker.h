@@ -16,6 +16,7 @@
 #include "stats.h"
 
 struct session;
+struct chain_health;
 struct resolver;
 
 /* What every worker reads; owned by main and immutable while workers run. */
@@ -23,6 +24,7 @@ struct server {
 	const struct config *cfg;
 	const struct userdb *users; /* NULL = no authentication */
 	struct auth_pool *auth_pool;
+	struct chain_health *chain_health; /* one per cfg->chains entry */
 	struct stats stats;
 	atomic_long connections; /* open client connections, all workers */
 };

@@ -136,9 +136,13 @@ static void check_text(const uint8_t *data, size_t size)
 		FUZZ_CHECK(nl != NULL);
 		start = (size_t)(nl - data) + 1;
 	}
+	/* ...except for what only later lines could have fixed: a route to a
+	 * chain defined further down, or a block whose '}' comes later (block
+	 * and route errors found after the fact name an earlier line). */
 	config_init(&cfg);
 	rc2 = config_parse_text(&cfg, NAME, text, start, err, sizeof(err));
-	FUZZ_CHECK(rc2 == 0);
+	FUZZ_CHECK(rc2 == 0 || strstr(err, ": route: unknown chain '") != NULL ||
+		   strstr(err, "': missing '}'") != NULL);
 	config_free(&cfg);
 }
 
