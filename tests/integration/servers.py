@@ -164,6 +164,64 @@ class GreeterServer(TcpServer):
         EchoServer.handle(self, conn)
 
 
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux; Python lacks the name
+
+
+class UdpEchoServer:
+    """A UDP target on host:0 that records every datagram it gets, as
+    (sender (host, port), payload), in .received and, unless echo=False,
+    sends the payload back to its sender."""
+
+    def __init__(self, host="127.0.0.1", echo=True):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        # Room for a burst of big datagrams (a proxy may release several
+        # 60 KB ones at once): the default buffer holds about three.
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+        except OSError:  # not root: as much as net.core.rmem_max allows
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.echo = echo
+        self.received = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def _loop(self):
+        while not self._stopping.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.received.append((peer[:2], data))
+            if self.echo:
+                try:
+                    self.sock.sendto(data, peer)
+                except OSError:
+                    pass
+
+    def wait_count(self, count, timeout=BOUND):
+        """The datagrams received once there are at least count of them."""
+        if not wait_until(lambda: len(self.received) >= count, timeout):
+            raise TestFailure("UDP target %s:%d got %d datagrams, expected %d"
+                              % (self.host, self.port, len(self.received), count))
+        return list(self.received)
+
+    def stop(self):
+        self._stopping.set()
+        self._thread.join(BOUND)
+        self.sock.close()
+
+
 class Blackhole:
     """A TCP port whose handshake never completes: a listener with backlog 0
     whose one-slot accept queue is already filled, so the kernel drops
