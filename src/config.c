@@ -9,7 +9,9 @@
  * It is split by job: config_lex.c turns a line into words (the grammar is
  * drawn there), config_value.c parses numbers, durations and addresses,
  * config_chain.c handles chain blocks, routes and --chain (route.c parses a
- * route's destination), and this file decides what the other words mean.
+ * route's destination), config_acl.c access rules, limits and the
+ * open-relay check, config_service.c the service directives (admin, user,
+ * group, drain), and this file decides what the other words mean.
  * What they share is in config_int.h.
  *
  * Errors stop the parse at the first bad line and read "NAME:LINE: message",
@@ -33,7 +35,7 @@
 
 /* ---- small value parsers ---- */
 
-static int parse_bool(const char *text, bool *out)
+int config_parse_bool(const char *text, bool *out)
 {
 	static const char *const yes[] = { "on", "yes", "true" };
 	static const char *const no[] = { "off", "no", "false" };
@@ -264,12 +266,12 @@ static int do_address_order(struct parse_state *ps, char *const *argv, char *err
 
 static int do_access_log(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	if (parse_bool(argv[0], &ps->cfg->access_log) < 0)
+	if (config_parse_bool(argv[0], &ps->cfg->access_log) < 0)
 		return config_bad_keyword(argv[0], "on or off", err, errlen);
 	return 0;
 }
 
-static int set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
+int config_set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
 		     char *err, size_t errlen)
 {
 	unsigned long v;
@@ -284,14 +286,14 @@ static int set_count(unsigned *slot, const char *value, unsigned long max, const
 
 static int do_max_connections(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	return set_count(&ps->cfg->max_connections, argv[0], UINT_MAX,
-			 "expected a count, 0 for unlimited", err, errlen);
+	return config_set_count(&ps->cfg->max_connections, argv[0], UINT_MAX,
+				"expected a count, 0 for unlimited", err, errlen);
 }
 
 static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	return set_count(&ps->cfg->dns_cache_size, argv[0], CONFIG_DNS_CACHE_MAX,
-			 "expected 0..1048576, 0 turns the cache off", err, errlen);
+	return config_set_count(&ps->cfg->dns_cache_size, argv[0], CONFIG_DNS_CACHE_MAX,
+				"expected 0..1048576, 0 turns the cache off", err, errlen);
 }
 
 int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
@@ -478,6 +480,20 @@ static const struct directive {
 	{ "bind-address", 1, 1, do_bind_address },
 	{ "bind-peer", 1, 1, do_bind_peer },
 	{ "route", 2, 5, do_route },
+	/* access control and limits (config_acl.c) */
+	{ "allow", 1, 10, config_do_allow },
+	{ "deny", 1, 10, config_do_deny },
+	{ "max-connections-per-client", 1, 1, config_do_max_per_client },
+	{ "max-connections-per-user", 1, 1, config_do_max_per_user },
+	{ "auth-throttle", 1, 3, config_do_auth_throttle },
+	{ "destination-guard", 1, 1, config_do_destination_guard },
+	/* running as a service (config_service.c) */
+	{ "admin", 1, 1, config_do_admin },
+	{ "user", 1, 1, config_do_user },
+	{ "run-as", 1, 1, config_do_user },
+	{ "group", 1, 1, config_do_group },
+	{ "drain", 1, 1, config_do_drain },
+	{ "reload-keep-sessions", 1, 1, config_do_reload_keep_sessions },
 };
 
 static const struct directive *directive_find(const char *name)
@@ -547,7 +563,9 @@ static int line_run(struct parse_state *ps, const struct line_words *lw, char *e
 int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len, char *err,
 		      size_t errlen)
 {
-	struct parse_state ps = { .cfg = cfg, .chain = -1, .first_route = cfg->nroutes };
+	struct parse_state ps = {
+		.cfg = cfg, .name = name, .chain = -1, .first_route = cfg->nroutes
+	};
 	struct line_words lw;
 	char msg[CONFIG_ERR_MAX];
 	const char *p, *end;
@@ -685,6 +703,14 @@ void config_init(struct config *cfg)
 	cfg->addr_order = CONFIG_ORDER_AS_RETURNED;
 	cfg->dns_cache_size = 1024;
 	cfg->dns_cache_max_ttl_ms = 5 * 60 * 1000;
+	cfg->destination_guard = false;
+	cfg->max_per_client = 0;
+	cfg->max_per_user = 0;
+	cfg->auth_throttle_failures = 10;
+	cfg->auth_throttle_window_ms = 60 * 1000;
+	cfg->auth_throttle_block_ms = 5 * 60 * 1000;
+	cfg->drain_ms = 10 * 1000;
+	cfg->reload_keep_sessions = false;
 }
 
 void config_free(struct config *cfg)
@@ -693,6 +719,9 @@ void config_free(struct config *cfg)
 	free(cfg->users_file);
 	free(cfg->resolvers);
 	free(cfg->pid_file);
+	free(cfg->acl);
+	free(cfg->run_user);
+	free(cfg->run_group);
 	config_chains_free(cfg);
 	/* Leave it as an empty, freeable struct so a second free is harmless. */
 	memset(cfg, 0, sizeof(*cfg));
@@ -747,6 +776,8 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 		config_err_set(err, errlen, "socks4 known-user needs a user file (users or -U)");
 		return -1;
 	}
+	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0)
+		return -1;
 	/* Settle "auto" here, once, so no later code can get fail-closed wrong:
 	 * SOCKS4 carries no password, so with a user file it would be a way around it. */
 	if (cfg->socks4 == CONFIG_SOCKS4_AUTO)

@@ -94,6 +94,41 @@ struct config_route {
 	unsigned line;			      /* 0 = the command line */
 };
 
+/* ---- access rules (acl.h matches them) ---- */
+
+/* Commands a rule may name: a bit mask, 0 = every command. */
+#define ACL_CMD_CONNECT 1u
+#define ACL_CMD_BIND	2u
+#define ACL_CMD_UDP	4u
+#define ACL_CMD_ALL	(ACL_CMD_CONNECT | ACL_CMD_BIND | ACL_CMD_UDP)
+
+#define CONFIG_ACL_USER_MAX 255 /* as a user file's names */
+#define CONFIG_ACL_WHY_MAX  128
+
+/* Whom a rule's "user" term admits. */
+enum config_acl_user {
+	ACL_USER_ANY = 0,	/* no "user" term: anyone, logged in or not */
+	ACL_USER_AUTHENTICATED, /* "user *": any user who logged in */
+	ACL_USER_NAMED,		/* "user NAME": that user, logged in */
+};
+
+/* One "allow ..." or "deny ..." line. Every term is optional; an omitted
+ * term matches everything. */
+struct config_acl_rule {
+	bool allow;
+	bool any_client;  /* no "from" term, or "from *" */
+	int family;	  /* from: AF_INET or AF_INET6 */
+	unsigned prefix;  /* from: 0..32 or 0..128 */
+	uint8_t addr[16]; /* from: the network, host bits zero (IPv4 in the first 4) */
+	enum config_acl_user user_kind;
+	char user[CONFIG_ACL_USER_MAX + 1]; /* ACL_USER_NAMED */
+	unsigned commands;		    /* ACL_CMD_* bits; 0 = all */
+	struct config_route dest; /* "to" and "port": kind ANY/CIDR/SUFFIX/EXACT and ports;
+				     chain -1, via "" */
+	unsigned line;
+	char why[CONFIG_ACL_WHY_MAX]; /* "rule FILE:LINE", what acl_check() reports */
+};
+
 struct config {
 	struct config_addr *listen; /* at least one after config_finish() */
 	size_t nlisten;
@@ -144,11 +179,42 @@ struct config {
 	size_t nchains;
 	struct config_route *routes;
 	size_t nroutes;
+
+	/* Access rules, in the order written: the first match decides; with
+	 * rules, no match = deny; without, see acl.h. */
+	struct config_acl_rule *acl;
+	size_t nacl;
+	bool destination_guard; /* deny loopback/link-local/private targets to non-local clients */
+
+	/* Limits on open sessions; 0 = unlimited (max_connections is the total). */
+	unsigned max_per_client; /* per client IP address */
+	unsigned max_per_user;	 /* per authenticated user */
+
+	/* Failed authentications: after auth_throttle_failures of them from one
+	 * client address within auth_throttle_window_ms, that address may not
+	 * try again for auth_throttle_block_ms. failures 0 = off. */
+	unsigned auth_throttle_failures;
+	unsigned auth_throttle_window_ms;
+	unsigned auth_throttle_block_ms;
+
+	/* The status/metrics HTTP listener; len 0 = off. Never a listen address. */
+	struct config_addr admin;
+
+	/* Privilege drop after binding: user and group names (or numeric ids);
+	 * NULL = keep. */
+	char *run_user;
+	char *run_group;
+
+	unsigned drain_ms;	   /* SIGTERM: how long relaying sessions may go on; 0 = none */
+	bool reload_keep_sessions; /* keep sessions of users a reload deleted */
 };
 
 /* Defaults: no listen address yet (config_finish adds the default one),
  * workers 0, handshake 10 s, connect 10 s, idle 5 min, log info, access
- * log on, dns cache 1024 entries, max TTL 5 min. */
+ * log on, dns cache 1024 entries, max TTL 5 min, no access rules,
+ * destination guard off, no per-client or per-user limit, auth-throttle
+ * 10 failures in 1 min block for 5 min, no admin listener, no privilege
+ * drop, drain 10 s, reload-keep-sessions off. */
 void config_init(struct config *cfg);
 void config_free(struct config *cfg);
 
@@ -162,8 +228,14 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Cross-directive checks and defaults after parsing and command-line
- * overrides: adds 127.0.0.1:1080 when nothing listens, validates. */
+ * overrides: adds 127.0.0.1:1080 when nothing listens, validates. Refuses
+ * an open relay: a listen address beyond loopback with neither a user file
+ * nor an allow rule that admits clients beyond loopback. */
 int config_finish(struct config *cfg, char *err, size_t errlen);
+
+/* Does some listen address accept clients from beyond this machine's
+ * loopback (anything but 127.0.0.0/8 and ::1; the wildcards count)? */
+bool config_listens_beyond_loopback(const struct config *cfg);
 
 /* "127.0.0.1:1080", "[::1]:1080", "*:1080" (= 0.0.0.0), "1080" (= 127.0.0.1).
  * Returns 0 or -1 with a message in err. */

@@ -1,7 +1,8 @@
 /* Private to the config parser (config.c, config_lex.c, config_value.c,
- * config_chain.c, and route.c for a route's destination): what the
- * tokenizer and the value parsers share with the directive code. Nothing
- * else includes this; the public contract is config.h. */
+ * config_chain.c, config_acl.c, config_service.c, and route.c for a
+ * route's destination): what the tokenizer and the value parsers share
+ * with the directive code. Nothing else includes this; the public contract
+ * is config.h. */
 #ifndef HOPSOCKS_CONFIG_INT_H
 #define HOPSOCKS_CONFIG_INT_H
 
@@ -11,10 +12,11 @@
 
 #include "config.h"
 
-/* No line has more than six words ("route DEST port P via NAME"); one
- * extra slot lets the tokenizer notice "too many" without growing an array.
- * Slots past the last word are NULL, so a handler's argv is NULL-terminated. */
-#define LINE_WORDS_MAX 7
+/* No line has more than eleven words ("allow from NET user NAME command
+ * LIST to DEST port P"); one extra slot lets the tokenizer notice "too
+ * many" without growing an array. Slots past the last word are NULL, so a
+ * handler's argv is NULL-terminated. */
+#define LINE_WORDS_MAX 12
 
 /* Values quoted back in error messages are cut to this many bytes so a
  * runaway line does not bury the message. */
@@ -38,6 +40,7 @@ enum family_directive {
 /* What one config_parse_text() call has seen, for checks that span lines. */
 struct parse_state {
 	struct config *cfg;
+	const char *name; /* what config_parse_text() was given, for "rule NAME:LINE" */
 	unsigned line;
 	/* The line an error is about when it is not the current one (a chain's
 	 * opening line, a route's line); 0 = the current line. */
@@ -82,6 +85,38 @@ int config_route_add(struct parse_state *ps, char *const *argv, char *err, size_
 void config_chains_free(struct config *cfg);
 /* Every route names a chain that exists (config_finish). */
 int config_routes_check(const struct config *cfg, char *err, size_t errlen);
+
+/* ---- config_acl.c: access rules, limits, the open-relay check ---- */
+
+/* The directive handlers (config.c's table): argv is NULL-terminated. */
+int config_do_allow(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_deny(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_max_per_client(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_max_per_user(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_auth_throttle(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_destination_guard(struct parse_state *ps, char *const *argv, char *err,
+				size_t errlen);
+/* config_finish: rules that name users need a user file; no open relay. */
+int config_acl_check(const struct config *cfg, char *err, size_t errlen);
+
+/* ---- config_service.c: running as a service ---- */
+
+int config_do_admin(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_user(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_group(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_drain(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
+int config_do_reload_keep_sessions(struct parse_state *ps, char *const *argv, char *err,
+				   size_t errlen);
+/* config_finish: the admin listener shares no port with a listen address. */
+int config_service_check(const struct config *cfg, char *err, size_t errlen);
+
+/* ---- config.c, shared with the files above ---- */
+
+/* "on|yes|true" or "off|no|false". Returns 0, or -1. */
+int config_parse_bool(const char *text, bool *out);
+/* A count 0..max, or -1 with "invalid number ..." (hint in parentheses). */
+int config_set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
+		     char *err, size_t errlen);
 
 /* ---- config_lex.c ---- */
 

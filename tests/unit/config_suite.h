@@ -1,6 +1,7 @@
-/* The config parser's tests are one program in two files: test_config.c
- * (the language and the server directives) and test_config_chain.c (chain
- * blocks, routes, --chain). */
+/* The config parser's tests are one program in three files: test_config.c
+ * (the language and the server directives), test_config_chain.c (chain
+ * blocks, routes, --chain) and test_config_acl.c (access rules, limits,
+ * the service directives, the open-relay check). */
 #ifndef HOPSOCKS_CONFIG_SUITE_H
 #define HOPSOCKS_CONFIG_SUITE_H
 
@@ -8,5 +9,7 @@
 
 /* Adds the chain and route test cases to s (test_config_chain.c). */
 void test_config_chain_add(Suite *s);
+/* Adds the access-control and service test cases (test_config_acl.c). */
+void test_config_acl_add(Suite *s);
 
 #endif

@@ -694,7 +694,7 @@ START_TEST(test_unknown_directive)
 		-1);
 	ck_assert_str_eq(err, "/etc/hopsocks.conf:7: unknown directive 'lisen'");
 	ck_parse_err("Listen 1080\n", "x.conf:1: unknown directive 'Listen'");
-	ck_parse_err("run-as nobody\n", "x.conf:1: unknown directive 'run-as'");
+	ck_parse_err("runas nobody\n", "x.conf:1: unknown directive 'runas'");
 }
 END_TEST
 
@@ -999,6 +999,8 @@ START_TEST(test_set_listen)
 	ck_assert_int_eq(config_parse_listen("[::1]:2000", &addrs[0], err, sizeof(err)), 0);
 	ck_assert_int_eq(config_parse_listen("*:2001", &addrs[1], err, sizeof(err)), 0);
 	ck_assert_int_eq(config_set_listen(&cfg, addrs, 2), 0);
+	/* *:2001 reaches beyond loopback: config_finish wants a user file. */
+	ck_parse_ok("users /etc/hopsocks/users\n");
 	ck_assert_uint_eq(cfg.nlisten, 2);
 	/* The config keeps its own copy. */
 	memset(addrs, 0, sizeof(addrs));
@@ -1228,6 +1230,17 @@ START_TEST(test_example_uncommented)
 		"mode",
 		"hop",
 		"retry-dead",
+		"allow",
+		"deny",
+		"destination-guard",
+		"max-connections-per-client",
+		"max-connections-per-user",
+		"auth-throttle",
+		"admin",
+		"user",
+		"group",
+		"drain",
+		"reload-keep-sessions",
 	};
 	bool seen[ARRAY_LEN(names)] = { false };
 	bool in_block = false;
@@ -1374,6 +1387,7 @@ static Suite *make_suite(void)
 	suite_add_tcase(s, tc);
 
 	test_config_chain_add(s);
+	test_config_acl_add(s);
 
 	return s;
 }
