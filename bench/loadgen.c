@@ -840,6 +840,10 @@ static void start_conn(struct worker *w, struct conn *c)
 	c->state = ST_CONNECTING;
 	w->active++;
 	w->opening++;
+	if (O.mode == M_UDP && !O.use_proxy) {
+		app_start(w, c); /* direct UDP: no TCP connection at all */
+		return;
+	}
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		conn_fail(w, c, FK_SOCKET);
@@ -848,13 +852,6 @@ static void start_conn(struct worker *w, struct conn *c)
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	const struct sockaddr_in *to = O.use_proxy ? &O.proxy : &O.target;
-	if (O.mode == M_UDP && !O.use_proxy) {
-		/* Direct UDP: no TCP connection at all. */
-		close(c->fd);
-		c->fd = -1;
-		app_start(w, c);
-		return;
-	}
 	if (connect(c->fd, (const struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS) {
 		enum fkind k = errno_kind(errno);
 		conn_fail(w, c, k == FK_IO ? FK_CONNECT : k);
