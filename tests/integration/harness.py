@@ -538,6 +538,73 @@ def echo_roundtrip(sock, payload, what="echo"):
     check_eq(recv_exact(sock, len(payload), what), payload, what)
 
 
+def socks5_try(proxy, host, port, auth=None):
+    """A SOCKS5 CONNECT through proxy whose outcome the test checks itself:
+    (sock, REP, raw reply bytes).  The method (and RFC 1929) exchange must
+    succeed."""
+    sock = connect(proxy)
+    if auth:
+        sock.sendall(b"\x05\x01\x02")
+        check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x02", "method selection")
+        sock.sendall(socks5_auth(*auth))
+        check_eq(recv_exact(sock, 2, "RFC 1929 reply"), b"\x01\x00", "RFC 1929 reply")
+    else:
+        sock.sendall(b"\x05\x01\x00")
+        check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x00", "method selection")
+    sock.sendall(socks5_request(host, port))
+    rep, _host, _port, raw = read_socks5_reply(sock)
+    return sock, rep, raw
+
+
+def closed_port(host="127.0.0.1"):
+    """A port nothing listens on (bound, then closed): connects are refused."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------- chains
+
+def hop_url(scheme, addr, userinfo=""):
+    """An upstream hop URL: hop_url("socks5", ("127.0.0.1", 1080), "u:p")
+    is socks5://u:p@127.0.0.1:1080."""
+    return "%s://%s%s" % (scheme, userinfo + "@" if userinfo else "", fmt_addr(*addr))
+
+
+def chain_block(name, hops, mode=None, **options):
+    """Config lines for `chain NAME { ... }`: the mode, one `hop` line per
+    URL, then options (length=2, resolve="local", retry_dead="1s" is
+    `retry-dead 1s`)."""
+    lines = ["chain %s {" % name]
+    if mode:
+        lines.append("    mode %s" % mode)
+    lines += ["    hop %s" % url for url in hops]
+    for key, value in options.items():
+        lines.append("    %s %s" % (key.replace("_", "-"), value))
+    return lines + ["}"]
+
+
+def eventually_eq(fn, want, what, timeout=BOUND):
+    """check_eq(fn(), want, what) once fn() has had time to become want:
+    access lines are written when a session ends, a little after its
+    client got its last byte."""
+    wait_until(lambda: fn() == want, timeout)
+    check_eq(fn(), want, what)
+
+
+def log_lines(hs, needle):
+    """The lines of hs's stderr that contain needle."""
+    return [line for line in hs.stderr_text().splitlines() if needle in line]
+
+
+def connects(hs, **want):
+    """hs's access records for CONNECTs (cmd=connect) whose fields equal
+    want (target="127.0.0.1:80", result="ok", ...)."""
+    return [r for r in hs.access() if r.get("cmd") == "connect"
+            and all(r.get(k) == v for k, v in want.items())]
+
+
 # ------------------------------------------------------------- test runner
 
 class Context:

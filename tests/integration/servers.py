@@ -8,12 +8,17 @@ bounded.  Register them with ctx.own() so a test always stops them.
 
 import hashlib
 import http.server
+import os
 import random
+import re
+import signal
 import socket
+import subprocess
 import threading
 import time
 
 from harness import BOUND, TestFailure, wait_until
+from harness import free_port, port_accepts
 
 _PATTERN_CACHE = {}
 
@@ -326,3 +331,352 @@ class HttpServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(BOUND)
+
+
+# ------------------------------------------------- upstream proxies (chains)
+#
+# Real upstream proxies for the chaining tests, run as child processes on
+# 127.0.0.1: dante (danted: SOCKS4 and SOCKS5), microsocks (SOCKS5, RFC 1929
+# with -u/-P) and tinyproxy (HTTP CONNECT, Basic with BasicAuth).  Each one
+# gets a port chosen at start (retried if it was taken meanwhile), runs in
+# its own process group (danted forks helpers) and is stopped by signalling
+# that group, bounded, with SIGKILL as the last resort.  None of them is
+# ever given a name to resolve: they would ask the machine's resolver.
+
+
+class ExternalServer:
+    """Base class: subclasses set PROGRAM and write command() from
+    self.port; write_config() may write files first."""
+
+    PROGRAM = None
+    START_ATTEMPTS = 3
+
+    def __init__(self, ctx, port=None):
+        self.ctx = ctx
+        self.index = ctx.next_index()
+        self.base = os.path.join(ctx.tmpdir, "%s-%d" % (os.path.basename(self.PROGRAM),
+                                                         self.index))
+        self.out_path = self.base + ".out"
+        self.proc = None
+        self.fixed_port = port  # a test that needs this very port (no retry)
+        self.port = None
+        self.host = "127.0.0.1"
+
+    @classmethod
+    def available(cls):
+        return os.access(cls.PROGRAM, os.X_OK)
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def write_config(self):
+        pass
+
+    def command(self):
+        raise NotImplementedError
+
+    def start(self):
+        if not self.available():
+            raise TestFailure("%s is not installed" % self.PROGRAM)
+        why = "?"
+        for _ in range(1 if self.fixed_port else self.START_ATTEMPTS):
+            self.port = self.fixed_port or free_port()
+            self.write_config()
+            with open(self.out_path, "ab") as out:
+                self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                             stdout=out, stderr=out, close_fds=True,
+                                             start_new_session=True)
+            ready = wait_until(lambda: self.proc.poll() is not None
+                               or port_accepts(self.host, self.port))
+            if ready and self.proc.poll() is None:
+                return self
+            why = ("exited with status %s" % self.proc.poll() if self.proc.poll() is not None
+                   else "no listener after %.0fs" % BOUND)
+            self._kill_group(signal.SIGKILL)
+        raise TestFailure("%s did not start (%s): %s; output: %s"
+                          % (self.PROGRAM, why, " ".join(self.command()),
+                             self.output()[-600:]))
+
+    def _kill_group(self, sig):
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=BOUND)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=BOUND)
+
+    def stop(self):
+        if self.proc is not None and self.proc.returncode is None:
+            self._kill_group(signal.SIGTERM)
+
+    def output(self):
+        try:
+            with open(self.out_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+
+class Danted(ExternalServer):
+    """dante's danted with one mother process (-N 1), no authentication,
+    clients and targets in 127.0.0.0/8, and CONNECT, BIND and UDP
+    ASSOCIATE allowed; connections are logged (log_text()).  SOCKS4 and
+    SOCKS5, not SOCKS4a (it takes 0.0.0.x as an address).  external is
+    the address its outgoing TCP connections and UDP datagrams come from
+    (another 127.x address tells a target that dante was the last hop)."""
+
+    PROGRAM = "/usr/sbin/danted"
+
+    def __init__(self, ctx, external="127.0.0.1", port=None):
+        super().__init__(ctx, port)
+        self.external = external
+
+    def write_config(self):
+        self.conf = self.base + ".conf"
+        self.log = self.base + ".log"
+        with open(self.conf, "w") as f:
+            f.write("logoutput: %s\n"
+                    "internal: 127.0.0.1 port = %d\n"
+                    "external: %s\n"
+                    "socksmethod: none\n"
+                    "clientmethod: none\n"
+                    "user.privileged: root\n"
+                    "user.unprivileged: nobody\n"
+                    "client pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n}\n"
+                    "socks pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n"
+                    "  command: bind connect udpassociate bindreply udpreply\n"
+                    "  log: connect disconnect error\n}\n" % (self.log, self.port, self.external))
+
+    def command(self):
+        return [self.PROGRAM, "-f", self.conf, "-N", "1", "-p", self.base + ".pid"]
+
+    def log_text(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    # "pass(1): tcp/connect [: 127.0.0.1.41120 127.0.0.1.41080 -> 127.0.0.1.35853 127.0.0.1.41081"
+    _OPEN_RE = re.compile(r"pass\(\d+\): (tcp/connect|udp/udpassociate) \[: "
+                          r"\S+ \S+ -> \S+ (\d+\.\d+\.\d+\.\d+)\.(\d+)")
+
+    def connects(self):
+        """(host, port) of every target a TCP CONNECT was opened to."""
+        return [(m.group(2), int(m.group(3))) for m in self._OPEN_RE.finditer(self.log_text())
+                if m.group(1) == "tcp/connect"]
+
+    def udp_associations(self):
+        """How many UDP associations dante opened."""
+        return len(re.findall(r"pass\(\d+\): udp/udpassociate \[", self.log_text()))
+
+
+class Microsocks(ExternalServer):
+    """microsocks on 127.0.0.1; with user and password it demands RFC 1929
+    (and offers no other method).  It logs nothing, so bind (-b: the
+    address of its outgoing connections, e.g. 127.0.0.3) is how a target
+    or the next hop tells that it came through microsocks."""
+
+    PROGRAM = "/usr/bin/microsocks"
+
+    def __init__(self, ctx, user=None, password=None, bind=None, port=None):
+        super().__init__(ctx, port)
+        self.user, self.password, self.bind = user, password, bind
+
+    def command(self):
+        cmd = [self.PROGRAM, "-i", self.host, "-p", str(self.port)]
+        if self.user is not None:
+            cmd += ["-u", self.user, "-P", self.password]
+        if self.bind is not None:
+            cmd += ["-b", self.bind]
+        return cmd
+
+
+class Tinyproxy(ExternalServer):
+    """tinyproxy (Debian's tinyproxy-bin) in the foreground: CONNECT to any
+    port (no ConnectPort line means all are allowed), clients from
+    127.0.0.1 only, Basic auth when user/password are given, every CONNECT
+    logged (connects())."""
+
+    PROGRAM = "/usr/bin/tinyproxy"
+
+    def __init__(self, ctx, user=None, password=None):
+        super().__init__(ctx)
+        self.user, self.password = user, password
+
+    def write_config(self):
+        self.conf = self.base + ".conf"
+        with open(self.conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nMaxClients 64\n"
+                    "Allow 127.0.0.1\nLogLevel Connect\nDisableViaHeader Yes\n" % self.port)
+            if self.user is not None:
+                f.write("BasicAuth %s %s\n" % (self.user, self.password))
+
+    def command(self):
+        return [self.PROGRAM, "-d", "-c", self.conf]
+
+    _CONNECT_RE = re.compile(r"Request \(file descriptor \d+\): CONNECT (\S+) HTTP/1\.\d")
+
+    def connects(self):
+        """The host:port of every CONNECT request tinyproxy read."""
+        return self._CONNECT_RE.findall(self.output())
+
+
+# ------------------------------------------------ scripted upstream hops
+#
+# Fake hops that answer exactly what a test says, to check the bytes
+# hopsocks sends to a hop and how it maps each answer.  After a successful
+# answer they echo, standing in for both the hop and the target.
+
+
+def _read_header(conn, limit=65536):
+    """Bytes up to and including the first blank line (CRLF CRLF), and what
+    arrived behind it."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = conn.recv(4096)
+        if not chunk or len(buf) > limit:
+            return buf, None
+        buf += chunk
+    end = buf.index(b"\r\n\r\n") + 4
+    return buf[:end], buf[end:]
+
+
+def _recv_n(conn, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("EOF after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+class ScriptedHttpProxy(TcpServer):
+    """Reads a request header (kept in .requests), answers `response`
+    (bytes; a byte at a time with bytewise=True) and then, if tunnel (by
+    default: the response is a 2xx), echoes what follows.  response may
+    hold bytes behind its own header: they are the tunnel's first bytes."""
+
+    def __init__(self, response, tunnel=None, bytewise=False, host="127.0.0.1"):
+        self.response, self.bytewise = response, bytewise
+        self.tunnel = re.match(rb"HTTP/1\.\d 2", response) is not None if tunnel is None else tunnel
+        self.requests = []
+        super().__init__(host)
+
+    def handle(self, conn):
+        header, rest = _read_header(conn)
+        self.requests.append(header)
+        if rest is None:
+            return
+        _send(conn, self.response, self.bytewise)
+        if not self.tunnel:
+            return
+        if rest:
+            conn.sendall(rest)
+        EchoServer.handle(self, conn)
+
+
+def _send(conn, data, bytewise):
+    if not bytewise:
+        conn.sendall(data)
+        return
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(len(data)):
+        conn.sendall(data[i:i + 1])
+        time.sleep(0.001)
+
+
+class ScriptedSocks5(TcpServer):
+    """A SOCKS5 hop without authentication that answers every CONNECT with
+    REP `rep` and BND `bnd` (ATYP, address and port as bytes), keeping each
+    request's raw bytes in .requests; `after` is sent in the same write as
+    the reply (a target that speaks first); bytewise sends its answers a
+    byte at a time.  On success it echoes.  silent=True: it accepts and
+    reads but never answers anything (a hop that went quiet)."""
+
+    def __init__(self, rep=0, silent=False, bnd=b"\x01" + b"\x00" * 6, after=b"",
+                 bytewise=False, host="127.0.0.1"):
+        self.rep, self.silent, self.bnd, self.after = rep, silent, bnd, after
+        self.bytewise = bytewise
+        self.requests = []
+        super().__init__(host)
+
+    def handle(self, conn):
+        if self.silent:
+            while conn.recv(4096):
+                pass
+            return
+        head = _recv_n(conn, 2)
+        _recv_n(conn, head[1])
+        _send(conn, b"\x05\x00", self.bytewise)
+        req = _recv_n(conn, 4)
+        if req[3] == 1:
+            rest = _recv_n(conn, 6)
+        elif req[3] == 4:
+            rest = _recv_n(conn, 18)
+        else:
+            n = _recv_n(conn, 1)
+            rest = n + _recv_n(conn, n[0] + 2)
+        self.requests.append(req + rest)
+        _send(conn, b"\x05" + bytes([self.rep]) + b"\x00" + self.bnd + self.after, self.bytewise)
+        if self.rep == 0:
+            EchoServer.handle(self, conn)
+
+
+def echo_transfer(sock, size, seed=5, what="echoed bytes"):
+    """Send pattern(size, seed) from a thread while reading the echo back
+    (so neither direction waits on the other); fail unless the SHA-256 of
+    what came back is that of what was sent."""
+    data = pattern(size, seed)
+    errors = []
+
+    def sender():
+        try:
+            sock.sendall(data)
+        except OSError as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=sender, daemon=True)
+    thread.start()
+    chunks, got = [], 0
+    while got < size:
+        try:
+            chunk = sock.recv(min(262144, size - got))
+        except OSError as e:
+            raise TestFailure("%s: %s after %d of %d bytes" % (what, e, got, size))
+        if not chunk:
+            raise TestFailure("%s: EOF after %d of %d bytes" % (what, got, size))
+        chunks.append(chunk)
+        got += len(chunk)
+    thread.join(BOUND)
+    if errors:
+        raise TestFailure("%s: sending failed: %s" % (what, errors[0]))
+    if sha256(b"".join(chunks)) != sha256(data):
+        raise TestFailure("%s: sha256 %s, want %s (%d bytes)"
+                          % (what, sha256(b"".join(chunks)), sha256(data), size))
+
+
+def sink_transfer(sock, size, seed=6, what="upload to the sink"):
+    """Send pattern(size, seed) to a SinkServer, half-close, and fail unless
+    the sink's answer names its SHA-256 and length (so the FIN was passed
+    on and the answer came back through the half-closed connection)."""
+    data = pattern(size, seed)
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    answer = b""
+    while not answer.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    want = ("%s %d\n" % (sha256(data), size)).encode()
+    if answer != want:
+        raise TestFailure("%s: sink answered %r, want %r" % (what, answer, want))
