@@ -17,6 +17,9 @@
 #include "socks5.h"
 #include "util.h"
 
+/* Pause after accept() fails for lack of descriptors. */
+#define BIND_RETRY_MS 100
+
 /* A few refused connections may queue while we wait for the right peer. */
 #define BIND_BACKLOG 4
 /* Any port: only used to ask the routing table which source address a
@@ -80,6 +83,11 @@ static int bind_choose_addr(struct session *s, struct sockaddr_storage *out)
 	}
 	const struct config_addr *fixed =
 		family == AF_INET ? &cfg->bind_addr_v4 : &cfg->bind_addr_v6;
+	/* An outgoing address is where the application server sees our
+	 * connections come from: FTP servers, for one, accept a data
+	 * connection only from that same address. */
+	if (!fixed->len)
+		fixed = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
 	if (fixed->len) {
 		memcpy(out, &fixed->ss, sizeof(*out));
 		return 0;
@@ -125,13 +133,14 @@ static void bind_ready(struct session *s)
 	char where[64];
 	int rc = bind_listen(s);
 	if (rc < 0) {
-		char ebuf[64];
-		if (rc == -EAFNOSUPPORT && s->proto != P_SOCKS5)
+		if (rc == -EAFNOSUPPORT && s->proto != P_SOCKS5) {
 			session_log(s, LOG_LVL_INFO,
 				    "BIND: a SOCKS4 reply cannot name an IPv6 listening address");
-		else
+		} else {
+			char ebuf[64];
 			session_log(s, LOG_LVL_WARN, "BIND: cannot listen: %s",
 				    util_strerror(rc, ebuf, sizeof(ebuf)));
+		}
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}
@@ -237,7 +246,18 @@ void bind_on_event(struct session *s, unsigned events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return; /* EAGAIN; EMFILE and friends: the deadline ends it */
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of descriptors: the pending connection keeps the
+			 * socket readable, so stop polling it for a moment
+			 * rather than spin; the bind deadline still applies. */
+			char ebuf[64];
+			session_log(s, LOG_LVL_WARN, "BIND: accept: %s; retrying in %d ms",
+				    util_strerror(errno, ebuf, sizeof(ebuf)), BIND_RETRY_MS);
+			loop_io_set(session_loop(s), &s->tio, 0);
+			s->bind_paused = true;
+			loop_timer_set(session_loop(s), &s->retry, BIND_RETRY_MS);
+			return;
 		}
 		if (bind_peer_allowed(s, &peer)) {
 			bind_accepted(s, fd, &peer);
@@ -251,6 +271,25 @@ void bind_on_event(struct session *s, unsigned events)
 		stats_inc(&s->w->srv->stats, binds_refused);
 		close(fd);
 	}
+}
+
+void bind_on_retry(struct loop *loop, void *arg)
+{
+	struct session *s = arg;
+	s->bind_paused = false;
+	if (s->state == S_BIND_WAIT && s->tfd >= 0) {
+		session_update_interest(s);
+		bind_on_event(s, LOOP_READ);
+	}
+}
+
+void bind_stop_listening(struct session *s)
+{
+	loop_timer_cancel(session_loop(s), &s->retry);
+	loop_io_del(session_loop(s), &s->tio);
+	if (s->tfd >= 0)
+		close(s->tfd);
+	s->tfd = -1;
 }
 
 void bind_cancel(struct session *s)

@@ -28,6 +28,7 @@
 #include "relay.h"
 #include "resolve.h"
 #include "socks4.h"
+#include "snapshot.h"
 #include "socks5.h"
 #include "util.h"
 #include "worker.h"
@@ -75,18 +76,36 @@ static void chain_mark_down(struct chain_tunnel *t, size_t hop, const char *why)
 {
 	uint64_t until = loop_now_ms(t->w->loop) + t->chain->retry_dead_ms;
 	atomic_store_explicit(&t->health->down_until_ms[hop], until, memory_order_relaxed);
-	stats_inc(&t->w->srv->stats, hop_failures);
+	stats_hop_failed(&t->w->srv->stats, t->chain->name, hop, t->chain->hops[hop].display);
 	log_warn("chain %s: hop %s marked down for %u ms: %s", t->chain->name,
 		 t->chain->hops[hop].display, t->chain->retry_dead_ms, why);
 }
 
+/* A tunnel is about to go through hop number hop (per-hop counters). */
+static void chain_count_attempt(struct chain_tunnel *t, size_t hop)
+{
+	stats_hop_attempt(&t->w->srv->stats, t->chain->name, hop, t->chain->hops[hop].display);
+}
+
 /* ---- choosing hops ---- */
+
+/* The hops a path can hold (the config parser caps chains at the same). */
+static size_t chain_nhops(const struct config_chain *c)
+{
+	return c->nhops < CHAIN_MAX_HOPS ? c->nhops : CHAIN_MAX_HOPS;
+}
+
+/* Hops per connection for random and round-robin: length, 0 = all. */
+static size_t chain_length(unsigned length, size_t nhops)
+{
+	return length == 0 || length > nhops ? nhops : length;
+}
 
 size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
 		    uint8_t *path)
 {
-	size_t n = c->nhops > CHAIN_MAX_HOPS ? CHAIN_MAX_HOPS : c->nhops;
-	size_t want = c->length && c->length < n ? c->length : n;
+	size_t n = chain_nhops(c);
+	size_t want = chain_length(c->length, n);
 	size_t got = 0;
 
 	switch (c->mode) {
@@ -136,7 +155,7 @@ static size_t chain_pick_path(struct chain_tunnel *t)
 {
 	bool up[CHAIN_MAX_HOPS];
 	uint64_t now = loop_now_ms(t->w->loop);
-	size_t n = t->chain->nhops > CHAIN_MAX_HOPS ? CHAIN_MAX_HOPS : t->chain->nhops;
+	size_t n = chain_nhops(t->chain);
 	for (size_t i = 0; i < n; i++)
 		up[i] = chain_hop_up(t->health, i, now);
 	unsigned rr = 0;
@@ -212,9 +231,23 @@ static void chain_hop_failed(struct chain_tunnel *t, size_t k, uint8_t rep, cons
 	chain_fail(t, rep);
 }
 
+/* Whose fault is a refusal to reach the next hop? Network-level failures
+ * (unreachable, refused, timed out) say the next hop is down; a policy or
+ * protocol answer (not allowed, general failure, unsupported) is about the
+ * hop that gave it. */
+static bool chain_rep_blames_next(uint8_t rep)
+{
+	return rep == SOCKS5_REP_NET_UNREACHABLE || rep == SOCKS5_REP_HOST_UNREACHABLE ||
+	       rep == SOCKS5_REP_CONN_REFUSED || rep == SOCKS5_REP_TTL_EXPIRED;
+}
+
 /* The current hop could not reach what it was asked for. */
 static void chain_next_failed(struct chain_tunnel *t, uint8_t rep, const char *why)
 {
+	if (t->step + 1 < t->npath && !chain_rep_blames_next(rep)) {
+		chain_hop_failed(t, t->step, rep, why);
+		return;
+	}
 	if (t->step + 1 == t->npath) {
 		/* The target's fault, not the chain's: the answer stands. */
 		snprintf(t->why, sizeof(t->why), "last hop %.200s: %.200s",
@@ -229,7 +262,7 @@ static void chain_next_failed(struct chain_tunnel *t, uint8_t rep, const char *w
 
 static void chain_arm_step_timer(struct chain_tunnel *t)
 {
-	loop_timer_set(t->w->loop, &t->timer, t->w->srv->cfg->timeout_connect_ms);
+	loop_timer_set(t->w->loop, &t->timer, t->cfg->timeout_connect_ms);
 }
 
 static void chain_send(struct chain_tunnel *t, const uint8_t *msg, size_t len,
@@ -297,8 +330,7 @@ static ssize_t chain_parse_s5_auth(struct chain_tunnel *t, const uint8_t *p, siz
 	if (n <= 0)
 		return n;
 	if (status != 0)
-		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE,
-				 "username/password rejected");
+		chain_hop_failed(t, t->step, SOCKS5_REP_NOT_ALLOWED, "username/password rejected");
 	else
 		chain_send_s5_request(t);
 	return n;
@@ -417,8 +449,8 @@ static ssize_t chain_parse_http(struct chain_tunnel *t, const uint8_t *p, size_t
 	if (r.status < 200 || r.status > 299) {
 		char why[96];
 		snprintf(why, sizeof(why), "HTTP %d %s", r.status, r.reason);
-		if (r.status == 407)
-			chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, why);
+		if (r.status == 407) /* our credentials: the hop's refusal, not the target's */
+			chain_hop_failed(t, t->step, SOCKS5_REP_NOT_ALLOWED, why);
 		else
 			chain_next_failed(t, chain_rep_from_http(r.status), why);
 		return n;
@@ -643,6 +675,8 @@ static void chain_ask_hop(struct chain_tunnel *t)
 		chain_send_request(t);
 		return;
 	}
+	if (t->step + 1 < t->npath)
+		chain_count_attempt(t, t->path[t->step + 1]);
 	t->next = t->step + 1 < t->npath ? t->chain->hops[t->path[t->step + 1]].addr : t->dst;
 	/* socks4a, socks5h and http hops get names; for socks4 and socks5 we
 	 * resolve first, as curl reads those schemes. */
@@ -677,19 +711,21 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 	t->attempts++;
 	t->step = 0;
 	t->phase = CH_DIAL;
+	chain_count_attempt(t, t->path[0]);
 	loop_timer_cancel(t->w->loop, &t->timer);
-	dial_start(&t->dial, t->w, &t->chain->hops[t->path[0]].addr,
-		   t->w->srv->cfg->timeout_connect_ms, chain_on_dialed, t);
+	dial_start(&t->dial, t->w, t->cfg, NULL, &t->chain->hops[t->path[0]].addr,
+		   t->cfg->timeout_connect_ms, chain_on_dialed, t);
 }
 
-static void chain_start_mode(struct chain_tunnel *t, struct worker *w, size_t idx,
-			     const struct target *dst, bool udp, chain_fn fn, void *arg)
+static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct snapshot *snap,
+			     size_t idx, const struct target *dst, bool udp, chain_fn fn, void *arg)
 {
 	memset(t, 0, sizeof(*t));
 	t->udp = udp;
+	t->cfg = &snap->cfg;
 	t->w = w;
-	t->chain = &w->srv->cfg->chains[idx];
-	t->health = &w->srv->chain_health[idx];
+	t->chain = &snap->cfg.chains[idx];
+	t->health = &snap->health[idx];
 	t->fn = fn;
 	t->arg = arg;
 	t->dst = *dst;
@@ -697,12 +733,16 @@ static void chain_start_mode(struct chain_tunnel *t, struct worker *w, size_t id
 	loop_io_init(&t->io, chain_on_io, t);
 	loop_timer_init(&t->timer, chain_on_timer, t);
 	/* Every hop may be tried once, each step within the connect timeout. */
-	t->deadline_ms = loop_now_ms(w->loop) +
-			 (uint64_t)w->srv->cfg->timeout_connect_ms * (t->chain->nhops + 1);
+	t->deadline_ms =
+		loop_now_ms(w->loop) + (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
 
 	t->started_sync = true;
 	if (chain_pick_path(t) == 0) {
-		snprintf(t->why, sizeof(t->why), "no hop of chain %s is up", t->chain->name);
+		snprintf(t->why, sizeof(t->why),
+			 t->chain->mode == CONFIG_CHAIN_STRICT
+				 ? "strict chain %s has a hop marked down"
+				 : "no hop of chain %s is up",
+			 t->chain->name);
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 	} else if (t->chain->resolve_local && dst->type == TARGET_DOMAIN) {
 		t->resolving_target = true;
@@ -715,16 +755,17 @@ static void chain_start_mode(struct chain_tunnel *t, struct worker *w, size_t id
 		loop_timer_set(w->loop, &t->timer, 0);
 }
 
-void chain_start(struct chain_tunnel *t, struct worker *w, size_t idx, const struct target *dst,
-		 chain_fn fn, void *arg)
+void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+		 const struct target *dst, chain_fn fn, void *arg)
 {
-	chain_start_mode(t, w, idx, dst, false, fn, arg);
+	chain_start_mode(t, w, snap, idx, dst, false, fn, arg);
 }
 
-void chain_start_udp(struct chain_tunnel *t, struct worker *w, size_t idx, chain_fn fn, void *arg)
+void chain_start_udp(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+		     chain_fn fn, void *arg)
 {
 	struct target none = { .type = TARGET_IPV4 };
-	chain_start_mode(t, w, idx, &none, true, fn, arg);
+	chain_start_mode(t, w, snap, idx, &none, true, fn, arg);
 }
 
 void chain_cancel(struct chain_tunnel *t)

@@ -19,6 +19,7 @@
 
 struct worker;
 struct buf;
+struct snapshot;
 
 #define CHAIN_MAX_HOPS 32
 
@@ -65,6 +66,7 @@ typedef void (*chain_fn)(struct chain_tunnel *t, void *arg, int fd, uint8_t rep)
 
 struct chain_tunnel {
 	struct worker *w;
+	const struct config *cfg;
 	const struct config_chain *chain;
 	struct chain_health *health;
 	chain_fn fn;
@@ -89,7 +91,8 @@ struct chain_tunnel {
 	bool early_fail;
 	uint8_t early_rep;
 
-	uint8_t out[600]; /* the message being sent to the current hop */
+	uint8_t out[1300]; /* the message for the current hop (HTTP CONNECT with
+			    * 255-byte credentials is the longest: 1264) */
 	size_t out_len, out_off;
 	struct buf *in; /* replies from the current hop */
 
@@ -102,12 +105,13 @@ struct chain_tunnel {
 };
 
 /* Build a tunnel to dst through chain number idx of the configuration. */
-void chain_start(struct chain_tunnel *t, struct worker *w, size_t idx, const struct target *dst,
-		 chain_fn fn, void *arg);
+void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+		 const struct target *dst, chain_fn fn, void *arg);
 /* Reach the last hop through the others and ask it for a UDP association
  * (it must speak SOCKS5). On success the fd is the association's control
  * connection and t->udp_relay the hop's relay address. */
-void chain_start_udp(struct chain_tunnel *t, struct worker *w, size_t idx, chain_fn fn, void *arg);
+void chain_start_udp(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+		     chain_fn fn, void *arg);
 void chain_cancel(struct chain_tunnel *t);
 /* Move the bytes the last hop sent after its reply to the caller. */
 struct buf *chain_take_leftover(struct chain_tunnel *t);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "worker.h"
 
 static void dial_next(struct dial *d);
@@ -102,7 +103,7 @@ static void dial_arm_attempt_timer(struct dial *d)
 
 static int dial_bind_outgoing(struct dial *d, int fd, int family)
 {
-	const struct config *cfg = d->w->srv->cfg;
+	const struct config *cfg = d->cfg;
 	const struct config_addr *src = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
 	if (src->len == 0)
 		return 0;
@@ -120,6 +121,10 @@ static int dial_connect_one(struct dial *d, const struct resolve_addr *a)
 {
 	socklen_t len = resolve_addr_to_sockaddr(a, d->port, &d->addr);
 	d->have_addr = true;
+	/* Checked on the resolved address: a name that points at 127.0.0.1
+	 * must not get past the guard that the literal would not. */
+	if (d->client && acl_guard_blocks(d->cfg, d->client, (const struct sockaddr *)&d->addr))
+		return -EACCES;
 	int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -184,12 +189,15 @@ static void dial_on_early_failure(struct loop *loop, void *arg)
 	dial_finish(d, -1, d->last_err);
 }
 
-void dial_start(struct dial *d, struct worker *w, const struct target *t, unsigned timeout_ms,
+void dial_start(struct dial *d, struct worker *w, const struct config *cfg,
+		const struct sockaddr_storage *client, const struct target *t, unsigned timeout_ms,
 		dial_fn fn, void *arg)
 {
 	struct resolve_result res = { 0 };
 	memset(d, 0, sizeof(*d));
 	d->w = w;
+	d->cfg = cfg;
+	d->client = client;
 	d->fn = fn;
 	d->arg = arg;
 	d->fd = -1;

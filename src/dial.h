@@ -26,6 +26,10 @@ typedef void (*dial_fn)(struct dial *d, void *arg, int fd, int err);
 
 struct dial {
 	struct worker *w;
+	const struct config *cfg;
+	/* The client the connection is for, when the destination guard of
+	 * cfg must vet each resolved address; NULL for connections to hops. */
+	const struct sockaddr_storage *client;
 	dial_fn fn;
 	void *arg;
 	struct loop_io io;
@@ -46,7 +50,8 @@ struct dial {
 };
 
 /* Start connecting to t (an IP or a name) within timeout_ms. */
-void dial_start(struct dial *d, struct worker *w, const struct target *t, unsigned timeout_ms,
+void dial_start(struct dial *d, struct worker *w, const struct config *cfg,
+		const struct sockaddr_storage *client, const struct target *t, unsigned timeout_ms,
 		dial_fn fn, void *arg);
 /* Stop a dial in progress: its socket is closed, fn is not called. Safe on
  * a dial that is not active. */

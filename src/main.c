@@ -19,11 +19,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "chain.h"
 #include "config.h"
+#include "connlimit.h"
 #include "log.h"
+#include "service.h"
+#include "snapshot.h"
 #include "stats.h"
+#include "throttle.h"
 #include "worker.h"
 
 #define MAX_CLI_LISTEN	  64
@@ -44,27 +49,32 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
-		     "                [-p PIDFILE] [-t] [-v]... [-q] [--version] [--help]\n"
-		     "\n"
-		     "A SOCKS4/4a/5 proxy server.\n"
-		     "\n"
-		     "  -c FILE        read the configuration from FILE (default: built-in,\n"
-		     "                 listening on 127.0.0.1:1080 without authentication)\n"
-		     "  -l ADDR:PORT   listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
-		     "                 replaces the configuration's listen addresses\n"
-		     "  -U USERFILE    require username/password authentication (RFC 1929)\n"
-		     "                 against USERFILE, made with hopsocks-passwd(1)\n"
-		     "  -w WORKERS     number of worker threads (default: one per CPU)\n"
-		     "  -D             run as a daemon: detach, write the pid file, log to syslog\n"
-		     "  -p PIDFILE     write the process id to PIDFILE\n"
-		     "  -t             check the configuration and exit\n"
-		     "  -v             log more (repeat for debug)\n"
-		     "  -q             log only errors\n"
-		     "  --version      print the version and exit\n"
-		     "  --help         print this help and exit\n"
-		     "\n"
-		     "See hopsocks(8) and hopsocks.conf(5).\n");
+	fprintf(out,
+		"Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
+		"                [-p PIDFILE] [-t] [-v]... [-q] [--chain URL[,URL...]]\n"
+		"                [--version] [--help]\n"
+		"\n"
+		"A SOCKS4/4a/5 and HTTP CONNECT proxy server.\n"
+		"\n"
+		"  -c FILE        read the configuration from FILE (default: built-in,\n"
+		"                 listening on 127.0.0.1:1080 without authentication)\n"
+		"  -l ADDR:PORT   listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
+		"                 replaces the configuration's listen addresses\n"
+		"  -U USERFILE    require username/password authentication (RFC 1929)\n"
+		"                 against USERFILE, made with hopsocks-passwd(1)\n"
+		"  -w WORKERS     number of worker threads (default: one per CPU)\n"
+		"  -D             run as a daemon: detach, write the pid file, log to syslog\n"
+		"  -p PIDFILE     write the process id to PIDFILE\n"
+		"  -t             check the configuration and exit\n"
+		"  -v             log more (repeat for debug)\n"
+		"  -q             log only errors\n"
+		"  --chain URL[,URL...]\n"
+		"                 send every connection through these upstream proxies in\n"
+		"                 order (socks4://, socks4a://, socks5://, socks5h://, http://)\n"
+		"  --version      print the version and exit\n"
+		"  --help         print this help and exit\n"
+		"\n"
+		"See hopsocks(8) and hopsocks.conf(5).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -115,6 +125,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->daemonize = true;
 			break;
 		case 'C':
+			if (o->chain) {
+				fprintf(stderr, "hopsocks: --chain given twice; put every hop in "
+						"one comma-separated list\n");
+				return 2;
+			}
 			o->chain = optarg;
 			break;
 		case 'p':
@@ -196,19 +211,6 @@ static void raise_fd_limit(void)
 	}
 }
 
-static int write_pid_file(const char *path)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	ssize_t w = write(fd, buf, (size_t)n);
-	int err = w == n ? 0 : -EIO;
-	close(fd);
-	return err;
-}
-
 /* Classic double fork: the daemon is not a session leader, so it can never
  * acquire a controlling terminal. */
 static int daemonize(void)
@@ -254,8 +256,84 @@ static int block_signals(sigset_t *set)
 	return signalfd(-1, set, SFD_CLOEXEC);
 }
 
+/* A socket systemd passed that no listen address asks for is a
+ * configuration mistake worth saying out loud. */
+static void warn_unused_inherited(const struct config *cfg, const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool used = false;
+		for (size_t j = 0; j < cfg->nlisten && !used; j++)
+			used = service_match_listen_fd(fds[i],
+						       (const struct sockaddr *)&cfg->listen[j].ss,
+						       cfg->listen[j].len) == 1;
+		if (!used)
+			log_warn("inherited socket (fd %d) matches no listen address; ignored",
+				 fds[i]);
+	}
+}
+
+struct runtime {
+	const struct options *opt;
+	struct server srv;
+	struct worker *workers;
+	unsigned nworkers;
+	unsigned generation;
+	struct admin *admin;
+};
+
+/* Read the configuration and the user file into a new snapshot. */
+static struct snapshot *load_snapshot(const struct options *o, unsigned generation, char *err,
+				      size_t errlen)
+{
+	struct config cfg;
+	struct userdb *users = NULL;
+	if (build_config(o, &cfg, err, errlen) < 0 ||
+	    (cfg.users_file && userdb_load(cfg.users_file, &users, err, errlen) < 0)) {
+		config_free(&cfg);
+		return NULL;
+	}
+	struct snapshot *snap = snapshot_new(&cfg, users, generation);
+	if (!snap) {
+		snprintf(err, errlen, "out of memory");
+		userdb_free(users);
+		config_free(&cfg);
+	}
+	return snap;
+}
+
+/* SIGHUP: new sessions get the new configuration, sessions in flight keep
+ * theirs; an invalid configuration changes nothing. */
+static void runtime_reload(struct runtime *rt)
+{
+	char err[CONFIG_ERR_MAX];
+	service_notify_reloading();
+	struct snapshot *snap = load_snapshot(rt->opt, rt->generation + 1, err, sizeof(err));
+	if (!snap) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		service_notify("READY=1");
+		return;
+	}
+	struct snapshot *old = server_snapshot(&rt->srv);
+	if (worker_count(&snap->cfg) != rt->nworkers)
+		log_warn("reload: the number of workers changes only at restart (running %u)",
+			 rt->nworkers);
+	if (old->cfg.pid_file && snap->cfg.pid_file &&
+	    strcmp(old->cfg.pid_file, snap->cfg.pid_file) != 0)
+		log_warn("reload: the pid file changes only at restart");
+	snapshot_unref(old);
+	rt->generation++;
+	log_set_level((enum log_level)snap->cfg.log_level);
+	throttle_configure(rt->srv.throttle, snap->cfg.auth_throttle_failures,
+			   snap->cfg.auth_throttle_window_ms, snap->cfg.auth_throttle_block_ms);
+	server_publish(&rt->srv, snap);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		worker_reload(&rt->workers[i]);
+	log_info("configuration reloaded (generation %u)", rt->generation);
+	service_notify("READY=1");
+}
+
 /* Block in the main thread until SIGTERM or SIGINT. */
-static void wait_for_stop(int sfd, struct server *srv)
+static void wait_for_stop(int sfd, struct runtime *rt)
 {
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -272,10 +350,10 @@ static void wait_for_stop(int sfd, struct server *srv)
 			log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
 			return;
 		case SIGUSR1:
-			stats_log(&srv->stats);
+			stats_log(&rt->srv.stats);
 			break;
 		case SIGHUP:
-			log_warn("SIGHUP: reloading is not supported yet; configuration unchanged");
+			runtime_reload(rt);
 			break;
 		default:
 			break;
@@ -296,16 +374,11 @@ static void log_listening(const struct config *cfg, unsigned nworkers)
 		 cfg->users_file ? "username/password required" : "no authentication");
 }
 
-struct runtime {
-	struct config cfg;
-	struct userdb *users;
-	struct server srv;
-	struct worker *workers;
-	unsigned nworkers;
-};
-
 static void runtime_stop(struct runtime *rt)
 {
+	/* The admin pages read the snapshot and stats: stop them first. */
+	admin_stop(rt->admin);
+	rt->admin = NULL;
 	for (unsigned i = 0; i < rt->nworkers; i++)
 		worker_stop(&rt->workers[i]);
 	for (unsigned i = 0; i < rt->nworkers; i++)
@@ -319,15 +392,16 @@ static void runtime_stop(struct runtime *rt)
 		worker_destroy(&rt->workers[i]);
 	free(rt->workers);
 	rt->workers = NULL;
-	chain_health_free(rt->srv.chain_health, rt->cfg.nchains);
-	rt->srv.chain_health = NULL;
-	userdb_free(rt->users);
-	rt->users = NULL;
+	pthread_mutex_lock(&rt->srv.snap_lock);
+	struct snapshot *snap = rt->srv.snap;
+	rt->srv.snap = NULL;
+	pthread_mutex_unlock(&rt->srv.snap_lock);
+	snapshot_unref(snap);
 }
 
 static int runtime_init_workers(struct runtime *rt, char *err, size_t errlen)
 {
-	unsigned n = worker_count(&rt->cfg);
+	unsigned n = worker_count(&rt->srv.snap->cfg);
 	rt->workers = calloc(n, sizeof(*rt->workers));
 	if (!rt->workers) {
 		snprintf(err, errlen, "out of memory");
@@ -344,30 +418,45 @@ static int runtime_init_workers(struct runtime *rt, char *err, size_t errlen)
 int main(int argc, char **argv)
 {
 	struct options opt;
-	struct runtime rt = { 0 };
+	struct runtime rt = { .opt = &opt, .generation = 1 };
 	char err[CONFIG_ERR_MAX];
 	int rc = parse_options(argc, argv, &opt);
 	if (rc != 0)
 		return rc;
 
-	if (build_config(&opt, &rt.cfg, err, sizeof(err)) < 0 ||
-	    (rt.cfg.users_file &&
-	     userdb_load(rt.cfg.users_file, &rt.users, err, sizeof(err)) < 0)) {
+	struct snapshot *snap = load_snapshot(&opt, rt.generation, err, sizeof(err));
+	if (!snap) {
 		fprintf(stderr, "hopsocks: %s\n", err);
-		config_free(&rt.cfg);
 		return 1;
 	}
 	if (opt.check_only) {
 		fprintf(stderr, "hopsocks: configuration %s is valid\n",
 			opt.config_file ? opt.config_file : "(built-in)");
-		userdb_free(rt.users);
-		config_free(&rt.cfg);
+		snapshot_unref(snap);
 		return 0;
 	}
+	/* Socket activation: before any thread exists (it edits the environment). */
+	int *inherited = NULL;
+	char **inherited_names = NULL;
+	size_t ninherited = 0;
+	int nfds = service_listen_fds_with_names(&inherited, &inherited_names, &ninherited);
+	if (nfds < 0) {
+		fprintf(stderr, "hopsocks: LISTEN_FDS: %s\n", strerror(-nfds));
+		snapshot_unref(snap);
+		return 1;
+	}
+	rt.srv.listen_fds = inherited;
+	rt.srv.nlisten_fds = ninherited;
 
-	bool use_syslog = rt.cfg.log_to == CONFIG_LOG_TO_SYSLOG ||
-			  (rt.cfg.log_to == CONFIG_LOG_TO_AUTO && opt.daemonize);
-	log_open((enum log_level)rt.cfg.log_level, use_syslog, rt.cfg.access_log);
+	const struct config *cfg = &snap->cfg;
+	pthread_mutex_init(&rt.srv.snap_lock, NULL);
+	rt.srv.snap = snap;
+	/* A reload may free this snapshot: keep what the exit path needs. */
+	char *pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
+
+	bool use_syslog = cfg->log_to == CONFIG_LOG_TO_SYSLOG ||
+			  (cfg->log_to == CONFIG_LOG_TO_AUTO && opt.daemonize);
+	log_open((enum log_level)cfg->log_level, use_syslog, cfg->access_log);
 	if (sodium_init() < 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		log_error("cannot initialise libsodium or c-ares");
 		return 1;
@@ -381,23 +470,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	rt.srv.cfg = &rt.cfg;
-	rt.srv.users = rt.users;
-	rt.srv.chain_health = chain_health_new(&rt.cfg);
-	if (!rt.srv.chain_health) {
-		log_error("out of memory");
-		return 1;
-	}
-	if (rt.users)
-		rt.srv.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
+	rt.srv.throttle = throttle_new(THROTTLE_CAPACITY, cfg->auth_throttle_failures,
+				       cfg->auth_throttle_window_ms, cfg->auth_throttle_block_ms);
+	rt.srv.limits = limits_new();
 	rc = 1;
-	if (rt.users && !rt.srv.auth_pool) {
-		log_error("cannot start the password verification threads");
+	if (!rt.srv.throttle || !rt.srv.limits) {
+		log_error("cannot start: out of memory");
 		goto out;
 	}
-	/* Bind before detaching, so a daemon that cannot listen says so on
-	 * the terminal and exits non-zero. */
+	/* Bind everything before detaching, so a daemon that cannot listen
+	 * says so on the terminal and exits non-zero, and before dropping
+	 * privileges, which low ports need. No thread exists yet. */
 	if (runtime_init_workers(&rt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hopsocks: %s\n", err);
+		goto out;
+	}
+	warn_unused_inherited(cfg, inherited, ninherited);
+	rt.admin = admin_open(&rt.srv, err, sizeof(err));
+	if (!rt.admin && err[0]) {
 		fprintf(stderr, "hopsocks: %s\n", err);
 		goto out;
 	}
@@ -405,8 +495,26 @@ int main(int argc, char **argv)
 		log_error("cannot become a daemon: %s", strerror(errno));
 		goto out;
 	}
-	if (rt.cfg.pid_file && write_pid_file(rt.cfg.pid_file) < 0) {
-		log_error("cannot write pid file %s: %s", rt.cfg.pid_file, strerror(errno));
+	if (pid_file && (rc = service_write_pid_file(pid_file)) < 0) {
+		log_error("cannot write pid file %s: %s", pid_file, strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	rc = 1;
+	if ((cfg->run_user || cfg->run_group) &&
+	    service_drop_privileges(cfg->run_user, cfg->run_group, err, sizeof(err)) < 0) {
+		log_error("cannot drop privileges: %s", err);
+		goto out;
+	}
+	/* Threads from here on, with the final credentials. The pool is
+	 * there even without a user file: a reload may add one. */
+	rt.srv.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
+	if (!rt.srv.auth_pool) {
+		log_error("cannot start the password verification threads");
+		goto out;
+	}
+	if (rt.admin && admin_run(rt.admin, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		goto out;
 	}
 	for (unsigned i = 0; i < rt.nworkers; i++) {
@@ -415,16 +523,27 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	log_listening(&rt.cfg, rt.nworkers);
-	wait_for_stop(sfd, &rt.srv);
+	log_listening(cfg, rt.nworkers);
+	cfg = NULL; /* from here on a reload may free it */
+	service_notify("READY=1");
+	wait_for_stop(sfd, &rt);
+	service_notify("STOPPING=1");
 	rc = 0;
 out:
 	runtime_stop(&rt);
-	if (rt.cfg.pid_file && rc == 0)
-		unlink(rt.cfg.pid_file);
+	/* Removed only if it still holds our pid, so a failed start cannot
+	 * take another instance's file with it. */
+	if (pid_file)
+		service_remove_pid_file(pid_file);
+	for (size_t i = 0; i < ninherited; i++)
+		close(inherited[i]);
+	service_listen_fds_free(inherited, inherited_names, ninherited);
+	free(pid_file);
 	stats_log(&rt.srv.stats);
 	close(sfd);
-	config_free(&rt.cfg);
+	pthread_mutex_destroy(&rt.srv.snap_lock);
+	throttle_free(rt.srv.throttle);
+	limits_free(rt.srv.limits);
 	ares_library_cleanup();
 	log_close();
 	return rc;

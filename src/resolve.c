@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "loop.h"
 
 #define DNS_TIMEOUT_MS 2000
@@ -324,6 +325,19 @@ struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char 
 	}
 	r->cache = dns_cache_new(cfg->dns_cache_size);
 	return r;
+}
+
+void resolver_reconfigure(struct resolver *r, const struct config *cfg)
+{
+	r->order = cfg->addr_order;
+	r->max_ttl_ms = cfg->dns_cache_max_ttl_ms;
+	dns_cache_free(r->cache);
+	r->cache = dns_cache_new(cfg->dns_cache_size);
+	if (!cfg->resolvers)
+		return; /* c-ares cannot go back to resolv.conf on a live channel */
+	int rc = ares_set_servers_ports_csv(r->channel, cfg->resolvers);
+	if (rc != ARES_SUCCESS)
+		log_error("reload: resolver '%s': %s", cfg->resolvers, ares_strerror(rc));
 }
 
 void resolver_free(struct resolver *r)

@@ -35,6 +35,10 @@ struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char 
 			      size_t errlen);
 /* Outstanding queries end without calling their callbacks. */
 void resolver_free(struct resolver *r);
+/* Apply a reloaded configuration: DNS servers, address order, cache size
+ * and TTL cap (the cache starts empty). Queries in flight finish with the
+ * servers they were sent to. */
+void resolver_reconfigure(struct resolver *r, const struct config *cfg);
 
 /* Answers at once, without I/O, for IP literals and cached names: fills
  * out (already ordered) and returns true. */

@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "acl.h"
 #include "http.h"
+#include "connlimit.h"
 #include "resolve.h"
 #include "route.h"
 #include "session_int.h"
@@ -135,8 +137,9 @@ void session_fail(struct session *s, uint8_t socks5_rep, const char *result)
 	if (s->proto == P_SOCKS5)
 		n = socks5_encode_reply(reply, sizeof(reply), socks5_rep, NULL);
 	else if (s->proto == P_HTTP)
-		n = http_encode_response(reply, sizeof(reply), http_status_from_rep(socks5_rep),
-					 socks5_rep_name(socks5_rep));
+		n = http_encode_response(
+			reply, sizeof(reply), s->busy ? 503 : http_status_from_rep(socks5_rep),
+			s->deny_reason ? s->deny_reason : socks5_rep_name(socks5_rep));
 	else
 		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_REJECTED, NULL);
 	if (n < 0) {
@@ -196,7 +199,7 @@ static uint64_t session_bytes_down(const struct session *s)
 
 static void session_log_access(struct session *s)
 {
-	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", extra[256] = "";
+	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", extra[320] = "";
 	const char *cmd = "-";
 	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
 
@@ -211,6 +214,13 @@ static void session_log_access(struct session *s)
 		sockaddr_format((const struct sockaddr *)&s->dial.addr, addr, sizeof(addr));
 	else if (s->have_peer_addr)
 		sockaddr_format((const struct sockaddr *)&s->peer, addr, sizeof(addr));
+	if (s->deny_reason) {
+		/* "rule x.conf:12" -> deny=rule:x.conf:12, one token for parsers */
+		size_t n = (size_t)snprintf(extra, sizeof(extra), " deny=%s", s->deny_reason);
+		for (size_t i = 6; i < n && i < sizeof(extra); i++)
+			if (extra[i] == ' ')
+				extra[i] = ':';
+	}
 	if (s->udp) {
 		const struct udp_counters *c = udp_assoc_counters(s->udp);
 		extra[0] = ' ';
@@ -228,17 +238,16 @@ static void session_log_access(struct session *s)
 	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s route=%s result=%s up=%llu "
 		   "down=%llu ms=%llu%s",
 		   client, s->user[0] ? s->user : "-", proto_names[s->proto], cmd, target, addr,
-		   s->tunnel ? s->tunnel->chain->name
-		   : s->cmd  ? "direct"
-			     : "-",
-		   s->result ? s->result : "closed", (unsigned long long)up,
-		   (unsigned long long)down,
+		   s->route ? s->route : "-", s->result ? s->result : "closed",
+		   (unsigned long long)up, (unsigned long long)down,
 		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
 }
 
 static void session_free(void *p)
 {
-	free(p);
+	struct session *s = p;
+	snapshot_unref(s->snap);
+	free(s);
 }
 
 void session_close(struct session *s, const char *result)
@@ -260,11 +269,23 @@ void session_close(struct session *s, const char *result)
 		stats_add(&srv->stats, bytes_up, c->bytes_up);
 		stats_add(&srv->stats, bytes_down, c->bytes_down);
 	}
+	const struct udp_counters *uc = s->udp ? udp_assoc_counters(s->udp) : NULL;
+	stats_session_end(&srv->stats, &s->sstats,
+			  s->relay.bytes[RELAY_UP] + (uc ? uc->bytes_up : 0),
+			  session_bytes_down(s) + (uc ? uc->bytes_down : 0));
+	if (s->result && strcmp(s->result, "auth-failed") == 0 && session_users(s) &&
+	    userdb_find(session_users(s), s->user))
+		stats_user_auth_failed(&srv->stats, s->user);
 
 	loop_timer_cancel(session_loop(s), &s->timer);
+	loop_timer_cancel(session_loop(s), &s->retry);
 	session_close_fd(s, &s->cio, &s->cfd);
 	session_close_fd(s, &s->tio, &s->tfd);
 	relay_release(&s->relay, session_pool(s));
+	if (s->holds_client_slot)
+		limits_give_client(srv->limits, &s->client);
+	if (s->holds_user_slot)
+		limits_give_user(srv->limits, s->user);
 	dial_cancel(&s->dial);
 	if (s->tunnel) {
 		chain_cancel(s->tunnel);
@@ -282,12 +303,58 @@ void session_close(struct session *s, const char *result)
 	stats_add(&srv->stats, sessions_active, -1);
 	/* Events for our fds may still be queued in this loop round. */
 	loop_defer_free(session_loop(s), session_free, s);
+	worker_session_ended(s->w);
 }
 
 void session_close_all(struct worker *w, const char *reason)
 {
 	while (w->sessions)
 		session_close(w->sessions, reason);
+}
+
+/* Relaying sessions (TCP, UDP, a BIND peer connected) have work in flight
+ * worth a drain period; the others end now. */
+void session_close_unestablished(struct worker *w, const char *reason)
+{
+	struct session *s = w->sessions;
+	while (s) {
+		struct session *next = s->next;
+		if (s->state != S_RELAY && s->state != S_UDP)
+			session_close(s, reason);
+		s = next;
+	}
+}
+
+/* After a reload: sessions of users who are no longer in the user file
+ * end now, unless the configuration says to keep them. */
+void session_on_reload(struct worker *w)
+{
+	struct snapshot *now = w->snap;
+	struct session *s = w->sessions;
+	while (s) {
+		struct session *next = s->next;
+		/* Nothing has been decided with the old configuration before the
+		 * request runs: a handshake in progress continues under the new
+		 * one (a user deleted now must not log in with the old file). */
+		if (s->state < S_CONNECT && s->snap != now) {
+			snapshot_unref(s->snap);
+			s->snap = now;
+			snapshot_ref(now);
+		}
+		s = next;
+	}
+	if (now->cfg.reload_keep_sessions)
+		return;
+	s = w->sessions;
+	while (s) {
+		struct session *next = s->next;
+		if (s->user_from_file && (!now->users || !userdb_find(now->users, s->user))) {
+			session_log(s, LOG_LVL_INFO,
+				    "user '%s' is no longer in the user file: closing", s->user);
+			session_close(s, "user-removed");
+		}
+		s = next;
+	}
 }
 
 /* ---- interest: which events each socket should wake us for ---- */
@@ -324,7 +391,8 @@ void session_update_interest(struct session *s)
 	case S_BIND_WAIT:
 		if (session_reads_handshake(s))
 			cev |= LOOP_READ;
-		tev |= LOOP_READ; /* the listening socket, once it exists */
+		if (!s->bind_paused)
+			tev |= LOOP_READ; /* the listening socket, once it exists */
 		break;
 	default:
 		/* Until the relay starts, keep collecting pipelined client bytes
@@ -473,16 +541,18 @@ static void session_start_connect(struct session *s)
 	loop_timer_cancel(session_loop(s), &s->timer);
 	session_set_state(s, S_CONNECT);
 	const struct config_route *route = route_match(session_cfg(s), &s->dst);
+	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
 	if (route && route->chain >= 0) {
 		s->tunnel = malloc(sizeof(*s->tunnel));
 		if (!s->tunnel) {
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 			return;
 		}
-		chain_start(s->tunnel, s->w, (size_t)route->chain, &s->dst, session_on_tunnel, s);
+		chain_start(s->tunnel, s->w, s->snap, (size_t)route->chain, &s->dst,
+			    session_on_tunnel, s);
 	} else {
-		dial_start(&s->dial, s->w, &s->dst, session_cfg(s)->timeout_connect_ms,
-			   session_on_dialed, s);
+		dial_start(&s->dial, s->w, session_cfg(s), &s->client, &s->dst,
+			   session_cfg(s)->timeout_connect_ms, session_on_dialed, s);
 	}
 	session_update_interest(s);
 }
@@ -497,9 +567,12 @@ static void session_udp_open(struct session *s, const struct sockaddr_storage *r
 	struct sockaddr_storage bnd;
 
 	if (relay)
-		s->udp = udp_assoc_new_upstream(s->w, s->cfd, &s->client, &s->dst, relay, &err);
+		s->udp = udp_assoc_new_upstream(s->w, session_cfg(s),
+						s->authenticated ? s->user : NULL, s->cfd,
+						&s->client, &s->dst, relay, &err);
 	else
-		s->udp = udp_assoc_new(s->w, s->cfd, &s->client, &s->dst, &err);
+		s->udp = udp_assoc_new(s->w, session_cfg(s), s->authenticated ? s->user : NULL,
+				       s->cfd, &s->client, &s->dst, &err);
 	if (!s->udp) {
 		char ebuf[64];
 		session_log(s, LOG_LVL_WARN, "cannot open a UDP relay socket: %s",
@@ -553,6 +626,7 @@ static void session_udp_start(struct session *s)
 {
 	loop_timer_cancel(session_loop(s), &s->timer);
 	const struct config_route *route = route_match(session_cfg(s), &s->dst);
+	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
 	if (!route) {
 		session_udp_open(s, NULL);
 		return;
@@ -563,7 +637,7 @@ static void session_udp_start(struct session *s)
 		return;
 	}
 	session_set_state(s, S_CONNECT);
-	chain_start_udp(s->tunnel, s->w, (size_t)route->chain, session_on_udp_tunnel, s);
+	chain_start_udp(s->tunnel, s->w, s->snap, (size_t)route->chain, session_on_udp_tunnel, s);
 	session_update_interest(s);
 }
 
@@ -609,13 +683,86 @@ static void session_on_udp_upstream(struct session *s)
 
 /* ---- commands ---- */
 
+static unsigned acl_command_of(uint8_t cmd)
+{
+	switch (cmd) {
+	case SOCKS5_CMD_BIND:
+		return ACL_CMD_BIND;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		return ACL_CMD_UDP;
+	default:
+		return ACL_CMD_CONNECT;
+	}
+}
+
+/* Access rules, before anything is resolved or connected. For UDP the
+ * request's DST is the client's own address, not a destination: each
+ * datagram's destination is checked instead (udp.c). */
+static bool session_acl_allows(struct session *s)
+{
+	struct acl_request req = {
+		.client = &s->client,
+		.user = s->authenticated ? s->user : NULL,
+		.command = acl_command_of(s->cmd),
+		.dst = s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? NULL : &s->dst,
+	};
+	struct acl_verdict v = acl_check(session_cfg(s), &req);
+	if (v.allow)
+		return true;
+	char target[TARGET_TEXT_MAX];
+	target_format(&s->dst, target, sizeof(target));
+	session_log(s, LOG_LVL_INFO, "denied %s to %s by %s",
+		    s->cmd == SOCKS5_CMD_BIND		 ? "bind"
+		    : s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? "udp"
+							 : "connect",
+		    target, v.why);
+	stats_inc(&s->w->srv->stats, denied);
+	s->deny_reason = v.why;
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
+	return false;
+}
+
+/* Per-client and per-user session limits; the slots are given back when
+ * the session ends. */
+static bool session_take_slots(struct session *s)
+{
+	const struct config *cfg = session_cfg(s);
+	struct limits *lim = s->w->srv->limits;
+	const char *which = NULL;
+	if (!limits_take_client(lim, &s->client, cfg->max_per_client))
+		which = "max-connections-per-client";
+	else
+		s->holds_client_slot = true;
+	if (!which && s->authenticated) {
+		if (!limits_take_user(lim, s->user, cfg->max_per_user))
+			which = "max-connections-per-user";
+		else
+			s->holds_user_slot = true;
+	}
+	if (!which)
+		return true;
+	session_log(s, LOG_LVL_WARN, "refused: %s reached", which);
+	stats_inc(&s->w->srv->stats, refused_max_connections);
+	s->busy = true; /* HTTP clients get 503 */
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "busy");
+	return false;
+}
+
 void session_run_command(struct session *s)
 {
+	if (!session_acl_allows(s) || !session_take_slots(s))
+		return;
+	/* Counted by protocol, command and logged-in user until it ends. */
+	if (s->cmd != SOCKS5_CMD_UDP_ASSOCIATE || s->proto == P_SOCKS5)
+		stats_session_begin(&s->w->srv->stats, &s->sstats, (unsigned)s->proto - P_SOCKS4,
+				    (unsigned)s->cmd - SOCKS5_CMD_CONNECT,
+				    s->authenticated ? s->user : NULL);
 	switch (s->cmd) {
 	case SOCKS5_CMD_CONNECT:
 		session_start_connect(s);
 		return;
 	case SOCKS5_CMD_BIND:
+		s->route = "direct"; /* BIND never goes through a chain */
 		bind_start(s);
 		return;
 	case SOCKS5_CMD_UDP_ASSOCIATE:
@@ -768,6 +915,7 @@ static void session_on_timer(struct loop *loop, void *arg)
 	case S_BIND_WAIT:
 		session_log(s, LOG_LVL_INFO, "BIND: no connection within %u ms",
 			    session_cfg(s)->timeout_bind_ms);
+		bind_stop_listening(s);
 		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout");
 		return;
 	case S_CLOSING:
@@ -791,6 +939,8 @@ void session_start(struct worker *w, int fd, const struct sockaddr *peer, sockle
 		return;
 	}
 	s->w = w;
+	s->snap = w->snap;
+	snapshot_ref(s->snap);
 	s->cfd = fd;
 	s->tfd = -1;
 	s->state = S_DETECT;
@@ -800,6 +950,7 @@ void session_start(struct worker *w, int fd, const struct sockaddr *peer, sockle
 	loop_io_init(&s->cio, session_on_client, s);
 	loop_io_init(&s->tio, session_on_target, s);
 	loop_timer_init(&s->timer, session_on_timer, s);
+	loop_timer_init(&s->retry, bind_on_retry, s);
 
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -816,5 +967,5 @@ void session_start(struct worker *w, int fd, const struct sockaddr *peer, sockle
 		session_close(s, "error");
 		return;
 	}
-	loop_timer_set(w->loop, &s->timer, w->srv->cfg->timeout_handshake_ms);
+	loop_timer_set(w->loop, &s->timer, session_cfg(s)->timeout_handshake_ms);
 }

@@ -18,5 +18,9 @@ void session_on_auth_done(struct auth_job *job);
 
 /* Close every session of the worker (shutdown), logging reason. */
 void session_close_all(struct worker *w, const char *reason);
+/* Close the sessions that are not yet relaying (graceful stop). */
+void session_close_unestablished(struct worker *w, const char *reason);
+/* The worker switched to a new snapshot (reload). */
+void session_on_reload(struct worker *w);
 
 #endif

@@ -13,11 +13,13 @@
 #include "dial.h"
 #include "log.h"
 #include "relay.h"
+#include "snapshot.h"
 #include "session.h"
 #include "target.h"
 #include "worker.h"
 
 struct udp_assoc;
+struct snapshot;
 struct chain_tunnel;
 struct resolve_query;
 
@@ -48,6 +50,7 @@ enum session_proto {
 
 struct session {
 	struct worker *w;
+	struct snapshot *snap; /* the configuration this session started with */
 	struct session *prev, *next;
 
 	enum session_state state;
@@ -56,6 +59,7 @@ struct session {
 	int cfd, tfd; /* client and target (or BIND listening) sockets; -1 when closed */
 	struct loop_io cio, tio;
 	struct loop_timer timer; /* the deadline of the current phase */
+	struct loop_timer retry; /* BIND: accept again after running out of descriptors */
 
 	uint64_t started_ms;
 	uint64_t last_active_ms;
@@ -71,11 +75,24 @@ struct session {
 	struct resolve_query *query;   /* BIND: resolving DST */
 	struct sockaddr_storage peer;  /* BIND: the address DST resolved to (AF_UNSPEC: any) */
 	struct sockaddr_storage bound; /* BIND: the listening address */
-	bool have_peer_addr;	       /* addr= in the access log: dial.addr or peer */
+	bool have_peer_addr;
+	bool bind_paused;
+		/* accept() ran out of descriptors: not polling for a moment */ /* addr= in the
+										   access log:
+										   dial.addr or peer
+										 */
 	struct udp_assoc *udp;
 
 	struct auth_job *auth_job;
-	const char *result; /* access-log result word */
+	bool authenticated;  /* by RFC 1929 or HTTP Basic: user names a user-file entry */
+	bool throttled;	     /* its address was blocked for failed authentications */
+	bool user_from_file; /* user names a user-file entry (logged in, or SOCKS4 known-user) */
+	bool holds_client_slot, holds_user_slot; /* counted in srv->limits */
+	bool busy;				 /* refused by a connection limit (HTTP: 503) */
+	const char *deny_reason; /* the access rule that refused it, for the reply and log */
+	const char *result;	 /* access-log result word */
+	const char *route; /* access-log route: "direct", a chain name, or NULL (not routed) */
+	struct stats_session sstats; /* what stats_session_begin counted, for the end */
 };
 
 static inline struct buf_pool *session_pool(struct session *s)
@@ -85,7 +102,12 @@ static inline struct buf_pool *session_pool(struct session *s)
 
 static inline const struct config *session_cfg(struct session *s)
 {
-	return s->w->srv->cfg;
+	return &s->snap->cfg;
+}
+
+static inline const struct userdb *session_users(struct session *s)
+{
+	return s->snap->users;
 }
 
 static inline struct loop *session_loop(struct session *s)
@@ -142,5 +164,8 @@ void session_advance(struct session *s);
 void bind_start(struct session *s);
 void bind_on_event(struct session *s, unsigned events);
 void bind_cancel(struct session *s);
+/* Close the listening socket (the wait is over: nobody else may connect). */
+void bind_stop_listening(struct session *s);
+void bind_on_retry(struct loop *loop, void *arg);
 
 #endif

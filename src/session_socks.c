@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "http.h"
+#include "throttle.h"
 #include "session_int.h"
 #include "socks4.h"
 #include "socks5.h"
@@ -21,14 +22,16 @@
 
 static bool session_socks4_allowed(struct session *s, const char *userid)
 {
-	const struct server *srv = s->w->srv;
-	enum config_socks4 mode = srv->cfg->socks4;
+	const struct userdb *users = session_users(s);
+	enum config_socks4 mode = session_cfg(s)->socks4;
 	if (mode == CONFIG_SOCKS4_AUTO)
-		mode = srv->users ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
+		mode = users ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
 	if (mode == CONFIG_SOCKS4_ON)
 		return true;
-	if (mode == CONFIG_SOCKS4_KNOWN_USER && srv->users && userdb_find(srv->users, userid))
+	if (mode == CONFIG_SOCKS4_KNOWN_USER && users && userdb_find(users, userid)) {
+		s->user_from_file = true; /* a reload that deletes the user ends it */
 		return true;
+	}
 	session_log(s, LOG_LVL_INFO, "SOCKS4 request refused: %s",
 		    mode == CONFIG_SOCKS4_OFF ? "SOCKS4 is off (a user file is configured)"
 					      : "USERID is not a known user");
@@ -89,7 +92,7 @@ void session_socks5_greeting(struct session *s)
 	}
 	buf_consume(in, (size_t)n);
 	/* With a user file we fail closed: "no authentication" is never chosen. */
-	uint8_t want = s->w->srv->users ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+	uint8_t want = session_users(s) ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
 	if (!socks5_greeting_offers(&g, want)) {
 		session_log(s, LOG_LVL_INFO, "no acceptable SOCKS5 method (need %s)",
 			    want == SOCKS5_METHOD_USERPASS ? "username/password" : "none");
@@ -102,19 +105,37 @@ void session_socks5_greeting(struct session *s)
 	session_set_state(s, want == SOCKS5_METHOD_USERPASS ? S_S5_AUTH : S_S5_REQUEST);
 }
 
+/* Count an authentication's outcome for this client address, whatever
+ * the protocol: successes clear its failure count, failures may block it. */
+static void session_auth_outcome(struct session *s, bool ok)
+{
+	struct server *srv = s->w->srv;
+	if (ok) {
+		stats_inc(&srv->stats, auth_ok);
+		s->authenticated = true;
+		s->user_from_file = true;
+		throttle_record_success(srv->throttle, &s->client);
+		return;
+	}
+	stats_inc(&srv->stats, auth_failed);
+	if (s->user[0])
+		/* A line fail2ban-style tools can match. */
+		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
+	if (!s->throttled &&
+	    throttle_record_failure(srv->throttle, &s->client, loop_now_ms(session_loop(s))))
+		session_log(s, LOG_LVL_WARN, "too many failed authentications: blocked for %u ms",
+			    session_cfg(s)->auth_throttle_block_ms);
+}
+
 static void session_auth_reply(struct session *s, bool ok)
 {
 	uint8_t msg[2];
-	struct stats *st = &s->w->srv->stats;
 	socks5_encode_userpass_reply(msg, sizeof(msg), ok ? 0x00 : 0x01);
+	session_auth_outcome(s, ok);
 	if (!ok) {
-		stats_inc(st, auth_failed);
-		/* A line fail2ban-style tools can match. */
-		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
 		session_reply_and_close(s, msg, sizeof(msg), "auth-failed");
 		return;
 	}
-	stats_inc(st, auth_ok);
 	if (!session_queue_reply(s, msg, sizeof(msg))) {
 		session_close(s, "error");
 		return;
@@ -128,8 +149,14 @@ static void session_auth_reply(struct session *s, bool ok)
 static int session_check_password(struct session *s, const char *user, const char *pass)
 {
 	snprintf(s->user, sizeof(s->user), "%s", user);
-	const char *hash = userdb_find(s->w->srv->users, user);
 	uint64_t now = loop_now_ms(session_loop(s));
+	/* A blocked address is refused without spending argon2 on it. */
+	if (throttle_blocked(s->w->srv->throttle, &s->client, now)) {
+		session_log(s, LOG_LVL_INFO, "authentication refused: address blocked for failing");
+		s->throttled = true;
+		return -2;
+	}
+	const char *hash = userdb_find(session_users(s), user);
 	if (hash && auth_cache_lookup(s->w->auth_cache, user, pass, hash, now)) {
 		stats_inc(&s->w->srv->stats, auth_cache_hits);
 		return 1;
@@ -161,8 +188,8 @@ void session_socks5_auth(struct session *s)
 	buf_consume(in, (size_t)n);
 	int rc = session_check_password(s, up.user, up.pass);
 	explicit_bzero(&up, sizeof(up));
-	if (rc > 0)
-		session_auth_reply(s, true);
+	if (rc > 0 || rc == -2)
+		session_auth_reply(s, rc > 0);
 }
 
 /* ---- HTTP CONNECT ---- */
@@ -181,9 +208,9 @@ static void session_http_refuse(struct session *s, int status, const char *detai
 
 static void session_http_auth_failed(struct session *s, const char *why)
 {
-	stats_inc(&s->w->srv->stats, auth_failed);
+	/* No credentials at all is how every browser starts: not a failure. */
 	if (s->user[0])
-		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
+		session_auth_outcome(s, false);
 	else
 		session_log(s, LOG_LVL_INFO, "HTTP CONNECT without usable credentials: %s", why);
 	session_http_refuse(s, 407, NULL, "auth-failed");
@@ -211,7 +238,7 @@ void session_http_request(struct session *s)
 	buf_consume(in, (size_t)n);
 	s->cmd = SOCKS5_CMD_CONNECT;
 	s->dst = req.dst;
-	if (!s->w->srv->users) {
+	if (!session_users(s)) {
 		session_run_command(s);
 		return;
 	}
@@ -225,8 +252,10 @@ void session_http_request(struct session *s)
 	}
 	int rc = session_check_password(s, req.user, req.pass);
 	explicit_bzero(&req, sizeof(req));
-	if (rc > 0) {
-		stats_inc(&s->w->srv->stats, auth_ok);
+	if (rc == -2) {
+		session_http_auth_failed(s, "address blocked");
+	} else if (rc > 0) {
+		session_auth_outcome(s, true);
 		session_run_command(s);
 	}
 }
@@ -237,7 +266,10 @@ void session_on_auth_done(struct auth_job *job)
 	if (!s)
 		return; /* the session ended while the job ran */
 	s->auth_job = NULL;
-	bool ok = job->ok && job->hash[0];
+	/* A reload while argon2 ran may have changed or deleted the user:
+	 * the password must match the file the session now runs under. */
+	const char *hash_now = userdb_find(session_users(s), job->user);
+	bool ok = job->ok && job->hash[0] && hash_now && strcmp(hash_now, job->hash) == 0;
 	if (ok)
 		auth_cache_insert(s->w->auth_cache, job->user, job->pass, job->hash,
 				  loop_now_ms(session_loop(s)));
@@ -246,7 +278,7 @@ void session_on_auth_done(struct auth_job *job)
 			session_http_auth_failed(s, "wrong password");
 			return;
 		}
-		stats_inc(&s->w->srv->stats, auth_ok);
+		session_auth_outcome(s, true);
 		session_run_command(s);
 		return;
 	}

@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "log.h"
 #include "resolve.h"
 #include "socks5.h"
@@ -64,6 +65,9 @@ struct udp_out {
 
 struct udp_assoc {
 	struct worker *w;
+	const struct config *cfg;	    /* the owning session's snapshot */
+	const char *user;		    /* authenticated user or NULL, for access rules */
+	struct sockaddr_storage tcp_client; /* the control connection's peer, for rules */
 	struct loop_io relay_io;
 	int relay_fd;
 	struct udp_out out[2];
@@ -130,6 +134,15 @@ static bool sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_s
 	if (a->ss_family != b->ss_family)
 		return false;
 	return memcmp(sa_addr(a), sa_addr(b), a->ss_family == AF_INET ? 4 : 16) == 0;
+}
+
+/* A burst of large datagrams overflows the default receive buffer before
+ * the loop gets to read it; ask for more (the kernel caps it at rmem_max). */
+static void udp_grow_buffers(int fd)
+{
+	int size = 1024 * 1024;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 /* ---- remembered targets: open addressing, linear probing ---- */
@@ -218,7 +231,8 @@ static int udp_out_socket(struct udp_assoc *a, int family)
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	const struct config *cfg = a->w->srv->cfg;
+	udp_grow_buffers(fd);
+	const struct config *cfg = a->cfg;
 	const struct config_addr *src = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
 	if (src->len && bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0) {
 		int err = -errno;
@@ -233,9 +247,28 @@ static int udp_out_socket(struct udp_assoc *a, int family)
 	return fd;
 }
 
+/* Access rules for one datagram's destination as the client named it. */
+static bool udp_acl_allows(struct udp_assoc *a, const struct target *dst)
+{
+	if (a->cfg->nacl == 0 && !a->cfg->destination_guard)
+		return true; /* the default admitted the association already */
+	struct acl_request req = {
+		.client = &a->tcp_client, .user = a->user, .command = ACL_CMD_UDP, .dst = dst
+	};
+	if (acl_check(a->cfg, &req).allow)
+		return true;
+	udp_drop(a, UDP_DROP_DENIED);
+	return false;
+}
+
 static void udp_send_to_target(struct udp_assoc *a, const struct sockaddr_storage *dst,
 			       const uint8_t *data, size_t len)
 {
+	/* The guard again on the resolved address: a name may point inward. */
+	if (acl_guard_blocks(a->cfg, &a->tcp_client, (const struct sockaddr *)dst)) {
+		udp_drop(a, UDP_DROP_DENIED);
+		return;
+	}
 	int fd = udp_out_socket(a, dst->ss_family);
 	if (fd < 0 || sendto(fd, data, len, 0, (const struct sockaddr *)dst, sa_len(dst)) < 0) {
 		udp_drop(a, UDP_DROP_SEND);
@@ -364,6 +397,8 @@ static void udp_from_client(struct udp_assoc *a, const uint8_t *buf, size_t len)
 	}
 	const uint8_t *data = buf + hl;
 	size_t dlen = len - (size_t)hl;
+	if (!udp_acl_allows(a, &h.dst))
+		return;
 	if (a->via_upstream) {
 		udp_to_upstream(a, buf, len, dlen);
 		return;
@@ -480,7 +515,7 @@ static void udp_on_out_readable(struct loop *loop, void *arg, unsigned events)
 			continue;
 		}
 		if (!a->client_port_known ||
-		    (!a->w->srv->cfg->udp_replies_any && !udp_peer_known(a, &src))) {
+		    (!a->cfg->udp_replies_any && !udp_peer_known(a, &src))) {
 			udp_drop(a, UDP_DROP_UNCONTACTED);
 			continue;
 		}
@@ -530,13 +565,21 @@ static int udp_connect_upstream(struct udp_assoc *a, const struct sockaddr_stora
 	int fd = socket(relay->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	udp_grow_buffers(fd);
 	struct udp_out *o = &a->out[0];
 	loop_io_init(&o->io, udp_on_upstream_readable, o);
-	if (connect(fd, (const struct sockaddr *)relay, sa_len(relay)) < 0 ||
-	    loop_io_add(a->w->loop, &o->io, fd, LOOP_READ) < 0) {
-		int err = -errno;
+	const struct config_addr *src =
+		relay->ss_family == AF_INET ? &a->cfg->outgoing_v4 : &a->cfg->outgoing_v6;
+	int rc;
+	if (src->len && bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0)
+		rc = -errno;
+	else if (connect(fd, (const struct sockaddr *)relay, sa_len(relay)) < 0)
+		rc = -errno;
+	else
+		rc = loop_io_add(a->w->loop, &o->io, fd, LOOP_READ);
+	if (rc < 0) {
 		close(fd);
-		return err ? err : -EIO;
+		return rc;
 	}
 	o->fd = fd;
 	a->via_upstream = true;
@@ -577,7 +620,8 @@ static int udp_open_relay(struct udp_assoc *a, int control_fd)
 	int fd = socket(a->relay_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	int rc = udp_bind_relay(fd, &a->relay_addr, a->w->srv->cfg);
+	udp_grow_buffers(fd);
+	int rc = udp_bind_relay(fd, &a->relay_addr, a->cfg);
 	len = sizeof(a->relay_addr);
 	if (rc == 0 && getsockname(fd, (struct sockaddr *)&a->relay_addr, &len) < 0)
 		rc = -errno;
@@ -591,8 +635,8 @@ static int udp_open_relay(struct udp_assoc *a, int control_fd)
 	return 0;
 }
 
-struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
-				const struct sockaddr_storage *client,
+struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, const char *user,
+				int control_fd, const struct sockaddr_storage *client,
 				const struct target *requested, int *err)
 {
 	struct udp_assoc *a = calloc(1, sizeof(*a));
@@ -601,6 +645,9 @@ struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
 		return NULL;
 	}
 	a->w = w;
+	a->cfg = cfg;
+	a->user = user;
+	a->tcp_client = *client;
 	a->relay_fd = -1;
 	loop_io_init(&a->relay_io, udp_on_relay_readable, a);
 	for (int i = 0; i < 2; i++) {
@@ -623,12 +670,13 @@ struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
 	return a;
 }
 
-struct udp_assoc *udp_assoc_new_upstream(struct worker *w, int control_fd,
+struct udp_assoc *udp_assoc_new_upstream(struct worker *w, const struct config *cfg,
+					 const char *user, int control_fd,
 					 const struct sockaddr_storage *client,
 					 const struct target *requested,
 					 const struct sockaddr_storage *relay, int *err)
 {
-	struct udp_assoc *a = udp_assoc_new(w, control_fd, client, requested, err);
+	struct udp_assoc *a = udp_assoc_new(w, cfg, user, control_fd, client, requested, err);
 	if (!a)
 		return NULL;
 	*err = udp_connect_upstream(a, relay);
@@ -666,7 +714,7 @@ void udp_assoc_free(struct udp_assoc *a)
 
 void udp_assoc_reply_addr(const struct udp_assoc *a, struct sockaddr_storage *out)
 {
-	const struct config *cfg = a->w->srv->cfg;
+	const struct config *cfg = a->cfg;
 	const struct config_addr *adv = a->relay_addr.ss_family == AF_INET ? &cfg->udp_advertise_v4
 									   : &cfg->udp_advertise_v6;
 	if (adv->len == 0) {
@@ -692,7 +740,7 @@ void udp_counters_format(const struct udp_counters *c, char *out, size_t cap)
 	snprintf(out, cap,
 		 "pkts_up=%llu pkts_down=%llu drop_foreign=%llu drop_malformed=%llu "
 		 "drop_frag=%llu drop_queue=%llu drop_dns=%llu drop_uncontacted=%llu "
-		 "drop_send=%llu",
+		 "drop_send=%llu drop_denied=%llu",
 		 (unsigned long long)c->pkts_up, (unsigned long long)c->pkts_down,
 		 (unsigned long long)c->drops[UDP_DROP_FOREIGN],
 		 (unsigned long long)c->drops[UDP_DROP_MALFORMED],
@@ -700,5 +748,6 @@ void udp_counters_format(const struct udp_counters *c, char *out, size_t cap)
 		 (unsigned long long)c->drops[UDP_DROP_QUEUE],
 		 (unsigned long long)c->drops[UDP_DROP_DNS],
 		 (unsigned long long)c->drops[UDP_DROP_UNCONTACTED],
-		 (unsigned long long)c->drops[UDP_DROP_SEND]);
+		 (unsigned long long)c->drops[UDP_DROP_SEND],
+		 (unsigned long long)c->drops[UDP_DROP_DENIED]);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "target.h"
 
 struct worker;
@@ -22,6 +23,7 @@ enum udp_drop {
 	UDP_DROP_DNS,	      /* the name did not resolve */
 	UDP_DROP_UNCONTACTED, /* a reply from a host the client never sent to */
 	UDP_DROP_SEND,	      /* sendto failed (buffer full, unreachable, ...) */
+	UDP_DROP_DENIED,      /* an access rule or the destination guard refused it */
 	UDP_DROP_COUNT,
 };
 
@@ -31,20 +33,23 @@ struct udp_counters {
 	uint64_t drops[UDP_DROP_COUNT];
 };
 
-/* Open the relay socket on the local address of the control connection
+/* user: the authenticated user (NULL: none), kept for the access rules
+ * each datagram is checked against; it must outlive the association.
+ * Open the relay socket on the local address of the control connection
  * (control_fd), for a client at client (its TCP peer address). requested is
  * DST.ADDR/DST.PORT of the request: a non-zero port pins the client's
  * source port; port 0 latches the source port of the first datagram from
  * the client's address. Returns NULL with -errno in *err. */
-struct udp_assoc *udp_assoc_new(struct worker *w, int control_fd,
-				const struct sockaddr_storage *client,
+struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, const char *user,
+				int control_fd, const struct sockaddr_storage *client,
 				const struct target *requested, int *err);
 /* The same, relaying through an upstream SOCKS5 server's UDP relay at
  * relay (its association is held by the caller's control connection):
  * client datagrams go there header and all, its datagrams come back to
  * the client as they are. Names are never resolved here: they travel in
  * the header to the upstream. */
-struct udp_assoc *udp_assoc_new_upstream(struct worker *w, int control_fd,
+struct udp_assoc *udp_assoc_new_upstream(struct worker *w, const struct config *cfg,
+					 const char *user, int control_fd,
 					 const struct sockaddr_storage *client,
 					 const struct target *requested,
 					 const struct sockaddr_storage *relay, int *err);

@@ -16,23 +16,39 @@
 #include "stats.h"
 
 struct session;
-struct chain_health;
 struct resolver;
+struct snapshot;
 
-/* What every worker reads; owned by main and immutable while workers run. */
+/* What every worker shares. The configuration is reached through the
+ * current snapshot, which a reload replaces (under snap_lock); everything
+ * else here lives as long as the process. */
 struct server {
-	const struct config *cfg;
-	const struct userdb *users; /* NULL = no authentication */
+	pthread_mutex_t snap_lock;
+	struct snapshot *snap; /* the current one; the server holds a reference */
 	struct auth_pool *auth_pool;
-	struct chain_health *chain_health; /* one per cfg->chains entry */
+	struct throttle *throttle; /* failed authentications per client address */
+	struct limits *limits;	   /* sessions per client address and per user */
+	/* Listening sockets systemd passed us (socket activation); each worker
+	 * polls its own duplicate of the one for its address. Owned by main. */
+	const int *listen_fds;
+	size_t nlisten_fds;
 	struct stats stats;
 	atomic_long connections; /* open client connections, all workers */
 };
 
+/* The current snapshot, with a reference for the caller. */
+struct snapshot *server_snapshot(struct server *srv);
+/* Publish a new snapshot (taking over the caller's reference); the
+ * previous one loses the server's reference. */
+void server_publish(struct server *srv, struct snapshot *snap);
+
 struct listener {
 	struct loop_io io;
 	struct worker *w;
-	const struct config_addr *addr;
+	struct config_addr addr; /* a copy: the snapshot it came from may go */
+	bool keep;		 /* scratch for reconciling with a new listen list */
+	atomic_ulong *accepted;	 /* this address's counter in srv->stats (may be NULL) */
+	struct listener *next;
 };
 
 struct worker {
@@ -49,13 +65,18 @@ struct worker {
 	struct auth_done_queue auth_done;
 	struct loop_io auth_io;
 
-	struct listener *listeners;
-	size_t nlisteners;
+	struct snapshot *snap; /* what new sessions use; swapped on reload */
+
+	struct listener *listeners;	/* one per listen address, this worker's own sockets */
 	struct loop_timer accept_pause; /* re-enables accepting after EMFILE */
 
-	int stop_fd; /* eventfd: main thread asks the worker to stop */
-	struct loop_io stop_io;
+	/* The main thread's requests (stop, reload): bits in ctl_pending,
+	 * announced through the ctl_fd eventfd. */
+	int ctl_fd;
+	atomic_uint ctl_pending;
+	struct loop_io ctl_io;
 	bool stopping;
+	struct loop_timer drain; /* graceful stop: the end of the drain time */
 
 	struct session *sessions; /* every live session, for shutdown */
 };
@@ -64,8 +85,14 @@ struct worker {
  * written into err (e.g. "listen 127.0.0.1:1080: Address already in use"). */
 int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, size_t errlen);
 int worker_start(struct worker *w);
-/* Ask the worker to stop (thread-safe); worker_join waits for it. */
+/* Ask the worker to stop (thread-safe): it stops accepting, lets relaying
+ * sessions finish for the drain time, then closes the rest; worker_join
+ * waits for it. */
 void worker_stop(struct worker *w);
+/* Ask the worker to pick up the server's current snapshot (thread-safe). */
+void worker_reload(struct worker *w);
+/* A session of this worker has ended (a stopping worker may be done). */
+void worker_session_ended(struct worker *w);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 

@@ -397,8 +397,7 @@ def t_timeout(ctx):
         check(wait_until(lambda: refuses(listener), BOUND), "the BIND port still accepts")
 
 
-@suite.test("the listening port is closed with the timeout reply, not only when the client goes away",
-            todo="bug: after 05 06 the listener lives on while the session lingers")
+@suite.test("the listening port is closed with the timeout reply, not only when the client goes away")
 def t_timeout_listener(ctx):
     hs = ctx.hopsocks(config=["timeout bind 1s"])
     b = Bind(hs, "127.0.0.1")
@@ -483,8 +482,7 @@ def cpu_seconds(pid):
 
 
 @suite.test("out of descriptors while a BIND waits: no busy loop (<0.5 s CPU in 1.5 s), and the peer "
-            "is accepted once descriptors are back",
-            todo="bug: bind_on_event returns on EMFILE with the listener still in epoll (level-triggered)")
+            "is accepted once descriptors are back")
 def t_bind_emfile(ctx):
     hs = ctx.hopsocks(workers=1)
     b = Bind(hs, "127.0.0.1")
@@ -662,9 +660,7 @@ def t_ftp_raw(ctx):
 
 
 @suite.test("FTP active mode with outgoing 127.0.0.2: the BIND listener is on the address the FTP "
-            "server sees the control connection from, so PORT is accepted and RETR works",
-            todo="bug: bind_choose_addr ignores `outgoing`; the listener is on 127.0.0.1 and pyftpdlib "
-            "refuses PORT to a foreign address")
+            "server sees the control connection from, so PORT is accepted and RETR works")
 def t_ftp_outgoing(ctx):
     data = pattern(100000, seed=52)
     ftp = FtpServer(ctx, {"file.bin": data})

@@ -405,8 +405,8 @@ def t_strict_dead(ctx):
     expect_rep(hs, echo.addr, 0x01, "chain with a hop down")
     check_eq(socks4_cd(hs, echo.addr), 0x5B, "SOCKS4 CD through the chain with a hop down")
     eventually_eq(lambda: len(connects(a)), 1, "CONNECTs hop A got (only the first attempt)")
-    check(wait_until(lambda: log_lines(hs, "no hop of chain st is up")),
-          "no 'no hop of chain st is up' line")
+    check(wait_until(lambda: log_lines(hs, "strict chain st has a hop marked down")),
+          "no 'strict chain st has a hop marked down' line")
     check_eq(echo.peers, [], "connections the target got")
 
 

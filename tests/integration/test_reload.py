@@ -605,9 +605,7 @@ def t_user_removed_kept(ctx):
 
 
 @suite.test("a connection that greeted before the reload and logs in after it is checked against "
-            "the new user file: deleted bob gets 01 01",
-            todo="bug: the login is checked against the user file the connection was accepted "
-                 "under, so deleted bob logs in and relays (and no reload closes him)")
+            "the new user file: deleted bob gets 01 01")
 def t_login_after_reload(ctx):
     echo = ctx.own(EchoServer())
     path = write_users(ctx, {"alice": "alice-secret", "bob": "bob-secret"})
@@ -632,9 +630,7 @@ def t_login_after_reload(ctx):
 
 
 @suite.test("socks4 known-user: a SOCKS4 session admitted because bob was in the user file ends "
-            "(result=user-removed) when a reload deletes bob",
-            todo="bug: only RFC 1929/Basic sessions are checked at reload; a known-user SOCKS4 "
-                 "session of a deleted user relays on")
+            "(result=user-removed) when a reload deletes bob")
 def t_socks4_known_user_removed(ctx):
     echo = ctx.own(EchoServer())
     path = write_users(ctx, {"alice": "alice-secret", "bob": "bob-secret"})

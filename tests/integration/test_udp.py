@@ -810,7 +810,8 @@ def t_outgoing(ctx):
 def t_sigterm(ctx):
     echo = ctx.own(UdpEchoServer())
     dns = ctx.own(DnsServer({"late.udp.test": ["127.0.0.1"]}, delays={"late.udp.test": 5.0}))
-    hs = ctx.hopsocks(config=["resolver " + dns.resolver])
+    # drain 0: SIGTERM ends associations at once (test_reload covers the drain)
+    hs = ctx.hopsocks(config=["resolver " + dns.resolver, "drain 0"])
     idle, busy, resolving = Assoc(hs), Assoc(hs), Assoc(hs, via="127.0.0.1")
     busy.roundtrip(b"relayed", echo.addr)
     resolving.send(b"waiting for a name", ("late.udp.test", echo.port))
