@@ -1,0 +1,556 @@
+#!/usr/bin/env python3
+"""The admin listener: /metrics, the status page, /health, and the HTTP
+server's limits.
+
+hopsocks runs with a user file and `admin 127.0.0.1:PORT`.  The test drives
+known traffic -- three authenticated SOCKS5 CONNECTs echoing 1000, 2000 and
+3000 bytes, one CONNECT refused by the target, one UDP association carrying
+two datagrams each way, a wrong password for a known user and one for an
+unknown user -- then checks every counter that traffic moves, exactly, in
+/metrics (Prometheus text format 0.0.4, whose rules are checked on the
+whole body), and finds the same numbers in the status page as headless
+Chromium renders it (--dump-dom).  The screenshot is kept and its path
+printed.  A chain with a dead and a live hop shows per-hop attempts,
+failures and up/down state.  The HTTP side: 404, 405, HEAD, a request over
+8 KiB (431), a silent client dropped after 5 s, and at most 16 connections
+served at once.
+"""
+
+import html.parser
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, chain_block,  # noqa: E402
+                     check, check_eq, closed_port, connect, echo_roundtrip, encode_addr5, free_port,
+                     hop_url, read_socks5_reply, read_to_close, recv_exact, show,
+                     socks5_auth, socks5_open, socks5_request, socks5_try, wait_until,
+                     write_users)
+from servers import EchoServer, UdpEchoServer, pattern  # noqa: E402
+
+suite = Suite()
+
+USER, PASSWORD = "alice", "s3cret-pw"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# ------------------------------------------------------------------ helpers
+
+def start_with_admin(ctx, config=(), **kw):
+    """A hopsocks with an admin listener; returns (hopsocks, admin port)."""
+    port = free_port()
+    hs = ctx.hopsocks(config=["admin 127.0.0.1:%d" % port] + list(config), **kw)
+    if not wait_until(lambda: "admin listener on" in hs.stderr_text(), 5):
+        raise Skip("this hopsocks does not start its admin listener (main.c does not call "
+                   "admin_start/admin_open yet); stderr: %s" % hs.stderr_tail(3))
+    return hs, port
+
+
+def http_get(port, path="/", method="GET", timeout=BOUND):
+    """(status, headers dict with lower-case names, body bytes) of one
+    request on a fresh connection; the server closes after answering."""
+    s = connect(("127.0.0.1", port), timeout)
+    s.sendall(("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (method, path, port)).encode())
+    data, how = read_to_close(s, timeout)
+    s.close()
+    check(how == "eof", "GET %s: the response did not end in a clean close (%s)" % (path, how))
+    return parse_response(data, "%s %s" % (method, path))
+
+
+def parse_response(data, what):
+    head, sep, body = data.partition(b"\r\n\r\n")
+    check(sep, "%s: no complete response header in %s" % (what, show(data)))
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/1\.[01] (\d{3}) ", lines[0])
+    check(m, "%s: bad status line %r" % (what, lines[0]))
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers and not what.startswith("HEAD"):
+        check_eq(len(body), int(headers["content-length"]), "%s: body length" % what)
+    return int(m.group(1)), headers, body
+
+
+METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9]+(?:\.[0-9]+)?)$')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
+
+
+def parse_metrics(text):
+    """{(name, frozenset of (label, value)): number}, checking the text
+    format on the way: every sample belongs to the family its HELP and
+    TYPE lines just announced, counters end in _total, label values are
+    properly quoted and escaped, no series appears twice."""
+    samples, family, types = {}, None, {}
+    expect_type = False
+    for line in text.split("\n")[:-1]:
+        if line.startswith("# HELP "):
+            check(not expect_type, "HELP without TYPE before: %s" % line)
+            family = line.split(" ")[2]
+            check(family not in types, "family %s announced twice" % family)
+            expect_type = True
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            check(expect_type and name == family, "TYPE not after its HELP: %s" % line)
+            check(kind in ("counter", "gauge"), "unexpected type: %s" % line)
+            check(kind != "counter" or name.endswith("_total"),
+                  "counter without _total: %s" % name)
+            types[name] = kind
+            expect_type = False
+            continue
+        m = METRIC_RE.match(line)
+        check(m, "not a sample line: %r" % line)
+        check(m.group(1) == family, "sample %s outside its family %s" % (line, family))
+        labels = []
+        rest = m.group(3) or ""
+        while rest:
+            lm = LABEL_RE.match(rest)
+            check(lm, "bad labels in %r" % line)
+            value = re.sub(r"\\(.)", lambda e: {"n": "\n"}.get(e.group(1), e.group(1)),
+                           lm.group(2))
+            labels.append((lm.group(1), value))
+            rest = rest[lm.end():]
+        key = (m.group(1), frozenset(labels))
+        check(key not in samples, "series twice: %s" % line)
+        samples[key] = int(m.group(4))
+    check(text.endswith("\n"), "the body does not end with a line feed")
+    return samples
+
+
+def metrics(port):
+    status, headers, body = http_get(port, "/metrics")
+    check_eq(status, 200, "/metrics status")
+    check_eq(headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8",
+             "/metrics Content-Type")
+    return parse_metrics(body.decode("utf-8"))
+
+
+def m(samples, name, **labels):
+    key = (name, frozenset(labels.items()))
+    check(key in samples, "no sample %s%s" % (name, labels))
+    return samples[key]
+
+
+def check_metrics(samples, want, what):
+    """Every (name, labels, value) in want must match exactly."""
+    wrong = []
+    for name, labels, value in want:
+        got = m(samples, name, **labels)
+        if got != value:
+            wrong.append("%s%s = %s, want %s" % (name, labels, got, value))
+    check(not wrong, "%s:\n%s" % (what, "\n".join(wrong)))
+
+
+def socks5_login(proxy, user, password):
+    """Greeting and RFC 1929; returns (sock, status byte)."""
+    s = connect(proxy)
+    s.sendall(b"\x05\x01\x02")
+    check_eq(recv_exact(s, 2, "method selection"), b"\x05\x02", "method selection")
+    s.sendall(socks5_auth(user, password))
+    return s, recv_exact(s, 2, "RFC 1929 reply")[1]
+
+
+def udp_roundtrip(hs, target, payloads):
+    """One authenticated UDP association: each payload to target and its
+    echo back, then the control connection closes."""
+    ctl, status = socks5_login(hs.addr, USER, PASSWORD)
+    check_eq(status, 0, "RFC 1929 status for the UDP association")
+    ctl.sendall(socks5_request("0.0.0.0", 0, cmd=3))
+    rep, rhost, rport, raw = read_socks5_reply(ctl)
+    check_eq(rep, 0, "UDP ASSOCIATE reply")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(BOUND)
+    header = b"\x00\x00\x00" + encode_addr5(target[0]) + struct.pack(">H", target[1])
+    for p in payloads:
+        u.sendto(header + p, (rhost, rport))
+        data, _ = u.recvfrom(65536)
+        check_eq(data[10:], p, "echoed datagram")
+    u.close()
+    ctl.close()
+
+
+class DomText(html.parser.HTMLParser):
+    """Text of elements by id, and table rows (cell texts) by a data-
+    attribute value, from a rendered DOM."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_id, self.rows = {}, {}
+        self._stack = []  # (tag, id or None, row key or None)
+        self._text = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        row = None
+        for key in ("data-user", "data-listener"):
+            if key in a:
+                row = (key, a[key])
+        if "data-chain" in a:
+            row = ("data-chain", "%s/%s" % (a["data-chain"], a.get("data-hop")))
+        if row:
+            self.rows[row] = []
+        if tag == "td" and self._stack:
+            for t in reversed(self._stack):
+                if t[2]:
+                    self.rows[t[2]].append("")
+                    break
+        self._stack.append((tag, a.get("id"), row))
+        if a.get("id"):
+            self._text[a["id"]] = ""
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            t = self._stack.pop()
+            if t[1]:
+                self.by_id[t[1]] = self._text[t[1]].strip()
+            if t[0] == tag:
+                break
+
+    def handle_data(self, data):
+        for t in self._stack:
+            if t[1]:
+                self._text[t[1]] += data
+        for t in reversed(self._stack):
+            if t[2] and t[2] in self.rows and self.rows[t[2]]:
+                self.rows[t[2]][-1] += data
+                break
+
+
+def first_words(cells):
+    """Table cells by their first word: "6300 6.2 KiB" is 6300, "DOWN retry
+    in 3600 s" is DOWN."""
+    return [(c.split() or [""])[0] for c in cells or []]
+
+
+def chromium(ctx, url, *flags):
+    if not CHROMIUM:
+        raise Skip("chromium is not installed (scripts/deps installs Debian's chromium)")
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=ctx.tmpdir)
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--user-data-dir=" + profile, "--window-size=1280,1600"]
+    cmd += list(flags) + [url]
+    try:
+        run = subprocess.run(cmd, capture_output=True, timeout=BOUND * 2,
+                             env=dict(os.environ, HOME=ctx.tmpdir))
+    except subprocess.TimeoutExpired:
+        raise TestFailure("chromium did not finish within %.0fs" % (BOUND * 2))
+    check(run.returncode == 0, "chromium failed (%d): %s"
+          % (run.returncode, run.stderr.decode(errors="replace")[-2000:]))
+    return run.stdout
+
+
+def keep_artifact(path):
+    """Copy a file the test made to a directory that outlives the test's
+    temporary one ($HOPSOCKS_ARTIFACTS, or a new temporary directory) and
+    return the new path."""
+    where = os.environ.get("HOPSOCKS_ARTIFACTS")
+    if where:
+        os.makedirs(where, exist_ok=True)
+    else:
+        where = tempfile.mkdtemp(prefix="hopsocks-admin-artifacts-")
+    dest = os.path.join(where, os.path.basename(path))
+    shutil.copyfile(path, dest)
+    return dest
+
+
+# ------------------------------------------------------------------ traffic
+
+SIZES = (1000, 2000, 3000)
+UDP_PAYLOADS = (b"x" * 100, b"y" * 200)
+
+
+def drive_known_traffic(ctx, hs):
+    echo = ctx.own(EchoServer())
+    for i, size in enumerate(SIZES):
+        s, _, _ = socks5_open(hs.addr, echo.host, echo.port, auth=(USER, PASSWORD))
+        echo_roundtrip(s, pattern(size, seed=i + 1), "echo through session %d" % (i + 1))
+        s.close()
+    s, rep, raw = socks5_try(hs.addr, "127.0.0.1", closed_port(), auth=(USER, PASSWORD))
+    check_eq(rep, 5, "REP for a CONNECT to a closed port")
+    s.close()
+    udp = ctx.own(UdpEchoServer())
+    udp_roundtrip(hs, udp.addr, UDP_PAYLOADS)
+    for user, password in ((USER, "wrong"), ("mallory", "guess")):
+        s, status = socks5_login(hs.addr, user, password)
+        check(status != 0, "RFC 1929 accepted a wrong password for %s" % user)
+        s.close()
+
+
+def quiet(port):
+    """Metrics once every session has ended (access lines and counters
+    are written when a session closes, a moment after its client left)."""
+    ok = wait_until(lambda: m(metrics(port), "hopsocks_sessions_active") == 0, BOUND, 0.1)
+    check(ok, "sessions still active after the traffic ended")
+    return metrics(port)
+
+
+UP = sum(SIZES) + sum(len(p) for p in UDP_PAYLOADS)
+
+
+@suite.test("/metrics counts exactly the traffic the test sent, per protocol, command, "
+            "user and listener")
+def test_metrics_exact(ctx):
+    users = write_users(ctx, {USER: PASSWORD, "bob": "unused-pw"})
+    hs, port = start_with_admin(ctx, config=["users %s" % users])
+    before = quiet(port)
+    drive_known_traffic(ctx, hs)
+    after = quiet(port)
+
+    base = m(before, "hopsocks_sessions_total")  # the harness's readiness probes
+    listener = "127.0.0.1:%d" % hs.port
+    check_metrics(after, [
+        ("hopsocks_sessions_total", {}, base + 7),
+        ("hopsocks_sessions_active", {}, 0),
+        ("hopsocks_listener_accepted_total", {"listener": listener}, base + 7),
+        ("hopsocks_command_sessions_total", {"protocol": "socks5", "command": "connect"}, 4),
+        ("hopsocks_command_sessions_total", {"protocol": "socks5", "command": "udp"}, 1),
+        ("hopsocks_command_sessions_total", {"protocol": "socks5", "command": "bind"}, 0),
+        ("hopsocks_command_sessions_total", {"protocol": "socks4", "command": "connect"}, 0),
+        ("hopsocks_command_sessions_total", {"protocol": "http", "command": "connect"}, 0),
+        ("hopsocks_command_sessions_active", {"protocol": "socks5", "command": "connect"}, 0),
+        ("hopsocks_command_sessions_active", {"protocol": "socks5", "command": "udp"}, 0),
+        ("hopsocks_connects_total", {"result": "ok"}, 3),
+        ("hopsocks_connects_total", {"result": "failed"}, 1),
+        ("hopsocks_bytes_total", {"direction": "up"}, UP),
+        ("hopsocks_bytes_total", {"direction": "down"}, UP),
+        ("hopsocks_auth_total", {"result": "ok"}, 5),
+        ("hopsocks_auth_total", {"result": "failed"}, 2),
+        ("hopsocks_denied_total", {}, 0),
+        ("hopsocks_bad_requests_total", {}, 0),
+        ("hopsocks_udp_associations_total", {}, 1),
+        ("hopsocks_udp_datagrams_total", {"direction": "up"}, 2),
+        ("hopsocks_udp_datagrams_total", {"direction": "down"}, 2),
+        ("hopsocks_udp_dropped_total", {}, 0),
+        ("hopsocks_dns_queries_total", {}, 0),
+        ("hopsocks_user_sessions_total", {"user": USER}, 5),
+        ("hopsocks_user_sessions_active", {"user": USER}, 0),
+        ("hopsocks_user_bytes_total", {"user": USER, "direction": "up"}, UP),
+        ("hopsocks_user_bytes_total", {"user": USER, "direction": "down"}, UP),
+        ("hopsocks_user_auth_failures_total", {"user": USER}, 1),
+        ("hopsocks_config_generation", {}, 1),
+        ("hopsocks_connections_open", {}, 0),
+        ("hopsocks_build_info", {"version": hs_version()}, 1),
+    ], "metrics after the known traffic")
+    users_seen = {dict(k[1]).get("user") for k in after if k[0].startswith("hopsocks_user_")}
+    check_eq(users_seen, {USER}, "users in the per-user metrics (bob never connected; "
+             "an unknown name is never tracked)")
+    check(not any(k[0].startswith("hopsocks_hop_") and k[1] for k in after),
+          "hop samples without any chain configured")
+
+    # SIGUSR1 logs the same counters, and a line per user.
+    hs.proc.send_signal(signal.SIGUSR1)
+    line = "stats user=%s active=0 sessions=5 up=%d down=%d auth_failed=1" % (USER, UP, UP)
+    check(wait_until(lambda: line in hs.stderr_text(), BOUND),
+          "no '%s' in the log after SIGUSR1: %s" % (line, hs.stderr_tail(5)))
+
+
+def hs_version():
+    out = subprocess.run([HOPSOCKS_BIN, "--version"], capture_output=True,
+                         timeout=BOUND).stdout.decode()
+    return out.split()[-1]
+
+
+@suite.test("the status page, rendered by headless Chromium, shows the counters the "
+            "traffic produced; screenshot kept")
+def test_status_page_chromium(ctx):
+    if not CHROMIUM:
+        raise Skip("chromium is not installed (scripts/deps installs Debian's chromium)")
+    users = write_users(ctx, {USER: PASSWORD})
+    hs, port = start_with_admin(ctx, config=["users %s" % users])
+    base = m(quiet(port), "hopsocks_sessions_total")
+    drive_known_traffic(ctx, hs)
+    after = quiet(port)
+    total = m(after, "hopsocks_sessions_total")
+    check_eq(total, base + 7, "sessions total")
+
+    status, headers, body = http_get(port, "/")
+    check_eq(status, 200, "/ status")
+    check_eq(headers.get("content-type"), "text/html; charset=utf-8", "/ Content-Type")
+    check("default-src 'none'" in headers.get("content-security-policy", ""),
+          "no restrictive Content-Security-Policy on the page: %s" % headers)
+    check(b'<meta http-equiv="refresh" content="5">' in body, "the page does not refresh itself")
+    check(b"<script" not in body and b"src=" not in body and b"href=" not in body,
+          "the page is not self-contained")
+
+    url = "http://127.0.0.1:%d/" % port
+    dom = chromium(ctx, url, "--dump-dom").decode("utf-8", "replace")
+    page = DomText()
+    page.feed(dom)
+    want_ids = {
+        "c-sessions-total": str(total),
+        "cmd-socks5-connect-total": "4",
+        "cmd-socks5-udp-total": "1",
+        "cmd-socks5-connect-active": "0",
+        "connects-ok": "3",
+        "connects-failed": "1",
+        "bytes-up": str(UP),
+        "bytes-down": str(UP),
+        "auth-ok": "5",
+        "auth-failed": "2",
+        "udp-associations": "1",
+        "udp-datagrams-up": "2",
+        "udp-datagrams-down": "2",
+        "udp-dropped": "0",
+        "dns-queries": "0",
+        "auth": "on",
+        "generation": "1",
+    }
+    wrong = ["#%s = %r, want %r" % (k, page.by_id.get(k), v) for k, v in want_ids.items()
+             if (page.by_id.get(k) or "").split(" ")[0] != v]
+    check(not wrong, "rendered page:\n" + "\n".join(wrong))
+    check_eq(first_words(page.rows.get(("data-user", USER))),
+             [USER, "0", "5", str(UP), str(UP), "1"],
+             "rendered row of user %s (name, active, sessions, up, down, auth failures)" % USER)
+    check_eq(first_words(page.rows.get(("data-listener", "127.0.0.1:%d" % hs.port))),
+             ["127.0.0.1:%d" % hs.port, str(total)], "rendered listener row")
+
+    shot = os.path.join(ctx.tmpdir, "hopsocks-status.png")
+    chromium(ctx, url, "--screenshot=" + shot)
+    check(os.path.exists(shot) and os.path.getsize(shot) > 10000,
+          "no screenshot at %s" % shot)
+    with open(shot, "rb") as f:
+        check_eq(f.read(8), b"\x89PNG\r\n\x1a\n", "screenshot PNG signature")
+    print("# screenshot of the status page: %s" % keep_artifact(shot))
+
+
+@suite.test("per-hop attempts, failures and up/down state in /metrics and the page")
+def test_hops(ctx):
+    upstream = ctx.hopsocks()
+    dead = ("127.0.0.1", closed_port())
+    hops = [hop_url("socks5", dead), hop_url("socks5", upstream.addr)]
+    hs, port = start_with_admin(ctx, config=chain_block("via", hops, "dynamic",
+                                                        retry_dead="1h")
+                                + ["route * via via"])
+    echo = ctx.own(EchoServer())
+    for i in range(2):
+        s, _, _ = socks5_open(hs.addr, echo.host, echo.port)
+        echo_roundtrip(s, b"hop %d" % i, "echo through the chain")
+        s.close()
+    after = quiet(port)
+    h1 = {"chain": "via", "hop": "1", "url": hops[0]}
+    h2 = {"chain": "via", "hop": "2", "url": hops[1]}
+    # The first CONNECT tries the dead hop, marks it down and goes on
+    # through the live one; the second skips the dead hop.
+    check_metrics(after, [
+        ("hopsocks_hop_up", h1, 0),
+        ("hopsocks_hop_attempts_total", h1, 1),
+        ("hopsocks_hop_failures_total", h1, 1),
+        ("hopsocks_hop_up", h2, 1),
+        ("hopsocks_hop_attempts_total", h2, 2),
+        ("hopsocks_hop_failures_total", h2, 0),
+        ("hopsocks_connects_total", {"result": "ok"}, 2),
+    ], "hop metrics")
+    status, _, body = http_get(port, "/")
+    check_eq(status, 200, "/ status")
+    page = DomText()
+    page.feed(body.decode())
+    row1 = first_words(page.rows.get(("data-chain", "via/1")))
+    row2 = first_words(page.rows.get(("data-chain", "via/2")))
+    check_eq(row1, ["via", "1", hops[0], "DOWN", "1", "1"], "hop 1 row")
+    check_eq(row2, ["via", "2", hops[1], "UP", "2", "0"], "hop 2 row")
+
+
+@suite.test("/health, HEAD, 404 for other paths, 405 for other methods, 400 for garbage")
+def test_routes(ctx):
+    hs, port = start_with_admin(ctx)
+    status, headers, body = http_get(port, "/health")
+    check_eq((status, body), (200, b"ok\n"), "/health")
+    check_eq(headers.get("connection"), "close", "Connection header")
+    status, headers, body = http_get(port, "/metrics", method="HEAD")
+    check_eq((status, body), (200, b""), "HEAD /metrics")
+    check(int(headers.get("content-length", "0")) > 1000, "HEAD Content-Length: %s" % headers)
+    status, _, _ = http_get(port, "/?x=1")
+    check_eq(status, 200, "GET /?x=1 (query ignored)")
+    for path in ("/nope", "/metrics/", "/health/x", "/index.html"):
+        check_eq(http_get(port, path)[0], 404, "GET %s" % path)
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        status, headers, _ = http_get(port, "/metrics", method=method)
+        check_eq(status, 405, "%s /metrics" % method)
+        check_eq(headers.get("allow"), "GET, HEAD", "%s Allow header" % method)
+    for raw, want in ((b"GARBAGE\r\n\r\n", 400), (b"GET / HTTP/2.0\r\n\r\n", 505),
+                      (b"GET /\x01 HTTP/1.1\r\n\r\n", 400)):
+        s = connect(("127.0.0.1", port))
+        s.sendall(raw)
+        data, how = read_to_close(s)
+        s.close()
+        check_eq(parse_response(data, repr(raw))[0], want, "status for %r" % raw)
+    # The admin port is not a SOCKS port, and the SOCKS port does not serve HTTP GET.
+    s = connect(("127.0.0.1", port))
+    s.sendall(b"\x05\x01\x00")
+    data, how = read_to_close(s)
+    s.close()
+    check_eq(parse_response(data, "SOCKS greeting")[0], 400, "a SOCKS greeting on the admin port")
+
+
+@suite.test("a request header over 8 KiB gets 431; a silent client is dropped after 5 s")
+def test_limits(ctx):
+    hs, port = start_with_admin(ctx)
+    s = connect(("127.0.0.1", port))
+    s.sendall(b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 9000 + b"\r\n\r\n")
+    data, how = read_to_close(s)
+    s.close()
+    check_eq(parse_response(data, "oversized request")[0], 431, "status for a 9 KB header")
+
+    started = time.monotonic()
+    s = connect(("127.0.0.1", port))
+    s.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the blank line
+    data, how = read_to_close(s, timeout=BOUND)
+    waited = time.monotonic() - started
+    s.close()
+    check(how in ("eof", "reset") and data == b"",
+          "a silent client: %s after %.1fs with %s" % (how, waited, show(data)))
+    check(4.5 <= waited <= 5 + BOUND / 2, "a silent client was dropped after %.1fs, "
+          "want about 5 s" % waited)
+    check_eq(http_get(port, "/health")[0], 200, "/health after the timeouts")
+
+
+@suite.test("at most 16 admin connections are served at once; the 17th waits its turn")
+def test_max_connections(ctx):
+    hs, port = start_with_admin(ctx)
+    idle = [connect(("127.0.0.1", port)) for _ in range(16)]
+    # Each idle one holds a slot until its 5 s timeout; the 17th is
+    # accepted by the kernel but not read.
+    time.sleep(0.3)
+    extra = connect(("127.0.0.1", port))
+    extra.sendall(b"GET /health HTTP/1.1\r\n\r\n")
+    extra.settimeout(1.0)
+    try:
+        early = extra.recv(100)
+    except socket.timeout:
+        early = None
+    check(early is None, "the 17th connection was served while 16 were open: %s" % show(early))
+    idle[0].close()
+    data, how = read_to_close(extra, BOUND)
+    check_eq(parse_response(data, "17th connection")[:1], (200,), "the 17th, once a slot freed")
+    for s in idle[1:]:
+        s.close()
+    extra.close()
+    check_eq(http_get(port, "/health")[0], 200, "/health afterwards")
+
+
+@suite.test("hopsocks refuses an admin address that is also a listen address")
+def test_admin_not_on_socks_port(ctx):
+    port = free_port()
+    conf = os.path.join(ctx.tmpdir, "clash.conf")
+    with open(conf, "w") as f:
+        f.write("listen 127.0.0.1:%d\nadmin 127.0.0.1:%d\n" % (port, port))
+    run = subprocess.run([HOPSOCKS_BIN, "-t", "-c", conf], capture_output=True, timeout=BOUND)
+    check(run.returncode != 0, "hopsocks -t accepted admin on the listen address: %s"
+          % run.stderr.decode(errors="replace"))
+    check(b"admin" in run.stderr, "the error does not name the admin directive: %s"
+          % run.stderr.decode(errors="replace"))
+
+
+if __name__ == "__main__":
+    suite.run()
