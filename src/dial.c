@@ -61,7 +61,10 @@ static void dial_on_writable(struct loop *loop, void *arg, unsigned events)
 	socklen_t len = sizeof(err);
 	if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	if (err == 0) {
+	/* A reset means the connection was made and then torn down by a
+	 * target that closed at once: that is the target's answer, which the
+	 * client hears through the relay, not a failure to connect. */
+	if (err == 0 || err == ECONNRESET || err == EPIPE) {
 		dial_succeed(d);
 		return;
 	}

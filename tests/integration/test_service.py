@@ -350,6 +350,9 @@ def t_privilege_drop(ctx):
     echo = ctx.own(EchoServer())
     d = Daemon(ctx, conf)
     d.wait_listening("127.0.0.1", port)
+    # The port accepts as soon as it is bound, which is before the drop:
+    # wait (bounded) for the drop, then look at every thread.
+    wait_until(lambda: proc_ids(d.pid).get(d.pid, {}).get("Uid", ["0"])[0] != "0")
     ids = proc_ids(d.pid)
     check(ids, "no /proc/%d/task entries" % d.pid)
     main = ids.get(d.pid, {})
