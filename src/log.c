@@ -36,6 +36,11 @@ void log_set_level(enum log_level level)
 	atomic_store(&log_level_now, level);
 }
 
+void log_set_access(bool on)
+{
+	atomic_store(&log_access_on, on);
+}
+
 bool log_enabled(enum log_level level)
 {
 	return (int)level <= atomic_load(&log_level_now);

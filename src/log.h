@@ -15,6 +15,7 @@ enum log_level {
 /* Until log_open is called, messages at info and above go to stderr. */
 void log_open(enum log_level level, bool use_syslog, bool access_log);
 void log_set_level(enum log_level level);
+void log_set_access(bool on);
 bool log_enabled(enum log_level level);
 void log_close(void);
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,10 @@ struct options {
 	const char *users_file;
 	const char *pid_file;
 	const char *chain; /* --chain URL[,URL...] */
-	long workers;	   /* -1 = from the config */
+	/* The directory hopsocks started in: relative paths (-c, -U, users)
+	 * are resolved against it, also on a reload after -D moved to /. */
+	char cwd[4096];
+	long workers; /* -1 = from the config */
 	bool daemonize;
 	bool check_only;
 	int verbosity; /* +1 per -v, -1 for -q */
@@ -90,6 +94,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->workers = -1;
+	if (!getcwd(o->cwd, sizeof(o->cwd)))
+		o->cwd[0] = '\0';
 	while ((c = getopt_long(argc, argv, "c:l:U:w:Dp:tvqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -163,17 +169,36 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* path, made absolute against dir when it is relative (into buf). */
+static const char *path_from(const char *dir, const char *path, char *buf, size_t cap)
+{
+	if (!path || path[0] == '/' || !dir[0])
+		return path;
+	snprintf(buf, cap, "%s/%s", dir, path);
+	return buf;
+}
+
 /* Configuration file first, then the command line on top of it. */
 static int build_config(const struct options *o, struct config *cfg, char *err, size_t errlen)
 {
+	char conf_path[8192], users_path[8192];
 	config_init(cfg);
-	if (o->config_file && config_load_file(cfg, o->config_file, err, errlen) < 0)
+	const char *conf = path_from(o->cwd, o->config_file, conf_path, sizeof(conf_path));
+	if (conf && config_load_file(cfg, conf, err, errlen) < 0)
 		return -1;
+	if (cfg->users_file && cfg->users_file[0] != '/' &&
+	    config_set_string(&cfg->users_file, path_from(o->cwd, cfg->users_file, users_path,
+							  sizeof(users_path))) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (o->nlisten && config_set_listen(cfg, o->listen, o->nlisten) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((o->users_file && config_set_string(&cfg->users_file, o->users_file) < 0) ||
+	if ((o->users_file &&
+	     config_set_string(&cfg->users_file, path_from(o->cwd, o->users_file, users_path,
+							   sizeof(users_path))) < 0) ||
 	    (o->pid_file && config_set_string(&cfg->pid_file, o->pid_file) < 0)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -213,13 +238,67 @@ static void raise_fd_limit(void)
 
 /* Classic double fork: the daemon is not a session leader, so it can never
  * acquire a controlling terminal. */
+/* The first parent of -D waits on this pipe until the daemon has either
+ * started (it writes nothing and closes it) or failed (it writes the
+ * error), so `hopsocks -D` exits non-zero, with the message on the
+ * terminal, for errors found after detaching. -1 when not daemonized. */
+static int startup_fd = -1;
+
+/* In the waiting parent: relay the daemon's verdict and exit with it. */
+static void daemon_parent_wait(int fd)
+{
+	char msg[CONFIG_ERR_MAX];
+	ssize_t n, total = 0;
+	while ((n = read(fd, msg + total, sizeof(msg) - 1 - (size_t)total)) > 0)
+		total += n;
+	if (total == 0)
+		_exit(0);
+	msg[total] = '\0';
+	fprintf(stderr, "hopsocks: %s\n", msg);
+	_exit(1);
+}
+
+/* A start-up failure, for the log and (with -D) for the waiting parent. */
+static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void startup_failed(const char *fmt, ...)
+{
+	char msg[CONFIG_ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	if (startup_fd >= 0) {
+		ssize_t w = write(startup_fd, msg, strlen(msg));
+		(void)w;
+		close(startup_fd);
+		startup_fd = -1;
+	}
+}
+
+/* Started: let the waiting parent exit 0. */
+static void startup_done(void)
+{
+	if (startup_fd >= 0) {
+		close(startup_fd);
+		startup_fd = -1;
+	}
+}
+
 static int daemonize(void)
 {
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(pfd[1]);
+		daemon_parent_wait(pfd[0]);
+	}
+	close(pfd[0]);
+	startup_fd = pfd[1];
 	if (setsid() < 0)
 		return -errno;
 	pid = fork();
@@ -301,6 +380,11 @@ static struct snapshot *load_snapshot(const struct options *o, unsigned generati
 	return snap;
 }
 
+static bool same_string(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 /* SIGHUP: new sessions get the new configuration, sessions in flight keep
  * theirs; an invalid configuration changes nothing. */
 static void runtime_reload(struct runtime *rt)
@@ -317,12 +401,20 @@ static void runtime_reload(struct runtime *rt)
 	if (worker_count(&snap->cfg) != rt->nworkers)
 		log_warn("reload: the number of workers changes only at restart (running %u)",
 			 rt->nworkers);
-	if (old->cfg.pid_file && snap->cfg.pid_file &&
-	    strcmp(old->cfg.pid_file, snap->cfg.pid_file) != 0)
+	if (!same_string(old->cfg.pid_file, snap->cfg.pid_file))
 		log_warn("reload: the pid file changes only at restart");
+	if (old->cfg.admin.len != snap->cfg.admin.len ||
+	    memcmp(&old->cfg.admin.ss, &snap->cfg.admin.ss, old->cfg.admin.len) != 0)
+		log_warn("reload: the admin listener changes only at restart");
+	if (!same_string(old->cfg.run_user, snap->cfg.run_user) ||
+	    !same_string(old->cfg.run_group, snap->cfg.run_group))
+		log_warn("reload: user and group change only at restart");
+	if (old->cfg.log_to != snap->cfg.log_to)
+		log_warn("reload: log-to changes only at restart");
 	snapshot_unref(old);
 	rt->generation++;
 	log_set_level((enum log_level)snap->cfg.log_level);
+	log_set_access(snap->cfg.access_log);
 	throttle_configure(rt->srv.throttle, snap->cfg.auth_throttle_failures,
 			   snap->cfg.auth_throttle_window_ms, snap->cfg.auth_throttle_block_ms);
 	server_publish(&rt->srv, snap);
@@ -492,40 +584,41 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (opt.daemonize && daemonize() < 0) {
-		log_error("cannot become a daemon: %s", strerror(errno));
+		startup_failed("cannot become a daemon: %s", strerror(errno));
 		goto out;
 	}
 	if (pid_file && (rc = service_write_pid_file(pid_file)) < 0) {
-		log_error("cannot write pid file %s: %s", pid_file, strerror(-rc));
+		startup_failed("cannot write pid file %s: %s", pid_file, strerror(-rc));
 		rc = 1;
 		goto out;
 	}
 	rc = 1;
 	if ((cfg->run_user || cfg->run_group) &&
 	    service_drop_privileges(cfg->run_user, cfg->run_group, err, sizeof(err)) < 0) {
-		log_error("cannot drop privileges: %s", err);
+		startup_failed("cannot drop privileges: %s", err);
 		goto out;
 	}
 	/* Threads from here on, with the final credentials. The pool is
 	 * there even without a user file: a reload may add one. */
 	rt.srv.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
 	if (!rt.srv.auth_pool) {
-		log_error("cannot start the password verification threads");
+		startup_failed("cannot start the password verification threads");
 		goto out;
 	}
 	if (rt.admin && admin_run(rt.admin, err, sizeof(err)) < 0) {
-		log_error("%s", err);
+		startup_failed("%s", err);
 		goto out;
 	}
 	for (unsigned i = 0; i < rt.nworkers; i++) {
 		if (worker_start(&rt.workers[i]) < 0) {
-			log_error("cannot start worker thread %u", i);
+			startup_failed("cannot start worker thread %u", i);
 			goto out;
 		}
 	}
 	log_listening(cfg, rt.nworkers);
 	cfg = NULL; /* from here on a reload may free it */
 	service_notify("READY=1");
+	startup_done();
 	wait_for_stop(sfd, &rt);
 	service_notify("STOPPING=1");
 	rc = 0;
