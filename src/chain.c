@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "hop.h"
 #include "http.h"
 #include "log.h"
@@ -639,6 +640,17 @@ static void chain_on_resolved(void *arg, int status, const struct resolve_result
 		chain_fail(t, SOCKS5_REP_HOST_UNREACHABLE);
 		return;
 	}
+	/* The final target resolved here must pass the guard a literal
+	 * address would have met at the request. */
+	bool final = t->resolving_target || t->step + 1 == t->npath;
+	struct sockaddr_storage ss;
+	if (final && t->client && target_to_sockaddr(which, &ss) > 0 &&
+	    acl_guard_blocks(t->cfg, t->client, (const struct sockaddr *)&ss)) {
+		t->guard_refused = true;
+		snprintf(t->why, sizeof(t->why), "%.200s resolves to a guarded address", name);
+		chain_fail(t, SOCKS5_REP_NOT_ALLOWED);
+		return;
+	}
 	if (t->resolving_target) {
 		t->resolving_target = false;
 		chain_begin_attempt(t);
@@ -718,10 +730,13 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 }
 
 static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct snapshot *snap,
-			     size_t idx, const struct target *dst, bool udp, chain_fn fn, void *arg)
+			     size_t idx, const struct target *dst,
+			     const struct sockaddr_storage *client, bool udp, chain_fn fn,
+			     void *arg)
 {
 	memset(t, 0, sizeof(*t));
 	t->udp = udp;
+	t->client = client;
 	t->cfg = &snap->cfg;
 	t->w = w;
 	t->chain = &snap->cfg.chains[idx];
@@ -756,16 +771,17 @@ static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct sn
 }
 
 void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
-		 const struct target *dst, chain_fn fn, void *arg)
+		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
+		 void *arg)
 {
-	chain_start_mode(t, w, snap, idx, dst, false, fn, arg);
+	chain_start_mode(t, w, snap, idx, dst, client, false, fn, arg);
 }
 
 void chain_start_udp(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
 		     chain_fn fn, void *arg)
 {
 	struct target none = { .type = TARGET_IPV4 };
-	chain_start_mode(t, w, snap, idx, &none, true, fn, arg);
+	chain_start_mode(t, w, snap, idx, &none, NULL, true, fn, arg);
 }
 
 void chain_cancel(struct chain_tunnel *t)

@@ -72,7 +72,11 @@ struct chain_tunnel {
 	chain_fn fn;
 	void *arg;
 
-	struct target dst;  /* the final target */
+	struct target dst; /* the final target */
+	/* The client, for the destination guard on a final target we resolve
+	 * ourselves (socks4/socks5 last hop, or resolve local); NULL = none. */
+	const struct sockaddr_storage *client;
+	bool guard_refused;
 	struct target next; /* what the current hop is asked to connect to */
 	uint8_t path[CHAIN_MAX_HOPS];
 	size_t npath;
@@ -106,7 +110,8 @@ struct chain_tunnel {
 
 /* Build a tunnel to dst through chain number idx of the configuration. */
 void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
-		 const struct target *dst, chain_fn fn, void *arg);
+		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
+		 void *arg);
 /* Reach the last hop through the others and ask it for a UDP association
  * (it must speak SOCKS5). On success the fd is the association's control
  * connection and t->udp_relay the hop's relay address. */

@@ -126,8 +126,11 @@ static int dial_connect_one(struct dial *d, const struct resolve_addr *a)
 	d->have_addr = true;
 	/* Checked on the resolved address: a name that points at 127.0.0.1
 	 * must not get past the guard that the literal would not. */
-	if (d->client && acl_guard_blocks(d->cfg, d->client, (const struct sockaddr *)&d->addr))
+	if (d->client && acl_guard_blocks(d->cfg, d->client, (const struct sockaddr *)&d->addr)) {
+		d->guard_refused = true;
 		return -EACCES;
+	}
+	d->guard_refused = false; /* only a refusal of the last address counts */
 	int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

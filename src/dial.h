@@ -37,6 +37,7 @@ struct dial {
 	int fd;
 	uint16_t port;
 	bool failed_in_dns;
+	bool guard_refused; /* the destination guard refused every address tried last */
 	bool have_addr;
 	bool active;
 	bool starting; /* inside dial_start: failures wait for a zero timer */

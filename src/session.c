@@ -137,9 +137,13 @@ void session_fail(struct session *s, uint8_t socks5_rep, const char *result)
 	if (s->proto == P_SOCKS5)
 		n = socks5_encode_reply(reply, sizeof(reply), socks5_rep, NULL);
 	else if (s->proto == P_HTTP)
-		n = http_encode_response(
-			reply, sizeof(reply), s->busy ? 503 : http_status_from_rep(socks5_rep),
-			s->deny_reason ? s->deny_reason : socks5_rep_name(socks5_rep));
+		/* The reason stays in our log: an unauthenticated client has
+		 * no business reading the config file's path and lines. */
+		n = http_encode_response(reply, sizeof(reply),
+					 s->busy ? 503 : http_status_from_rep(socks5_rep),
+					 s->busy	  ? "connection limit reached"
+					 : s->deny_reason ? "access denied"
+							  : socks5_rep_name(socks5_rep));
 	else
 		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_REJECTED, NULL);
 	if (n < 0) {
@@ -462,6 +466,15 @@ static void session_connected(struct session *s)
 	session_start_relay(s);
 }
 
+/* The destination guard refused the address a name resolved to. */
+static void session_deny_guard(struct session *s, const char *target)
+{
+	session_log(s, LOG_LVL_INFO, "denied connect to %s by destination guard", target);
+	stats_inc(&s->w->srv->stats, denied);
+	s->deny_reason = "destination guard";
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
+}
+
 static void session_dial_failed(struct session *s, const struct dial *d, int err)
 {
 	char ebuf[64], target[TARGET_TEXT_MAX];
@@ -473,6 +486,10 @@ static void session_dial_failed(struct session *s, const struct dial *d, int err
 		session_log(s, LOG_LVL_INFO, "cannot resolve %s: %s", target, why);
 		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
 			     err == ENOENT ? "not-found" : "dns-failed");
+		return;
+	}
+	if (d->guard_refused) {
+		session_deny_guard(s, target);
 		return;
 	}
 	uint8_t rep = socks5_rep_from_errno(err);
@@ -503,6 +520,10 @@ static void session_on_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t
 	if (fd < 0) {
 		char target[TARGET_TEXT_MAX];
 		target_format(&s->dst, target, sizeof(target));
+		if (t->guard_refused) {
+			session_deny_guard(s, target);
+			return;
+		}
 		session_log(s, LOG_LVL_INFO, "chain %s to %s failed: %s", t->chain->name, target,
 			    t->why);
 		stats_inc(&s->w->srv->stats, connects_failed);
@@ -548,7 +569,7 @@ static void session_start_connect(struct session *s)
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 			return;
 		}
-		chain_start(s->tunnel, s->w, s->snap, (size_t)route->chain, &s->dst,
+		chain_start(s->tunnel, s->w, s->snap, (size_t)route->chain, &s->dst, &s->client,
 			    session_on_tunnel, s);
 	} else {
 		dial_start(&s->dial, s->w, session_cfg(s), &s->client, &s->dst,
