@@ -170,8 +170,11 @@ def refused(host, port):
 def check_refusing(addr, since, when, within=1.0):
     """addr refuses connections within `within` seconds of `since` (the
     moment of the signal: the workers close their listeners a moment after
-    the main thread read it), and then stays refusing."""
-    wait_until(lambda: refused(*addr), timeout=within)
+    the main thread read it), and then stays refusing. Each worker closes
+    its own SO_REUSEPORT listener, so for a moment some may refuse (or
+    reset what sat in their queue) while another still accepts: wait for
+    three refusals in a row."""
+    wait_until(lambda: all(refused(*addr) for _ in range(3)), timeout=within)
     t = time.monotonic() - since
     for attempt in range(3):
         check(refused(*addr), "%s: a new connection to %s was not refused (attempt %d, "
