@@ -36,6 +36,11 @@ void log_set_level(enum log_level level)
 	atomic_store(&log_level_now, level);
 }
 
+bool log_access_enabled(void)
+{
+	return atomic_load(&log_access_on) && log_enabled(LOG_LVL_INFO);
+}
+
 void log_set_access(bool on)
 {
 	atomic_store(&log_access_on, on);

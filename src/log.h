@@ -16,6 +16,8 @@ enum log_level {
 void log_open(enum log_level level, bool use_syslog, bool access_log);
 void log_set_level(enum log_level level);
 void log_set_access(bool on);
+/* Would log_access() write anything? (Skip formatting the line if not.) */
+bool log_access_enabled(void);
 bool log_enabled(enum log_level level);
 void log_close(void);
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define RELAY_BUF_SIZE (32 * 1024)
+#define RELAY_BUF_SIZE (64 * 1024)
 
 struct buf {
 	uint32_t start, end; /* live bytes are data[start, end) */

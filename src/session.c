@@ -203,6 +203,10 @@ static uint64_t session_bytes_down(const struct session *s)
 
 static void session_log_access(struct session *s)
 {
+	/* Formatting the line is most of a short session's user-space cost
+	 * (bench/RESULTS.md): not for a line nobody will read. */
+	if (!log_access_enabled())
+		return;
 	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", extra[320] = "";
 	const char *cmd = "-";
 	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
