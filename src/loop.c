@@ -141,6 +141,14 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
 	return rc;
 }
 
+void loop_io_forget(struct loop *loop, struct loop_io *io)
+{
+	(void)loop;
+	io->fd = -1;
+	io->events = 0;
+	io->in_epoll = false;
+}
+
 void loop_io_del(struct loop *loop, struct loop_io *io)
 {
 	if (io->fd < 0)

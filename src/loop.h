@@ -59,6 +59,9 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events);
 /* Unregister (does not close the fd). Pending events for it in the current
  * round are dropped. Safe on an io that is not registered. */
 void loop_io_del(struct loop *loop, struct loop_io *io);
+/* Like loop_io_del, for an fd the caller closes right after and never
+ * duplicated: close() takes it out of epoll, so no epoll_ctl is spent. */
+void loop_io_forget(struct loop *loop, struct loop_io *io);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_fn fn, void *arg);
 /* Arm (or re-arm) t to fire after_ms from now. */

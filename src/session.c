@@ -188,7 +188,8 @@ static void session_unlink(struct session *s)
 
 static void session_close_fd(struct session *s, struct loop_io *io, int *fd)
 {
-	loop_io_del(session_loop(s), io);
+	/* Our sockets are never duplicated, so close() alone leaves epoll. */
+	loop_io_forget(session_loop(s), io);
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
