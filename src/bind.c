@@ -26,42 +26,18 @@
  * connection toward the peer would get; nothing is sent. */
 #define BIND_PROBE_PORT 9
 
-static socklen_t bind_sa_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-static void bind_sa_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
-static bool bind_sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 /* The source address the kernel would pick toward the expected peer: a
  * connected UDP socket tells us without a packet leaving the machine. */
 static int bind_route_source(const struct sockaddr_storage *peer, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage probe = *peer;
-	bind_sa_set_port(&probe, BIND_PROBE_PORT);
+	util_sa_set_port(&probe, BIND_PROBE_PORT);
 	int fd = socket(peer->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	socklen_t len = sizeof(*out);
 	int rc = 0;
-	if (connect(fd, (const struct sockaddr *)&probe, bind_sa_len(&probe)) < 0 ||
+	if (connect(fd, (const struct sockaddr *)&probe, util_sa_len(&probe)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)out, &len) < 0)
 		rc = -errno;
 	close(fd);
@@ -107,7 +83,7 @@ static int bind_listen(struct session *s)
 	 * naming 0.0.0.0:0 would send the client nowhere. */
 	if (s->proto != P_SOCKS5 && addr.ss_family != AF_INET)
 		return -EAFNOSUPPORT;
-	bind_sa_set_port(&addr, 0);
+	util_sa_set_port(&addr, 0);
 	int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -116,7 +92,7 @@ static int bind_listen(struct session *s)
 	if (addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	socklen_t len = sizeof(s->bound);
-	if (bind(fd, (const struct sockaddr *)&addr, bind_sa_len(&addr)) < 0 ||
+	if (bind(fd, (const struct sockaddr *)&addr, util_sa_len(&addr)) < 0 ||
 	    listen(fd, BIND_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&s->bound, &len) < 0) {
 		rc = -errno;
@@ -212,7 +188,7 @@ static bool bind_peer_allowed(struct session *s, const struct sockaddr_storage *
 {
 	if (session_cfg(s)->bind_peer_any || s->peer.ss_family == AF_UNSPEC)
 		return true;
-	return bind_sa_same_ip(peer, &s->peer);
+	return util_sa_same_ip(peer, &s->peer);
 }
 
 static void bind_accepted(struct session *s, int fd, const struct sockaddr_storage *peer)

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "resolve.h"
 #include "socks5.h"
+#include "util.h"
 #include "worker.h"
 
 /* Largest UDP payload (IPv4: 65535 - 8 - 20) plus room for our header. */
@@ -100,42 +101,6 @@ static void udp_drop(struct udp_assoc *a, enum udp_drop why)
 	stats_inc(&a->w->srv->stats, udp_dropped);
 }
 
-/* ---- address helpers ---- */
-
-static uint16_t sa_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
-static void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
-static socklen_t sa_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-static const uint8_t *sa_addr(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-	return (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-}
-
-static bool sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	return memcmp(sa_addr(a), sa_addr(b), a->ss_family == AF_INET ? 4 : 16) == 0;
-}
-
 /* A burst of large datagrams overflows the default receive buffer before
  * the loop gets to read it; ask for more (the kernel caps it at rmem_max). */
 static void udp_grow_buffers(int fd)
@@ -149,8 +114,8 @@ static void udp_grow_buffers(int fd)
 
 static struct udp_peer udp_peer_of(const struct sockaddr_storage *ss)
 {
-	struct udp_peer p = { .family = (uint8_t)ss->ss_family, .port = sa_port(ss) };
-	memcpy(p.addr, sa_addr(ss), ss->ss_family == AF_INET ? 4 : 16);
+	struct udp_peer p = { .family = (uint8_t)ss->ss_family, .port = util_sa_port(ss) };
+	memcpy(p.addr, util_sa_addr(ss), ss->ss_family == AF_INET ? 4 : 16);
 	return p;
 }
 
@@ -270,7 +235,8 @@ static void udp_send_to_target(struct udp_assoc *a, const struct sockaddr_storag
 		return;
 	}
 	int fd = udp_out_socket(a, dst->ss_family);
-	if (fd < 0 || sendto(fd, data, len, 0, (const struct sockaddr *)dst, sa_len(dst)) < 0) {
+	if (fd < 0 ||
+	    sendto(fd, data, len, 0, (const struct sockaddr *)dst, util_sa_len(dst)) < 0) {
 		udp_drop(a, UDP_DROP_SEND);
 		return;
 	}
@@ -428,11 +394,11 @@ static void udp_from_client(struct udp_assoc *a, const uint8_t *buf, size_t len)
  * request or latched from the first datagram. */
 static bool udp_accept_source(struct udp_assoc *a, const struct sockaddr_storage *src)
 {
-	if (!sa_same_ip(src, &a->client))
+	if (!util_sa_same_ip(src, &a->client))
 		return false;
 	if (a->client_port_known)
-		return sa_port(src) == sa_port(&a->client);
-	sa_set_port(&a->client, sa_port(src));
+		return util_sa_port(src) == util_sa_port(&a->client);
+	util_sa_set_port(&a->client, util_sa_port(src));
 	a->client_port_known = true;
 	return true;
 }
@@ -486,7 +452,7 @@ static void udp_to_client(struct udp_assoc *a, const struct sockaddr_storage *sr
 	uint8_t *start = payload - hl;
 	memcpy(start, hdr, (size_t)hl);
 	if (sendto(a->relay_fd, start, (size_t)hl + len, 0, (const struct sockaddr *)&a->client,
-		   sa_len(&a->client)) < 0) {
+		   util_sa_len(&a->client)) < 0) {
 		udp_drop(a, UDP_DROP_SEND);
 		return;
 	}
@@ -551,7 +517,7 @@ static void udp_on_upstream_readable(struct loop *loop, void *arg, unsigned even
 		}
 		a->last_active_ms = loop_now_ms(loop);
 		if (sendto(a->relay_fd, buf, (size_t)n, 0, (const struct sockaddr *)&a->client,
-			   sa_len(&a->client)) < 0) {
+			   util_sa_len(&a->client)) < 0) {
 			udp_drop(a, UDP_DROP_SEND);
 			continue;
 		}
@@ -573,7 +539,7 @@ static int udp_connect_upstream(struct udp_assoc *a, const struct sockaddr_stora
 	int rc;
 	if (src->len && bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0)
 		rc = -errno;
-	else if (connect(fd, (const struct sockaddr *)relay, sa_len(relay)) < 0)
+	else if (connect(fd, (const struct sockaddr *)relay, util_sa_len(relay)) < 0)
 		rc = -errno;
 	else
 		rc = loop_io_add(a->w->loop, &o->io, fd, LOOP_READ);
@@ -593,16 +559,16 @@ static int udp_connect_upstream(struct udp_assoc *a, const struct sockaddr_stora
 static int udp_bind_relay(int fd, struct sockaddr_storage *addr, const struct config *cfg)
 {
 	if (cfg->udp_port_min == 0) {
-		sa_set_port(addr, 0);
-		return bind(fd, (struct sockaddr *)addr, sa_len(addr)) < 0 ? -errno : 0;
+		util_sa_set_port(addr, 0);
+		return bind(fd, (struct sockaddr *)addr, util_sa_len(addr)) < 0 ? -errno : 0;
 	}
 	uint32_t span = (uint32_t)cfg->udp_port_max - cfg->udp_port_min + 1;
 	uint32_t start;
 	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
 		start = (uint32_t)getpid();
 	for (uint32_t i = 0; i < span; i++) {
-		sa_set_port(addr, (uint16_t)(cfg->udp_port_min + (start + i) % span));
-		if (bind(fd, (struct sockaddr *)addr, sa_len(addr)) == 0)
+		util_sa_set_port(addr, (uint16_t)(cfg->udp_port_min + (start + i) % span));
+		if (bind(fd, (struct sockaddr *)addr, util_sa_len(addr)) == 0)
 			return 0;
 		if (errno != EADDRINUSE)
 			return -errno;
@@ -659,7 +625,7 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, cons
 	/* A non-zero DST.PORT pins the client's source port; the address in
 	 * the request is ignored (clients behind NAT send their private one)
 	 * and the control connection's peer address is used instead. */
-	sa_set_port(&a->client, requested->port);
+	util_sa_set_port(&a->client, requested->port);
 	a->client_port_known = requested->port != 0;
 	a->last_active_ms = loop_now_ms(w->loop);
 	*err = udp_open_relay(a, control_fd);
@@ -722,7 +688,7 @@ void udp_assoc_reply_addr(const struct udp_assoc *a, struct sockaddr_storage *ou
 		return;
 	}
 	*out = adv->ss;
-	sa_set_port(out, sa_port(&a->relay_addr));
+	util_sa_set_port(out, util_sa_port(&a->relay_addr));
 }
 
 uint64_t udp_assoc_last_active(const struct udp_assoc *a)

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <time.h>
@@ -40,4 +41,40 @@ const char *util_strerror(int err, char *buf, size_t cap)
 		err = -err;
 	/* GNU strerror_r may return a static string instead of filling buf. */
 	return strerror_r(err, buf, cap);
+}
+
+/* ---- AF_INET/AF_INET6 socket addresses ---- */
+
+uint16_t util_sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+void util_sa_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+socklen_t util_sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+const uint8_t *util_sa_addr(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	return (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+bool util_sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	return memcmp(util_sa_addr(a), util_sa_addr(b), a->ss_family == AF_INET ? 4 : 16) == 0;
 }

@@ -2,6 +2,7 @@
 #ifndef HOPSOCKS_UTIL_H
 #define HOPSOCKS_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -15,5 +16,14 @@ int util_listen_tcp(const struct sockaddr *addr, socklen_t len, int backlog);
 
 /* A short human description of -err for logs (thread-safe). */
 const char *util_strerror(int err, char *buf, size_t cap);
+
+/* AF_INET / AF_INET6 addresses in a sockaddr_storage: port (host order),
+ * length for bind/connect/sendto, the raw address bytes (4 or 16), and
+ * whether two hold the same IP (ports ignored). */
+uint16_t util_sa_port(const struct sockaddr_storage *ss);
+void util_sa_set_port(struct sockaddr_storage *ss, uint16_t port);
+socklen_t util_sa_len(const struct sockaddr_storage *ss);
+const uint8_t *util_sa_addr(const struct sockaddr_storage *ss);
+bool util_sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 #endif
