@@ -583,6 +583,19 @@ static void session_start_connect(struct session *s)
 	session_update_interest(s);
 }
 
+/* Read and throw away whatever fd has for us (a UDP control connection,
+ * a lingering client). true when the peer has ended: EOF or an error. */
+static bool session_discard_input(int fd)
+{
+	uint8_t sink[4096];
+	for (;;) {
+		ssize_t n = recv(fd, sink, sizeof(sink), 0);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	}
+}
+
 /* ---- UDP ASSOCIATE ---- */
 
 /* Open the association (through an upstream relay when relay is set),
@@ -671,15 +684,7 @@ static void session_udp_start(struct session *s)
  * end (or an error) ends the association (RFC 1928, section 7). */
 static void session_on_udp_control(struct session *s)
 {
-	uint8_t sink[512];
-	for (;;) {
-		ssize_t n = recv(s->cfd, sink, sizeof(sink), 0);
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
+	if (session_discard_input(s->cfd)) {
 		session_close(s, "ok");
 		return;
 	}
@@ -694,17 +699,10 @@ static void session_on_udp_control(struct session *s)
  * upstream closes it, its relay is gone and so is our association. */
 static void session_on_udp_upstream(struct session *s)
 {
-	uint8_t sink[512];
-	for (;;) {
-		ssize_t n = recv(s->tfd, sink, sizeof(sink), 0);
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return;
-		session_log(s, LOG_LVL_INFO, "the upstream ended the UDP association");
-		session_close(s, "upstream-closed");
+	if (!session_discard_input(s->tfd))
 		return;
-	}
+	session_log(s, LOG_LVL_INFO, "the upstream ended the UDP association");
+	session_close(s, "upstream-closed");
 }
 
 /* ---- commands ---- */
@@ -844,18 +842,8 @@ static void session_on_client_handshake(struct session *s, unsigned events)
 /* After an error reply: read and discard until the client closes. */
 static void session_on_linger(struct session *s)
 {
-	uint8_t sink[4096];
-	for (;;) {
-		ssize_t n = recv(s->cfd, sink, sizeof(sink), 0);
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0 && errno == EINTR)
-			continue;
+	if (session_discard_input(s->cfd))
 		session_close(s, s->result);
-		return;
-	}
 }
 
 static void session_relay_step(struct session *s, bool up, bool down)
