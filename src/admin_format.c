@@ -282,6 +282,10 @@ static void prom_traffic(struct admin_buf *b, const struct stats *s)
 		  "Bytes relayed (TCP, and UDP payload), added when a session ends; "
 		  "up is client to target.",
 		  "direction", "up", stats_get(s, bytes_up), "down", stats_get(s, bytes_down));
+	prom_single(b, "hopsocks_spliced_bytes_total", "counter",
+		    "The part of the TCP bytes relayed that went by splice(2), never through "
+		    "user space (see splice-pipes).",
+		    LL(stats_get(s, bytes_spliced)));
 	prom_pair(b, "hopsocks_auth_total", "Password checks (RFC 1929 and HTTP Basic).", "result",
 		  "ok", stats_get(s, auth_ok), "failed", stats_get(s, auth_failed));
 	prom_single(b, "hopsocks_auth_cache_hits_total", "counter",

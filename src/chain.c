@@ -710,7 +710,10 @@ static void chain_on_dialed(struct dial *d, void *arg, int fd, int err)
 		return;
 	}
 	t->fd = fd;
-	if (loop_io_add(t->w->loop, &t->io, fd, 0) < 0) {
+	/* Quiet until there is something to send: chain_ask_hop may have to
+	 * resolve the next hop's name first. */
+	loop_io_move(t->w->loop, &d->io, &t->io);
+	if (loop_io_set(t->w->loop, &t->io, 0) < 0) {
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}

@@ -31,6 +31,11 @@
 #define CONFIG_FILE_MAX	     (1024 * 1024) /* a config bigger than this is a mistake */
 #define CONFIG_WORKERS_MAX   256
 #define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
+/* Each pipe is 1 MiB of the kernel's per-user pipe quota (64 MiB by
+ * default, fs.pipe-user-pages-soft) and two descriptors; 32 per worker
+ * covers 16 bulk streams in both directions at once. */
+#define CONFIG_SPLICE_PIPES_DEFAULT 32
+#define CONFIG_SPLICE_PIPES_MAX	    4096
 #define CONFIG_RESOLVER_PORT 53
 
 /* ---- small value parsers ---- */
@@ -290,6 +295,12 @@ static int do_max_connections(struct parse_state *ps, char *const *argv, char *e
 				"expected a count, 0 for unlimited", err, errlen);
 }
 
+static int do_splice_pipes(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	return config_set_count(&ps->cfg->splice_pipes, argv[0], CONFIG_SPLICE_PIPES_MAX,
+				"expected 0..4096, 0 for no splice", err, errlen);
+}
+
 static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	return config_set_count(&ps->cfg->dns_cache_size, argv[0], CONFIG_DNS_CACHE_MAX,
@@ -468,6 +479,7 @@ static const struct directive {
 	{ "log-to", 1, 1, do_log_to },
 	{ "access-log", 1, 1, do_access_log },
 	{ "max-connections", 1, 1, do_max_connections },
+	{ "splice-pipes", 1, 1, do_splice_pipes },
 	{ "outgoing", 1, 1, do_outgoing },
 	{ "resolver", 1, 1, do_resolver },
 	{ "address-order", 1, 1, do_address_order },
@@ -700,6 +712,7 @@ void config_init(struct config *cfg)
 	cfg->log_to = CONFIG_LOG_TO_AUTO;
 	cfg->access_log = true;
 	cfg->max_connections = 0;
+	cfg->splice_pipes = CONFIG_SPLICE_PIPES_DEFAULT;
 	cfg->addr_order = CONFIG_ORDER_AS_RETURNED;
 	cfg->dns_cache_size = 1024;
 	cfg->dns_cache_max_ttl_ms = 5 * 60 * 1000;

@@ -147,6 +147,7 @@ struct config {
 	bool access_log;
 
 	unsigned max_connections; /* 0 = limited only by descriptors */
+	unsigned splice_pipes;	  /* 1 MiB pipes per worker for bulk relaying; 0 = no splice */
 
 	/* outgoing source addresses (port 0), one per family; len 0 = unset */
 	struct config_addr outgoing_v4;

@@ -18,7 +18,8 @@ struct dial;
 
 /* Called once, from the loop (never from inside dial_start). On success
  * fd >= 0 is a connected, non-blocking socket that now belongs to the
- * caller, and err is 0. On failure fd is -1 and err a positive errno:
+ * caller, and err is 0; it is still registered under d->io, and the caller
+ * takes it over with loop_io_move(loop, &d->io, &its_own_io). On failure fd is -1 and err a positive errno:
  * connect errors as the kernel reported them, ETIMEDOUT when the deadline
  * passed; with d->failed_in_dns set, ENOENT for a name that does not exist
  * and EIO for other resolver failures. */

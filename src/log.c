@@ -3,6 +3,7 @@
  * never interleave. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,11 +20,36 @@
 static atomic_int log_level_now = LOG_LVL_INFO;
 static atomic_bool log_to_syslog;
 static atomic_bool log_access_on = true;
+/* getpid() is a real syscall, once per line for the access log; the pid
+ * is cached and forgotten in a forked child (-D forks twice). */
+static atomic_long log_pid;
+
+static void log_forget_pid(void)
+{
+	atomic_store(&log_pid, 0);
+}
+
+static void log_register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, log_forget_pid);
+}
+
+static long log_getpid(void)
+{
+	long pid = atomic_load_explicit(&log_pid, memory_order_relaxed);
+	if (pid == 0) {
+		pid = (long)getpid();
+		atomic_store_explicit(&log_pid, pid, memory_order_relaxed);
+	}
+	return pid;
+}
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void log_open(enum log_level level, bool use_syslog, bool access_log)
 {
+	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+	pthread_once(&atfork_once, log_register_atfork);
 	atomic_store(&log_level_now, level);
 	atomic_store(&log_access_on, access_log);
 	if (use_syslog && !atomic_load(&log_to_syslog))
@@ -80,7 +106,7 @@ static size_t log_prefix(char *buf, size_t cap, enum log_level level)
 	gmtime_r(&tv.tv_sec, &tm);
 	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
 	int m = snprintf(buf + n, cap - n, ".%03ldZ hopsocks[%ld]: %s ", (long)(tv.tv_usec / 1000),
-			 (long)getpid(), level_names[level]);
+			 log_getpid(), level_names[level]);
 	return n + (m > 0 ? (size_t)m : 0);
 }
 

@@ -149,6 +149,21 @@ void loop_io_forget(struct loop *loop, struct loop_io *io)
 	io->in_epoll = false;
 }
 
+/* Not a real interest: makes the next loop_io_set differ, so it calls
+ * epoll_ctl and repoints the event's data at the new handler. */
+#define LOOP_IO_MOVED 0x80000000u
+
+void loop_io_move(struct loop *loop, struct loop_io *from, struct loop_io *to)
+{
+	(void)loop;
+	to->fd = from->fd;
+	to->in_epoll = from->in_epoll;
+	to->events = to->in_epoll ? LOOP_IO_MOVED : 0;
+	from->fd = -1;
+	from->events = 0;
+	from->in_epoll = false;
+}
+
 void loop_io_del(struct loop *loop, struct loop_io *io)
 {
 	if (io->fd < 0)

@@ -62,6 +62,13 @@ void loop_io_del(struct loop *loop, struct loop_io *io);
 /* Like loop_io_del, for an fd the caller closes right after and never
  * duplicated: close() takes it out of epoll, so no epoll_ctl is spent. */
 void loop_io_forget(struct loop *loop, struct loop_io *io);
+/* Hand from's fd to another handler, to, without taking it out of epoll:
+ * the next loop_io_set(to) repoints it with one EPOLL_CTL_MOD where
+ * loop_io_del + loop_io_add would spend a DEL and an ADD (a connected
+ * socket passing from the dialer to its session). Until that loop_io_set,
+ * which the caller makes before returning to the loop, events for the fd
+ * are dropped; from ends up unregistered. */
+void loop_io_move(struct loop *loop, struct loop_io *from, struct loop_io *to);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_fn fn, void *arg);
 /* Arm (or re-arm) t to fire after_ms from now. */

@@ -7,7 +7,14 @@
  * byte that follows the request is relayed like any other.
  *
  * Buffers come from a per-worker pool and go back as soon as they are
- * empty, so an idle relayed connection holds no buffer at all. */
+ * empty, so an idle relayed connection holds no buffer at all.
+ *
+ * A direction that has shown itself to be bulk (one read filled a whole
+ * buffer) moves on to splice(2): socket -> pipe -> socket, so the bytes
+ * never cross into user space. Pipes are pooled per worker like buffers
+ * and held only while bytes are in them; when none can be had (the pool's
+ * limit, or the kernel's per-user pipe quota) the direction stays on
+ * read/write. bench/RESULTS.md has the figures that chose this. */
 #ifndef HOPSOCKS_RELAY_H
 #define HOPSOCKS_RELAY_H
 
@@ -53,6 +60,40 @@ void buf_pool_destroy(struct buf_pool *pool);
 struct buf *buf_get(struct buf_pool *pool); /* NULL when out of memory */
 void buf_put(struct buf_pool *pool, struct buf *b);
 
+/* 1 MiB pipes: a 64 KiB pipe does not beat read/write for one stream on
+ * loopback, a 1 MiB one does (bench/RESULTS.md, run C: 13.3 against
+ * 9.5 Gbit/s, and half the CPU per byte). */
+#define RELAY_PIPE_SIZE (1024 * 1024)
+
+struct pipe_pair {
+	int rfd, wfd;
+	struct pipe_pair *next; /* free-list link while pooled */
+};
+
+struct pipe_pool {
+	struct pipe_pair *free;
+	unsigned nfree;
+	unsigned live;	   /* pipes open: pooled or in use */
+	unsigned max_live; /* 0: never splice */
+	bool refused;	   /* the kernel would not size a pipe: make no more */
+};
+
+void pipe_pool_init(struct pipe_pool *pool, unsigned max_live);
+/* Change the limit; pipes beyond it close as they come back. */
+void pipe_pool_set_max(struct pipe_pool *pool, unsigned max_live);
+void pipe_pool_destroy(struct pipe_pool *pool);
+/* An empty pipe of RELAY_PIPE_SIZE, or NULL when the pool may not or
+ * cannot open one. */
+struct pipe_pair *pipe_get(struct pipe_pool *pool);
+/* Give a pipe back; one with bytes still in it is closed, not pooled. */
+void pipe_put(struct pipe_pool *pool, struct pipe_pair *p, bool empty);
+
+/* Where a relay takes its buffers and pipes from: the worker's pools. */
+struct relay_pools {
+	struct buf_pool *bufs;
+	struct pipe_pool *pipes;
+};
+
 enum relay_dir {
 	RELAY_UP = 0,	/* client -> target */
 	RELAY_DOWN = 1, /* target -> client */
@@ -60,9 +101,13 @@ enum relay_dir {
 
 struct relay {
 	struct buf *buf[2];
-	uint64_t bytes[2]; /* bytes delivered in each direction */
-	bool eof[2];	   /* the source of this direction sent FIN */
-	bool shut[2];	   /* we passed the FIN on (shutdown SHUT_WR on the sink) */
+	struct pipe_pair *pipe[2]; /* held only while inpipe[dir] > 0 */
+	uint32_t inpipe[2];	   /* bytes spliced in and not yet out */
+	uint64_t bytes[2];	   /* bytes delivered in each direction */
+	uint64_t spliced[2];	   /* the part of bytes[] that went by splice */
+	bool eof[2];		   /* the source of this direction sent FIN */
+	bool shut[2];		   /* we passed the FIN on (shutdown SHUT_WR on the sink) */
+	bool bulk[2];		   /* a read filled a whole buffer: splice when we can */
 };
 
 /* Outcome of moving bytes in one direction. */
@@ -71,13 +116,14 @@ enum relay_status {
 	RELAY_FAILED = -1 /* a read or write failed; relay->err says why */
 };
 
-/* Read from src_fd into buf[dir] (allocated if needed) and write what is
- * there to dst_fd, until either would block, the buffer is full, or EOF.
- * Passes a FIN on with shutdown(dst_fd, SHUT_WR) once the buffer is empty.
- * Empty buffers go back to the pool. When may_read is false, only writes.
- * Returns 0 or a negative errno from the failing call. */
-int relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd, bool may_read,
-	       struct buf_pool *pool);
+/* Move bytes of direction dir from src_fd to dst_fd, until either would
+ * block, the buffer or pipe is full, or EOF: through buf[dir] (allocated
+ * if needed) or, once the direction is bulk and a pipe is free, by splice.
+ * Passes a FIN on with shutdown(dst_fd, SHUT_WR) once nothing is left in
+ * flight. Empty buffers and pipes go back to their pools. Returns 0 or a
+ * negative errno from the failing call. */
+int relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
+	       const struct relay_pools *pools);
 
 /* Read once from src_fd into buf[dir], taking a buffer from the pool if
  * needed: > 0 bytes read, 0 EOF (eof[dir] is set), -EAGAIN, -ENOBUFS when
@@ -88,20 +134,24 @@ ssize_t relay_fill(struct relay *r, enum relay_dir dir, int src_fd, struct buf_p
 /* Flush only: write buf[dir] to dst_fd. Returns 0 or -errno. */
 int relay_flush(struct relay *r, enum relay_dir dir, int dst_fd, struct buf_pool *pool);
 
-/* Does direction dir want to read its source / write its sink? */
+/* Does direction dir want to read its source / write its sink? A pipe is
+ * refilled only once it is empty: the kernel may call a pipe full before
+ * RELAY_PIPE_SIZE bytes (it counts pages, not bytes), and waiting for a
+ * readable source while the pipe cannot take more would spin. */
 static inline bool relay_wants_read(const struct relay *r, enum relay_dir dir)
 {
-	return !r->eof[dir] && buf_len(r->buf[dir]) < RELAY_BUF_SIZE;
+	return !r->eof[dir] && r->inpipe[dir] == 0 && buf_len(r->buf[dir]) < RELAY_BUF_SIZE;
 }
 static inline bool relay_wants_write(const struct relay *r, enum relay_dir dir)
 {
-	return buf_len(r->buf[dir]) > 0;
+	return buf_len(r->buf[dir]) > 0 || r->inpipe[dir] > 0;
 }
-/* Both directions saw EOF and passed it on: nothing left to do. */
+/* Both directions saw EOF and passed it on: nothing left to do but close
+ * both sockets, at once (the second FIN is the close's). */
 static inline bool relay_done(const struct relay *r)
 {
 	return r->shut[RELAY_UP] && r->shut[RELAY_DOWN];
 }
-void relay_release(struct relay *r, struct buf_pool *pool);
+void relay_release(struct relay *r, const struct relay_pools *pools);
 
 #endif

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +269,8 @@ void session_close(struct session *s, const char *result)
 	struct server *srv = s->w->srv;
 	stats_add(&srv->stats, bytes_up, s->relay.bytes[RELAY_UP]);
 	stats_add(&srv->stats, bytes_down, session_bytes_down(s));
+	stats_add(&srv->stats, bytes_spliced,
+		  s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN]);
 	session_log_access(s);
 	if (s->udp) {
 		const struct udp_counters *c = udp_assoc_counters(s->udp);
@@ -290,7 +291,7 @@ void session_close(struct session *s, const char *result)
 	loop_timer_cancel(session_loop(s), &s->retry);
 	session_close_fd(s, &s->cio, &s->cfd);
 	session_close_fd(s, &s->tio, &s->tfd);
-	relay_release(&s->relay, session_pool(s));
+	relay_release(&s->relay, session_pools(s));
 	if (s->holds_client_slot)
 		limits_give_client(srv->limits, &s->client);
 	if (s->holds_user_slot)
@@ -512,10 +513,7 @@ static void session_on_dialed(struct dial *d, void *arg, int fd, int err)
 		return;
 	}
 	s->tfd = fd;
-	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0) {
-		session_close(s, "error");
-		return;
-	}
+	loop_io_move(session_loop(s), &d->io, &s->tio); /* session_connected sets its interest */
 	session_connected(s);
 }
 
@@ -851,9 +849,9 @@ static void session_relay_step(struct session *s, bool up, bool down)
 	struct relay *r = &s->relay;
 	int rc = 0;
 	if (up)
-		rc = relay_pump(r, RELAY_UP, s->cfd, s->tfd, true, session_pool(s));
+		rc = relay_pump(r, RELAY_UP, s->cfd, s->tfd, session_pools(s));
 	if (rc == 0 && down)
-		rc = relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, true, session_pool(s));
+		rc = relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, session_pools(s));
 	if (rc < 0) {
 		char ebuf[64];
 		session_log(s, LOG_LVL_DEBUG, "relay ended: %s",
@@ -966,8 +964,7 @@ void session_start(struct worker *w, int fd, const struct sockaddr *peer, sockle
 	loop_timer_init(&s->timer, session_on_timer, s);
 	loop_timer_init(&s->retry, bind_on_retry, s);
 
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listener (worker_open_listener). */
 
 	/* Linked before anything can fail, so session_close can unlink it. */
 	s->next = w->sessions;

@@ -100,6 +100,11 @@ static inline struct buf_pool *session_pool(struct session *s)
 	return &s->w->bufs;
 }
 
+static inline const struct relay_pools *session_pools(struct session *s)
+{
+	return &s->w->pools;
+}
+
 static inline const struct config *session_cfg(struct session *s)
 {
 	return &s->snap->cfg;

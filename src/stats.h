@@ -89,6 +89,7 @@ struct stats {
 	atomic_ulong connects_failed;
 	atomic_ulong bytes_up;	 /* client -> target */
 	atomic_ulong bytes_down; /* target -> client */
+	atomic_ulong bytes_spliced; /* the part of both that went by splice(2) */
 	atomic_ulong auth_ok;
 	atomic_ulong auth_failed;
 	atomic_ulong auth_cache_hits;

@@ -3,6 +3,8 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +172,12 @@ static int worker_open_listener(struct worker *w, const struct config_addr *addr
 	int i = service_find_listen_fd(w->srv->listen_fds, w->srv->nlisten_fds, sa, addr->len);
 	int fd = i >= 0 ? service_listen_fd_dup(w->srv->listen_fds[i])
 			: util_listen_tcp(sa, addr->len, WORKER_LISTEN_BACKLOG);
+	if (fd >= 0) {
+		/* Accepted sockets inherit TCP_NODELAY from their listener: one
+		 * setsockopt here instead of one per connection. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	int rc = fd < 0 ? fd : loop_io_add(w->loop, &l->io, fd, w->stopping ? 0 : LOOP_READ);
 	if (rc < 0) {
 		if (fd >= 0)
@@ -239,6 +247,7 @@ static void worker_apply_reload(struct worker *w)
 	struct snapshot *old = w->snap;
 	w->snap = snap;
 	resolver_reconfigure(w->resolver, &snap->cfg);
+	pipe_pool_set_max(&w->pipes, snap->cfg.splice_pipes);
 	if (!w->stopping)
 		worker_reconcile_listeners(w, &snap->cfg);
 	session_on_reload(w);
@@ -325,6 +334,9 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	w->auth_done.eventfd = -1;
 	buf_pool_init(&w->bufs, WORKER_SPARE_BUFFERS);
 	w->snap = server_snapshot(srv);
+	pipe_pool_init(&w->pipes, w->snap->cfg.splice_pipes);
+	w->pools.bufs = &w->bufs;
+	w->pools.pipes = &w->pipes;
 
 	w->loop = loop_new();
 	if (!w->loop) {
@@ -404,6 +416,7 @@ void worker_destroy(struct worker *w)
 		auth_done_queue_destroy(&w->auth_done);
 	auth_cache_free(w->auth_cache);
 	buf_pool_destroy(&w->bufs);
+	pipe_pool_destroy(&w->pipes);
 	free(w->udp_scratch);
 	snapshot_unref(w->snap);
 	memset(w, 0, sizeof(*w));

@@ -60,6 +60,8 @@ struct worker {
 	struct loop *loop;
 	struct resolver *resolver;
 	struct buf_pool bufs;
+	struct pipe_pool pipes;	  /* for splicing bulk relays */
+	struct relay_pools pools; /* points at the two above */
 	uint8_t *udp_scratch; /* one datagram's worth, shared by the worker's associations */
 	struct auth_cache *auth_cache;
 	struct auth_done_queue auth_done;

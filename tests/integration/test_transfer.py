@@ -2,10 +2,14 @@
 """Bulk data through hopsocks, every byte checked by SHA-256: 64 MiB up,
 64 MiB down, 64 MiB each way at once, half-close in both directions,
 concurrent full-duplex streams, and back-pressure (a client that stops
-reading must stall the target, not grow the server's memory)."""
+reading must stall the target, not grow the server's memory). Bulk
+streams go by splice through pooled pipes; the stats line hopsocks logs at
+exit says how many bytes did, so the tests can tell the paths apart:
+splice, read/write (splice-pipes 0), and one direction of each."""
 
 import hashlib
 import os
+import re
 import socket
 import struct
 import sys
@@ -15,7 +19,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Suite, TestFailure, check, check_eq, connect,  # noqa: E402
-                     read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show,
+                     log_lines, read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show,
                      socks4_request, socks5_open, socks5_request, wait_until)
 from servers import EchoServer, SinkServer, SourceServer, TcpServer, pattern, sha256  # noqa: E402
 
@@ -279,6 +283,70 @@ def t_sigterm_mid_transfer(ctx):
         except ConnectionResetError:
             count = 0  # a reset is as good an end as EOF here
     check(count < BIG - MiB, "the whole stream arrived although hopsocks exited")
+
+
+def spliced_at_exit(hs):
+    """bytes_spliced from the stats line hopsocks logs as it exits."""
+    hs.stop_expect_zero()
+    lines = log_lines(hs, "bytes_spliced=")
+    check(lines, "no stats line with bytes_spliced= at exit: %s" % hs.stderr_tail(5))
+    return int(re.search(r"bytes_spliced=(\d+)", lines[-1]).group(1))
+
+
+def download(hs, seed):
+    """64 MiB from a source target through hs; checks SHA-256 and count."""
+    src = hs.ctx.own(SourceServer(BIG, seed=seed))
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", src.port)
+    with sock:
+        digest, count = read_all(sock)
+    check_eq((digest, count), (sha256(pattern(BIG, seed=seed)), BIG), "SHA-256 and count")
+
+
+@suite.test("a bulk download goes by splice: SHA-256 matches, and the exit stats line counts "
+            "most of the 64 MiB in bytes_spliced")
+def t_splice_used(ctx):
+    hs = ctx.hopsocks()
+    download(hs, seed=31)
+    spliced = spliced_at_exit(hs)
+    check(BIG // 2 <= spliced <= BIG, "bytes_spliced=%d of a %d-byte download" % (spliced, BIG))
+
+
+@suite.test("splice-pipes 0: the same download by read/write only, SHA-256 matches, "
+            "bytes_spliced=0")
+def t_splice_off(ctx):
+    hs = ctx.hopsocks(config=["splice-pipes 0"])
+    download(hs, seed=32)
+    check_eq(spliced_at_exit(hs), 0, "bytes_spliced with splice-pipes 0")
+
+
+@suite.test("short exchanges stay on read/write: 200 echoes of 100 bytes, bytes_spliced=0")
+def t_splice_not_for_small(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock:
+        for i in range(200):
+            msg = b"%03d" % i + b"x" * 97
+            sock.sendall(msg)
+            check_eq(recv_exact(sock, len(msg), "echo %d" % i), msg, "echo %d" % i)
+    check_eq(spliced_at_exit(hs), 0, "bytes_spliced after short exchanges")
+
+
+@suite.test("splice-pipes 1 with 64 MiB each way: one direction splices, the other falls back "
+            "to read/write, both SHA-256 match")
+def t_splice_one_pipe(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(config=["splice-pipes 1"], workers=1)
+    data = pattern(BIG, seed=33)
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock:
+        join = send_in_thread(sock, data)
+        digest, count = read_all(sock, limit=BIG)
+        join()
+    check_eq((digest, count), (sha256(data), BIG), "SHA-256 and count of the echo")
+    spliced = spliced_at_exit(hs)
+    check(0 < spliced < 2 * BIG, "bytes_spliced=%d of 2 x %d bytes with one pipe"
+          % (spliced, BIG))
 
 
 def _wait_stall(src, quiet=1.0):

@@ -182,6 +182,7 @@ START_TEST(log_line)
 	stats_add(st, sessions_total, 5);
 	stats_add(st, sessions_active, 1);
 	stats_add(st, denied, 2);
+	stats_add(st, bytes_spliced, 7);
 	struct stats_session ss = { 0 };
 	stats_session_begin(st, &ss, STATS_PROTO_SOCKS5, STATS_CMD_UDP, NULL);
 	int n = stats_format_log_line(st, line, sizeof(line));
@@ -189,7 +190,8 @@ START_TEST(log_line)
 	ck_assert_msg(strncmp(line, "stats sessions_active=1 sessions_total=5 ", 41) == 0, "%s",
 		      line);
 	ck_assert_ptr_nonnull(strstr(line, " denied=2 "));
-	ck_assert_msg(strstr(line, " hop_failures=0 socks5_udp=1/1") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, " hop_failures=0 bytes_spliced=7 socks5_udp=1/1") != NULL, "%s",
+		      line);
 	/* A short buffer: cut, NUL-terminated, and the full length returned. */
 	char small[16];
 	ck_assert_int_eq(stats_format_log_line(st, small, sizeof(small)), n);
@@ -349,6 +351,7 @@ static void fill_known(struct admin_view *v)
 	stats_add(st, connects_failed, 1);
 	stats_add(st, bytes_up, 3000);
 	stats_add(st, bytes_down, 3145728);
+	stats_add(st, bytes_spliced, 2097152);
 	stats_add(st, auth_ok, 4);
 	stats_add(st, auth_failed, 2);
 	stats_add(st, denied, 1);
@@ -425,6 +428,8 @@ START_TEST(metrics_exact_lines)
 	ck_line(m, "hopsocks_connects_total{result=\"failed\"} 1");
 	ck_line(m, "hopsocks_bytes_total{direction=\"up\"} 3000");
 	ck_line(m, "hopsocks_bytes_total{direction=\"down\"} 3145728");
+	ck_line(m, "# TYPE hopsocks_spliced_bytes_total counter");
+	ck_line(m, "hopsocks_spliced_bytes_total 2097152");
 	ck_line(m, "hopsocks_auth_total{result=\"ok\"} 4");
 	ck_line(m, "hopsocks_auth_total{result=\"failed\"} 2");
 	ck_line(m, "hopsocks_denied_total 1");

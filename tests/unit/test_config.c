@@ -78,6 +78,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.log_to, CONFIG_LOG_TO_AUTO);
 	ck_assert(cfg.access_log);
 	ck_assert_uint_eq(cfg.max_connections, 0);
+	ck_assert_uint_eq(cfg.splice_pipes, 32);
 	ck_assert_uint_eq(cfg.outgoing_v4.len, 0);
 	ck_assert_uint_eq(cfg.outgoing_v6.len, 0);
 	ck_assert_ptr_null(cfg.resolvers);
@@ -395,6 +396,20 @@ START_TEST(test_max_connections)
 					     "(expected a count, 0 for unlimited)");
 	ck_parse_err("max-connections 1e3\n", "x.conf:1: max-connections: invalid number '1e3' "
 					      "(expected a count, 0 for unlimited)");
+}
+END_TEST
+
+START_TEST(test_splice_pipes)
+{
+	ck_parse_ok("splice-pipes 0\n");
+	ck_assert_uint_eq(cfg.splice_pipes, 0);
+	ck_parse_ok("splice-pipes 4096\n");
+	ck_assert_uint_eq(cfg.splice_pipes, 4096);
+	ck_parse_err("splice-pipes 4097\n", "x.conf:1: splice-pipes: invalid number '4097' "
+					    "(expected 0..4096, 0 for no splice)");
+	ck_parse_err("splice-pipes -1\n", "x.conf:1: splice-pipes: invalid number '-1' "
+					  "(expected 0..4096, 0 for no splice)");
+	ck_parse_err("splice-pipes\n", "x.conf:1: splice-pipes: missing argument");
 }
 END_TEST
 
@@ -1323,6 +1338,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_address_order);
 	tcase_add_test(tc, test_max_connections);
 	tcase_add_test(tc, test_dns_cache);
+	tcase_add_test(tc, test_splice_pipes);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_timeout_udp_and_bind);
 	tcase_add_test(tc, test_udp_directives);
