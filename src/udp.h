@@ -22,7 +22,7 @@ enum udp_drop {
 	UDP_DROP_QUEUE,	      /* waiting for a name, and the queue was full */
 	UDP_DROP_DNS,	      /* the name did not resolve */
 	UDP_DROP_UNCONTACTED, /* a reply from a host the client never sent to */
-	UDP_DROP_SEND,	      /* sendto failed (buffer full, unreachable, ...) */
+	UDP_DROP_SEND,	      /* the send failed (buffer full, too big, unreachable, ...) */
 	UDP_DROP_DENIED,      /* an access rule or the destination guard refused it */
 	UDP_DROP_COUNT,
 };

@@ -62,7 +62,9 @@ struct worker {
 	struct buf_pool bufs;
 	struct pipe_pool pipes;	  /* for splicing bulk relays */
 	struct relay_pools pools; /* points at the two above */
-	uint8_t *udp_scratch; /* one datagram's worth, shared by the worker's associations */
+	/* UDP batch receive slots and send queue (their layout is udp.c's),
+	 * shared by the worker's associations */
+	uint8_t *udp_scratch;
 	struct auth_cache *auth_cache;
 	struct auth_done_queue auth_done;
 	struct loop_io auth_io;

@@ -15,6 +15,12 @@ replies from hosts the client never contacted (and `udp-replies any`), one
 stable outbound port, the end of relaying when the control connection
 closes, `timeout udp-idle`, and 1,000 associations leaving no descriptor
 behind.  Every drop is checked by its counter in the access-log line.
+
+Bursts exercise the batched receive and send (recvmmsg/sendmmsg): hopsocks
+is stopped (SIGSTOP) while a burst is sent, so the whole burst waits in its
+socket and is read in full batches; every datagram must come out once, in
+order per target, and bad ones in the middle of a batch must cost only
+themselves.
 """
 
 import os
@@ -29,8 +35,10 @@ except ImportError:
         os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     socks = None
 
+import contextlib  # noqa: E402
 import random  # noqa: E402
 import select  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import struct  # noqa: E402
 import subprocess  # noqa: E402
@@ -615,6 +623,150 @@ def t_foreign(ctx):
     check_fields(access_of(hs, b.client), udp_fields(1, 1, 6, 6, drop_foreign=1))
     check_eq([p for _, p in echo.received], [b"latched", b"still latched", b"pinned"],
              "what the target got")
+
+
+# ------------------------------------------------------------------ bursts
+
+def thread_states(pid):
+    """The scheduler state letter of every thread of pid ("T": stopped)."""
+    states = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except FileNotFoundError:
+            pass  # a thread that just ended
+    return states
+
+
+@contextlib.contextmanager
+def paused(hs):
+    """hopsocks stopped (SIGSTOP, every thread) for the block, so what is
+    sent meanwhile waits in its sockets' queues; SIGCONT on the way out,
+    whatever happens in the block."""
+    os.kill(hs.pid, signal.SIGSTOP)
+    try:
+        check(wait_until(lambda: set(thread_states(hs.pid)) == {"T"}),
+              "hopsocks pid %d did not stop: thread states %s" % (hs.pid, thread_states(hs.pid)))
+        yield
+    finally:
+        os.kill(hs.pid, signal.SIGCONT)
+
+
+def roomy_udp(a):
+    """The association's client socket with room for a whole burst of replies
+    (200 small datagrams need ~160 KB; the default is about that)."""
+    a.udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    return a
+
+
+def collect(a, count, what):
+    """count datagrams from the relay, grouped as {(host, port): [payload, ...]}
+    in arrival order; then nothing more may come."""
+    got = {}
+    for i in range(count):
+        host, port, payload = a.recv("%s %d of %d" % (what, i + 1, count))
+        got.setdefault((host, port), []).append(payload)
+    a.expect_nothing(0.3, "after %d %s" % (count, what))
+    return got
+
+
+@suite.test("a burst of 200 datagrams (hopsocks stopped while it is sent) to 4 echo targets "
+            "(3 IPv4, 1 IPv6): every reply once, in order per target, its header naming the "
+            "target; access line exact")
+def t_burst(ctx):
+    echoes = [ctx.own(UdpEchoServer()) for _ in range(3)] + [ctx.own(UdpEchoServer("::1"))]
+    hs = ctx.hopsocks()
+    a = roomy_udp(Assoc(hs))
+    sent = {e.addr: [] for e in echoes}
+    with paused(hs):
+        for i in range(200):
+            e = echoes[i % len(echoes)]
+            # Distinct, numbered, and of varying length (0..49 bytes of padding).
+            payload = b"burst %03d to %d " % (i, e.port) + bytes(range(i % 50))
+            a.send(payload, e.addr)
+            sent[e.addr].append(payload)
+    got = collect(a, 200, "reply")
+    check_eq(sorted(got), sorted(sent), "targets the replies' headers name")
+    for target, payloads in sent.items():
+        check_eq(got[target], payloads, "replies from %s, in order" % hostport(*target))
+    for e in echoes:
+        check_eq([p for _, p in e.received], sent[e.addr], "what %s got, in order"
+                 % hostport(*e.addr))
+    a.close()
+    n = sum(len(p) for payloads in sent.values() for p in payloads)
+    check_fields(access_of(hs, a.client), udp_fields(200, 200, n, n))
+
+
+@suite.test("bad datagrams in the middle of bursts cost only themselves: up (port 0, FRAG 1, "
+            "malformed, foreign source) and down (too big to wrap, uncontacted source) among "
+            "60 good ones each way, every good one once and in order")
+def t_burst_drops(ctx):
+    t1, t2 = own_udp(ctx, "127.0.0.1"), own_udp(ctx, "127.0.0.1")
+    foreign = own_udp(ctx, "127.0.0.1")
+    stranger = own_udp(ctx, "127.0.0.2")
+    for t in (t1, t2):
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    hs = ctx.hopsocks()
+    a = roomy_udp(Assoc(hs))
+    targets = (t1.getsockname(), t2.getsockname())
+    # Latch the client's port and contact both targets.
+    sources_seen = set()
+    for t, hello in zip((t1, t2), (b"hello one", b"hello two")):
+        a.send(hello, t.getsockname())
+        data, src = t.recvfrom(100)
+        check_eq(data, hello, "what the target got")
+        sources_seen.add(src)
+    check_eq(len(sources_seen), 1, "hopsocks' outbound addresses %s: one socket" % sources_seen)
+    outbound = sources_seen.pop()
+    # Up: 60 good datagrams, 30 per target, with four bad ones among them.
+    up = {t: [] for t in targets}
+    with paused(hs):
+        for i in range(60):
+            if i == 15:
+                a.send(b"to port 0", ("127.0.0.1", 0))  # sendto fails: drop_send
+            if i == 25:
+                a.send(b"fragment", targets[0], frag=1)
+            if i == 35:
+                a.udp.sendto(b"\x00\x00\x00\x09 bad ATYP", a.relay)
+            if i == 45:
+                a.send(b"foreign", targets[0], sock=foreign)
+            payload = b"up %02d" % i
+            a.send(payload, targets[i % 2])
+            up[targets[i % 2]].append(payload)
+    for t in (t1, t2):
+        want, where = up[t.getsockname()], hostport(*t.getsockname())
+        got = []
+        for i in range(len(want)):
+            try:
+                data, src = t.recvfrom(100)
+            except socket.timeout:
+                raise TestFailure("%s got %d datagrams, want %d: %s" % (where, i, len(want),
+                                                                       show(b" ".join(got))))
+            check_eq(src, outbound, "source of datagram %d at %s" % (i, where))
+            got.append(data)
+        check_eq(got, want, "what %s got, in order" % where)
+    # Down: 30 replies from each target, a reply too big to wrap for an
+    # IPv4 client and one from a stranger among them.
+    down = {t: [] for t in targets}
+    with paused(hs):
+        for i in range(60):
+            t = (t1, t2)[i % 2]
+            if i == 20:
+                t1.sendto(pattern(MAX_V4, seed=3), outbound)  # + header > 65,507: drop_send
+            if i == 40:
+                stranger.sendto(b"unsolicited", outbound)
+            payload = b"down %02d" % i
+            t.sendto(payload, outbound)
+            down[t.getsockname()].append(payload)
+    got = collect(a, 60, "reply")
+    check_eq(got, down, "replies by source, in order")
+    a.close()
+    n_up = len(b"hello one") + len(b"hello two") + sum(len(p) for v in up.values() for p in v)
+    n_down = sum(len(p) for v in down.values() for p in v)
+    check_fields(access_of(hs, a.client),
+                 udp_fields(62, 60, n_up, n_down, drop_send=2, drop_frag=1, drop_malformed=1,
+                            drop_foreign=1, drop_uncontacted=1))
 
 
 @suite.test("replies from hosts the client never sent to are dropped (drop_uncontacted=2); "
