@@ -50,7 +50,8 @@ static int bind_route_source(const struct sockaddr_storage *peer, struct sockadd
 static int bind_choose_addr(struct session *s, struct sockaddr_storage *out)
 {
 	const struct config *cfg = session_cfg(s);
-	int family = s->peer.ss_family;
+	const struct sockaddr_storage *peer = &s->setup->peer;
+	int family = peer->ss_family;
 	if (family == AF_UNSPEC) {
 		socklen_t len = sizeof(*out);
 		if (getsockname(s->cfd, (struct sockaddr *)out, &len) < 0)
@@ -68,12 +69,13 @@ static int bind_choose_addr(struct session *s, struct sockaddr_storage *out)
 		memcpy(out, &fixed->ss, sizeof(*out));
 		return 0;
 	}
-	if (s->peer.ss_family != AF_UNSPEC)
-		return bind_route_source(&s->peer, out);
+	if (peer->ss_family != AF_UNSPEC)
+		return bind_route_source(peer, out);
 	return 0;
 }
 
-static int bind_listen(struct session *s)
+/* Listen, and say where in bound (for the first reply). */
+static int bind_listen(struct session *s, struct sockaddr_storage *bound)
 {
 	struct sockaddr_storage addr;
 	int rc = bind_choose_addr(s, &addr);
@@ -91,10 +93,9 @@ static int bind_listen(struct session *s)
 	/* IPv4 peers must not arrive as ::ffff:a.b.c.d on an IPv6 socket. */
 	if (addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	socklen_t len = sizeof(s->bound);
+	socklen_t len = sizeof(*bound);
 	if (bind(fd, (const struct sockaddr *)&addr, util_sa_len(&addr)) < 0 ||
-	    listen(fd, BIND_BACKLOG) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&s->bound, &len) < 0) {
+	    listen(fd, BIND_BACKLOG) < 0 || getsockname(fd, (struct sockaddr *)bound, &len) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
@@ -107,7 +108,8 @@ static int bind_listen(struct session *s)
 static void bind_ready(struct session *s)
 {
 	char where[64];
-	int rc = bind_listen(s);
+	struct sockaddr_storage bound;
+	int rc = bind_listen(s, &bound);
 	if (rc < 0) {
 		if (rc == -EAFNOSUPPORT && s->proto != P_SOCKS5) {
 			session_log(s, LOG_LVL_INFO,
@@ -120,9 +122,9 @@ static void bind_ready(struct session *s)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}
-	sockaddr_format((const struct sockaddr *)&s->bound, where, sizeof(where));
+	sockaddr_format((const struct sockaddr *)&bound, where, sizeof(where));
 	session_log(s, LOG_LVL_DEBUG, "BIND: listening on %s", where);
-	if (!session_queue_success(s, (const struct sockaddr *)&s->bound)) {
+	if (!session_queue_success(s, (const struct sockaddr *)&bound)) {
 		session_close(s, "error");
 		return;
 	}
@@ -136,7 +138,7 @@ static void bind_ready(struct session *s)
 static void bind_on_resolved(void *arg, int status, const struct resolve_result *res)
 {
 	struct session *s = arg;
-	s->query = NULL;
+	s->setup->query = NULL;
 	if (status < 0) {
 		stats_inc(&s->w->srv->stats, dns_failures);
 		session_log(s, LOG_LVL_INFO, "BIND: cannot resolve %s", s->dst.addr.domain);
@@ -144,7 +146,7 @@ static void bind_on_resolved(void *arg, int status, const struct resolve_result 
 			     status == -ENOENT ? "not-found" : "dns-failed");
 		return;
 	}
-	resolve_addr_to_sockaddr(&res->addr[0], s->dst.port, &s->peer);
+	resolve_addr_to_sockaddr(&res->addr[0], s->dst.port, &s->setup->peer);
 	bind_ready(s);
 }
 
@@ -158,14 +160,22 @@ void bind_start(struct session *s)
 {
 	struct resolve_result res;
 
+	/* The wait's state: freed when the peer is accepted or the session ends. */
+	struct session_setup *su = session_setup_new(s);
+	if (!su) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
 	/* One deadline for resolving DST and waiting for the peer. */
 	loop_timer_set(session_loop(s), &s->timer, session_cfg(s)->timeout_bind_ms);
 	session_set_state(s, S_BIND_WAIT);
-	memset(&s->peer, 0, sizeof(s->peer)); /* AF_UNSPEC: any peer */
+	memset(&su->peer, 0, sizeof(su->peer)); /* AF_UNSPEC: any peer */
 
 	if (s->dst.type != TARGET_DOMAIN) {
-		if (!bind_ip_unspecified(&s->dst))
-			target_to_sockaddr(&s->dst, &s->peer);
+		struct target dst;
+		target_compact_get(&s->dst, &dst);
+		if (!bind_ip_unspecified(&dst))
+			target_to_sockaddr(&dst, &su->peer);
 		bind_ready(s);
 		return;
 	}
@@ -174,8 +184,8 @@ void bind_start(struct session *s)
 		return;
 	}
 	stats_inc(&s->w->srv->stats, dns_queries);
-	s->query = resolver_lookup(s->w->resolver, s->dst.addr.domain, bind_on_resolved, s);
-	if (!s->query) {
+	su->query = resolver_lookup(s->w->resolver, s->dst.addr.domain, bind_on_resolved, s);
+	if (!su->query) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}
@@ -186,12 +196,14 @@ void bind_start(struct session *s)
  * keeps a BIND port from being a door for anyone who finds it. */
 static bool bind_peer_allowed(struct session *s, const struct sockaddr_storage *peer)
 {
-	if (session_cfg(s)->bind_peer_any || s->peer.ss_family == AF_UNSPEC)
+	const struct sockaddr_storage *want = &s->setup->peer;
+	if (session_cfg(s)->bind_peer_any || want->ss_family == AF_UNSPEC)
 		return true;
-	return util_sa_same_ip(peer, &s->peer);
+	return util_sa_same_ip(peer, want);
 }
 
-static void bind_accepted(struct session *s, int fd, const struct sockaddr_storage *peer)
+static void bind_accepted(struct session *s, int fd, const struct sockaddr_storage *peer,
+			  socklen_t peerlen)
 {
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -199,8 +211,7 @@ static void bind_accepted(struct session *s, int fd, const struct sockaddr_stora
 	loop_io_del(session_loop(s), &s->tio);
 	close(s->tfd);
 	s->tfd = fd;
-	s->peer = *peer;
-	s->have_peer_addr = true;
+	sockaddr_ip_set(&s->addr, (const struct sockaddr *)peer, peerlen); /* addr= in the log */
 	stats_inc(&s->w->srv->stats, binds_accepted);
 	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0 ||
 	    !session_queue_success(s, (const struct sockaddr *)peer)) {
@@ -231,17 +242,17 @@ void bind_on_event(struct session *s, unsigned events)
 			session_log(s, LOG_LVL_WARN, "BIND: accept: %s; retrying in %d ms",
 				    util_strerror(errno, ebuf, sizeof(ebuf)), BIND_RETRY_MS);
 			loop_io_set(session_loop(s), &s->tio, 0);
-			s->bind_paused = true;
-			loop_timer_set(session_loop(s), &s->retry, BIND_RETRY_MS);
+			s->setup->bind_paused = true;
+			loop_timer_set(session_loop(s), &s->setup->retry, BIND_RETRY_MS);
 			return;
 		}
 		if (bind_peer_allowed(s, &peer)) {
-			bind_accepted(s, fd, &peer);
+			bind_accepted(s, fd, &peer, len);
 			return;
 		}
 		char who[64], want[64];
 		sockaddr_format((const struct sockaddr *)&peer, who, sizeof(who));
-		sockaddr_format((const struct sockaddr *)&s->peer, want, sizeof(want));
+		sockaddr_format((const struct sockaddr *)&s->setup->peer, want, sizeof(want));
 		session_log(s, LOG_LVL_WARN, "BIND: refused a connection from %s (expected %s)",
 			    who, want);
 		stats_inc(&s->w->srv->stats, binds_refused);
@@ -249,10 +260,11 @@ void bind_on_event(struct session *s, unsigned events)
 	}
 }
 
+/* The retry timer is the setup's: it only fires while the setup exists. */
 void bind_on_retry(struct loop *loop, void *arg)
 {
 	struct session *s = arg;
-	s->bind_paused = false;
+	s->setup->bind_paused = false;
 	if (s->state == S_BIND_WAIT && s->tfd >= 0) {
 		session_update_interest(s);
 		bind_on_event(s, LOOP_READ);
@@ -261,15 +273,10 @@ void bind_on_retry(struct loop *loop, void *arg)
 
 void bind_stop_listening(struct session *s)
 {
-	loop_timer_cancel(session_loop(s), &s->retry);
+	if (s->setup)
+		loop_timer_cancel(session_loop(s), &s->setup->retry);
 	loop_io_del(session_loop(s), &s->tio);
 	if (s->tfd >= 0)
 		close(s->tfd);
 	s->tfd = -1;
-}
-
-void bind_cancel(struct session *s)
-{
-	resolver_cancel(s->query);
-	s->query = NULL;
 }

@@ -60,8 +60,64 @@ void session_set_state(struct session *s, enum session_state next)
 
 const char *session_client_text(const struct session *s, char *buf, size_t cap)
 {
-	sockaddr_format((const struct sockaddr *)&s->client, buf, cap);
+	sockaddr_format(&s->client.sa, buf, cap);
 	return buf;
+}
+
+bool session_set_user(struct session *s, const char *name)
+{
+	/* Cut where the 256-byte array this replaces cut it, so log lines,
+	 * limits and statistics see the same name. */
+	size_t n = strnlen(name, AUTH_NAME_MAX);
+	char *copy = NULL;
+	if (n > 0) {
+		copy = malloc(n + 1);
+		if (!copy)
+			return false;
+		memcpy(copy, name, n);
+		copy[n] = '\0';
+	}
+	free(s->user);
+	s->user = copy;
+	return true;
+}
+
+/* ---- the setup of a command ---- */
+
+struct session_setup *session_setup_new(struct session *s)
+{
+	if (s->setup)
+		return s->setup;
+	struct session_setup *su = calloc(1, sizeof(*su));
+	if (!su)
+		return NULL;
+	sockaddr_ip_to_storage(&s->client, &su->client);
+	loop_timer_init(&su->retry, bind_on_retry, s);
+	s->setup = su;
+	return su;
+}
+
+void session_setup_end(struct session *s)
+{
+	struct session_setup *su = s->setup;
+	if (!su)
+		return;
+	s->setup = NULL;
+	/* addr= names the address dialled last: the target, or a chain's
+	 * first hop (a BIND peer is kept when it is accepted). */
+	const struct dial *d = su->tunnel ? &su->tunnel->dial : &su->dial;
+	if (d->have_addr)
+		sockaddr_ip_set(&s->addr, (const struct sockaddr *)&d->addr, sizeof(d->addr));
+	dial_cancel(&su->dial);
+	if (su->tunnel) {
+		chain_cancel(su->tunnel);
+		loop_defer_free(session_loop(s), free, su->tunnel);
+	}
+	resolver_cancel(su->query);
+	loop_timer_cancel(session_loop(s), &su->retry);
+	/* We may be inside the dial's or the tunnel's callback, and events for
+	 * the dial's socket may still be queued in this loop round. */
+	loop_defer_free(session_loop(s), free, su);
 }
 
 /* Queue bytes for the client behind anything already queued. The replies
@@ -212,16 +268,9 @@ static void session_log_access(struct session *s)
 	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
 
 	session_client_text(s, client, sizeof(client));
-	if (s->dst.type != TARGET_NONE)
-		target_format(&s->dst, target, sizeof(target));
-	else
-		snprintf(target, sizeof(target), "-");
-	if (s->tunnel && s->tunnel->dial.have_addr)
-		sockaddr_format((const struct sockaddr *)&s->tunnel->dial.addr, addr, sizeof(addr));
-	else if (s->dial.have_addr)
-		sockaddr_format((const struct sockaddr *)&s->dial.addr, addr, sizeof(addr));
-	else if (s->have_peer_addr)
-		sockaddr_format((const struct sockaddr *)&s->peer, addr, sizeof(addr));
+	target_compact_format(&s->dst, target, sizeof(target)); /* "-" before a request */
+	if (s->addr.sa.sa_family != AF_UNSPEC)
+		sockaddr_format(&s->addr.sa, addr, sizeof(addr));
 	if (s->deny_reason) {
 		/* "rule x.conf:12" -> deny=rule:x.conf:12, one token for parsers */
 		size_t n = (size_t)snprintf(extra, sizeof(extra), " deny=%s", s->deny_reason);
@@ -245,7 +294,7 @@ static void session_log_access(struct session *s)
 
 	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s route=%s result=%s up=%llu "
 		   "down=%llu ms=%llu%s",
-		   client, s->user[0] ? s->user : "-", proto_names[s->proto], cmd, target, addr,
+		   client, s->user ? s->user : "-", proto_names[s->proto], cmd, target, addr,
 		   s->route ? s->route : "-", s->result ? s->result : "closed",
 		   (unsigned long long)up, (unsigned long long)down,
 		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
@@ -255,6 +304,10 @@ static void session_free(void *p)
 {
 	struct session *s = p;
 	snapshot_unref(s->snap);
+	/* Freed with the session, not in session_close: the UDP association
+	 * (freed there, deferred too) points at the user name. */
+	free(s->user);
+	target_compact_clear(&s->dst);
 	free(s);
 }
 
@@ -271,6 +324,9 @@ void session_close(struct session *s, const char *result)
 	stats_add(&srv->stats, bytes_down, session_bytes_down(s));
 	stats_add(&srv->stats, bytes_spliced,
 		  s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN]);
+	/* A command still being set up stops here, and leaves its addr= for
+	 * the log line. */
+	session_setup_end(s);
 	session_log_access(s);
 	if (s->udp) {
 		const struct udp_counters *c = udp_assoc_counters(s->udp);
@@ -284,25 +340,20 @@ void session_close(struct session *s, const char *result)
 			  s->relay.bytes[RELAY_UP] + (uc ? uc->bytes_up : 0),
 			  session_bytes_down(s) + (uc ? uc->bytes_down : 0));
 	if (s->result && strcmp(s->result, "auth-failed") == 0 && session_users(s) &&
-	    userdb_find(session_users(s), s->user))
-		stats_user_auth_failed(&srv->stats, s->user);
+	    userdb_find(session_users(s), session_user(s)))
+		stats_user_auth_failed(&srv->stats, session_user(s));
 
 	loop_timer_cancel(session_loop(s), &s->timer);
-	loop_timer_cancel(session_loop(s), &s->retry);
 	session_close_fd(s, &s->cio, &s->cfd);
 	session_close_fd(s, &s->tio, &s->tfd);
 	relay_release(&s->relay, session_pools(s));
-	if (s->holds_client_slot)
-		limits_give_client(srv->limits, &s->client);
-	if (s->holds_user_slot)
-		limits_give_user(srv->limits, s->user);
-	dial_cancel(&s->dial);
-	if (s->tunnel) {
-		chain_cancel(s->tunnel);
-		loop_defer_free(session_loop(s), free, s->tunnel);
-		s->tunnel = NULL;
+	if (s->holds_client_slot) {
+		struct sockaddr_storage client;
+		sockaddr_ip_to_storage(&s->client, &client);
+		limits_give_client(srv->limits, &client);
 	}
-	bind_cancel(s);
+	if (s->holds_user_slot)
+		limits_give_user(srv->limits, session_user(s));
 	udp_assoc_free(s->udp);
 	if (s->auth_job) {
 		s->auth_job->owner = NULL; /* the worker frees it when it returns */
@@ -358,9 +409,11 @@ void session_on_reload(struct worker *w)
 	s = w->sessions;
 	while (s) {
 		struct session *next = s->next;
-		if (s->user_from_file && (!now->users || !userdb_find(now->users, s->user))) {
+		if (s->user_from_file &&
+		    (!now->users || !userdb_find(now->users, session_user(s)))) {
 			session_log(s, LOG_LVL_INFO,
-				    "user '%s' is no longer in the user file: closing", s->user);
+				    "user '%s' is no longer in the user file: closing",
+				    session_user(s));
 			session_close(s, "user-removed");
 		}
 		s = next;
@@ -401,7 +454,8 @@ void session_update_interest(struct session *s)
 	case S_BIND_WAIT:
 		if (session_reads_handshake(s))
 			cev |= LOOP_READ;
-		if (!s->bind_paused)
+		/* The setup lives as long as BIND_WAIT does. */
+		if (s->setup && !s->setup->bind_paused)
 			tev |= LOOP_READ; /* the listening socket, once it exists */
 		break;
 	default:
@@ -436,6 +490,8 @@ bool session_queue_success(struct session *s, const struct sockaddr *bnd)
 
 void session_start_relay(struct session *s)
 {
+	/* What the relay needs is in the session now: the setup can go. */
+	session_setup_end(s);
 	s->result = "ok";
 	session_set_state(s, S_RELAY);
 	s->last_active_ms = loop_now_ms(session_loop(s));
@@ -484,7 +540,7 @@ static void session_deny_guard(struct session *s, const char *target)
 static void session_dial_failed(struct session *s, const struct dial *d, int err)
 {
 	char ebuf[64], target[TARGET_TEXT_MAX];
-	target_format(&s->dst, target, sizeof(target));
+	target_compact_format(&s->dst, target, sizeof(target));
 	if (d->failed_in_dns) {
 		const char *why = err == ENOENT	     ? "name not found"
 				  : err == ETIMEDOUT ? "timed out"
@@ -522,7 +578,7 @@ static void session_on_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t
 	struct session *s = arg;
 	if (fd < 0) {
 		char target[TARGET_TEXT_MAX];
-		target_format(&s->dst, target, sizeof(target));
+		target_compact_format(&s->dst, target, sizeof(target));
 		if (t->guard_refused) {
 			session_deny_guard(s, target);
 			return;
@@ -562,20 +618,27 @@ static void session_on_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t
  * a route sends the target through a chain. */
 static void session_start_connect(struct session *s)
 {
+	struct target dst;
+	target_compact_get(&s->dst, &dst);
 	loop_timer_cancel(session_loop(s), &s->timer);
 	session_set_state(s, S_CONNECT);
-	const struct config_route *route = route_match(session_cfg(s), &s->dst);
+	const struct config_route *route = route_match(session_cfg(s), &dst);
 	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
+	struct session_setup *su = session_setup_new(s);
+	if (!su) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
 	if (route && route->chain >= 0) {
-		s->tunnel = malloc(sizeof(*s->tunnel));
-		if (!s->tunnel) {
+		su->tunnel = malloc(sizeof(*su->tunnel));
+		if (!su->tunnel) {
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 			return;
 		}
-		chain_start(s->tunnel, s->w, s->snap, (size_t)route->chain, &s->dst, &s->client,
+		chain_start(su->tunnel, s->w, s->snap, (size_t)route->chain, &dst, &su->client,
 			    session_on_tunnel, s);
 	} else {
-		dial_start(&s->dial, s->w, session_cfg(s), &s->client, &s->dst,
+		dial_start(&su->dial, s->w, session_cfg(s), &su->client, &dst,
 			   session_cfg(s)->timeout_connect_ms, session_on_dialed, s);
 	}
 	session_update_interest(s);
@@ -601,15 +664,21 @@ static bool session_discard_input(int fd)
 static void session_udp_open(struct session *s, const struct sockaddr_storage *relay)
 {
 	int err;
-	struct sockaddr_storage bnd;
+	struct sockaddr_storage bnd, client;
+	struct target dst;
 
+	/* The association copies both; it keeps a pointer to the user name,
+	 * which lives as long as the session. */
+	sockaddr_ip_to_storage(&s->client, &client);
+	target_compact_get(&s->dst, &dst);
 	if (relay)
 		s->udp = udp_assoc_new_upstream(s->w, session_cfg(s),
-						s->authenticated ? s->user : NULL, s->cfd,
-						&s->client, &s->dst, relay, &err);
+						s->authenticated ? session_user(s) : NULL, s->cfd,
+						&client, &dst, relay, &err);
 	else
-		s->udp = udp_assoc_new(s->w, session_cfg(s), s->authenticated ? s->user : NULL,
-				       s->cfd, &s->client, &s->dst, &err);
+		s->udp = udp_assoc_new(s->w, session_cfg(s),
+				       s->authenticated ? session_user(s) : NULL, s->cfd, &client,
+				       &dst, &err);
 	if (!s->udp) {
 		char ebuf[64];
 		session_log(s, LOG_LVL_WARN, "cannot open a UDP relay socket: %s",
@@ -618,6 +687,10 @@ static void session_udp_open(struct session *s, const struct sockaddr_storage *r
 		return;
 	}
 	stats_inc(&s->w->srv->stats, udp_associations);
+	/* Through a chain: the association has its own socket to the hop's
+	 * relay now, so the tunnel can go (relay points into it, and stays
+	 * readable until the deferred free at the end of this round). */
+	session_setup_end(s);
 	udp_assoc_reply_addr(s->udp, &bnd);
 	if (!session_queue_success(s, (const struct sockaddr *)&bnd)) {
 		session_close(s, "error");
@@ -661,20 +734,24 @@ static void session_on_udp_tunnel(struct chain_tunnel *t, void *arg, int fd, uin
  * the route is the one its DST matches: in practice the catch-all rule. */
 static void session_udp_start(struct session *s)
 {
+	struct target dst;
+	target_compact_get(&s->dst, &dst);
 	loop_timer_cancel(session_loop(s), &s->timer);
-	const struct config_route *route = route_match(session_cfg(s), &s->dst);
+	const struct config_route *route = route_match(session_cfg(s), &dst);
 	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
 	if (!route) {
 		session_udp_open(s, NULL);
 		return;
 	}
-	s->tunnel = malloc(sizeof(*s->tunnel));
-	if (!s->tunnel) {
+	struct session_setup *su = session_setup_new(s);
+	if (su)
+		su->tunnel = malloc(sizeof(*su->tunnel));
+	if (!su || !su->tunnel) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}
 	session_set_state(s, S_CONNECT);
-	chain_start_udp(s->tunnel, s->w, s->snap, (size_t)route->chain, session_on_udp_tunnel, s);
+	chain_start_udp(su->tunnel, s->w, s->snap, (size_t)route->chain, session_on_udp_tunnel, s);
 	session_update_interest(s);
 }
 
@@ -722,17 +799,21 @@ static unsigned acl_command_of(uint8_t cmd)
  * datagram's destination is checked instead (udp.c). */
 static bool session_acl_allows(struct session *s)
 {
+	struct sockaddr_storage client;
+	struct target dst;
+	sockaddr_ip_to_storage(&s->client, &client);
+	target_compact_get(&s->dst, &dst);
 	struct acl_request req = {
-		.client = &s->client,
-		.user = s->authenticated ? s->user : NULL,
+		.client = &client,
+		.user = s->authenticated ? session_user(s) : NULL,
 		.command = acl_command_of(s->cmd),
-		.dst = s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? NULL : &s->dst,
+		.dst = s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? NULL : &dst,
 	};
 	struct acl_verdict v = acl_check(session_cfg(s), &req);
 	if (v.allow)
 		return true;
 	char target[TARGET_TEXT_MAX];
-	target_format(&s->dst, target, sizeof(target));
+	target_format(&dst, target, sizeof(target));
 	session_log(s, LOG_LVL_INFO, "denied %s to %s by %s",
 		    s->cmd == SOCKS5_CMD_BIND		 ? "bind"
 		    : s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? "udp"
@@ -751,12 +832,14 @@ static bool session_take_slots(struct session *s)
 	const struct config *cfg = session_cfg(s);
 	struct limits *lim = s->w->srv->limits;
 	const char *which = NULL;
-	if (!limits_take_client(lim, &s->client, cfg->max_per_client))
+	struct sockaddr_storage client;
+	sockaddr_ip_to_storage(&s->client, &client);
+	if (!limits_take_client(lim, &client, cfg->max_per_client))
 		which = "max-connections-per-client";
 	else
 		s->holds_client_slot = true;
 	if (!which && s->authenticated) {
-		if (!limits_take_user(lim, s->user, cfg->max_per_user))
+		if (!limits_take_user(lim, session_user(s), cfg->max_per_user))
 			which = "max-connections-per-user";
 		else
 			s->holds_user_slot = true;
@@ -778,7 +861,7 @@ void session_run_command(struct session *s)
 	if (s->cmd != SOCKS5_CMD_UDP_ASSOCIATE || s->proto == P_SOCKS5)
 		stats_session_begin(&s->w->srv->stats, &s->sstats, (unsigned)s->proto - P_SOCKS4,
 				    (unsigned)s->cmd - SOCKS5_CMD_CONNECT,
-				    s->authenticated ? s->user : NULL);
+				    s->authenticated ? session_user(s) : NULL);
 	switch (s->cmd) {
 	case SOCKS5_CMD_CONNECT:
 		session_start_connect(s);
@@ -956,13 +1039,12 @@ void session_start(struct worker *w, int fd, const struct sockaddr *peer, sockle
 	s->cfd = fd;
 	s->tfd = -1;
 	s->state = S_DETECT;
-	if (peerlen <= sizeof(s->client))
-		memcpy(&s->client, peer, peerlen);
+	/* Listeners are TCP over IPv4 or IPv6: nothing else arrives here. */
+	sockaddr_ip_set(&s->client, peer, peerlen);
 	s->started_ms = loop_now_ms(w->loop);
 	loop_io_init(&s->cio, session_on_client, s);
 	loop_io_init(&s->tio, session_on_target, s);
 	loop_timer_init(&s->timer, session_on_timer, s);
-	loop_timer_init(&s->retry, bind_on_retry, s);
 
 	/* TCP_NODELAY comes from the listener (worker_open_listener). */
 

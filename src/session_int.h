@@ -48,6 +48,32 @@ enum session_proto {
 	P_HTTP, /* HTTP CONNECT front-end */
 };
 
+/* What a session needs only while its command is being set up: the dial
+ * or the chain tunnel of a CONNECT, the resolution and the wait of a BIND,
+ * the tunnel of a UDP ASSOCIATE through a chain. Allocated when such a
+ * command starts (session_setup_new) and freed when the relay (or the
+ * association) starts or the session ends (session_setup_end), so the
+ * ~600 bytes of it are not carried by an idle relayed connection. */
+struct session_setup {
+	/* The client as the dial and the tunnel take it: they keep a pointer
+	 * to a sockaddr_storage while they run. */
+	struct sockaddr_storage client;
+	struct dial dial;	      /* CONNECT: the outgoing connection, while it is made */
+	struct chain_tunnel *tunnel;  /* CONNECT or UDP through a chain, while it is built */
+	struct resolve_query *query;  /* BIND: resolving DST */
+	struct sockaddr_storage peer; /* BIND: the address DST resolved to (AF_UNSPEC: any) */
+	struct loop_timer retry;      /* BIND: accept again after running out of descriptors */
+	bool bind_paused; /* BIND: accept() ran out of descriptors: not polling for a moment */
+};
+
+/* One per client connection, for its whole life: only what a relaying
+ * (or UDP, or BIND) session still needs, each at its real size. An idle
+ * relayed connection costs this struct (408 bytes; 1,552 when it held a
+ * struct target, char user[256], the dial and three sockaddr_storage) and
+ * its names, if any: relay buffers and pipes go back to the pool when
+ * empty. Handshake messages are parsed into locals from relay.buf[UP]; the
+ * setup of a command lives in struct session_setup; the user and a target
+ * name are allocations of their own length, not 256-byte arrays. */
 struct session {
 	struct worker *w;
 	struct snapshot *snap; /* the configuration this session started with */
@@ -55,45 +81,45 @@ struct session {
 
 	enum session_state state;
 	enum session_proto proto;
-	uint8_t cmd;  /* SOCKS command; 0 until a request is parsed */
 	int cfd, tfd; /* client and target (or BIND listening) sockets; -1 when closed */
 	struct loop_io cio, tio;
 	struct loop_timer timer; /* the deadline of the current phase */
-	struct loop_timer retry; /* BIND: accept again after running out of descriptors */
 
 	uint64_t started_ms;
 	uint64_t last_active_ms;
 
 	struct relay relay;
 	uint32_t reply_bytes; /* our own handshake bytes, counted in relay.bytes[DOWN] */
-	struct target dst;
-	struct sockaddr_storage client;
-	char user[AUTH_NAME_MAX + 1];
-
-	struct dial dial;	       /* CONNECT: the outgoing connection, while it is made */
-	struct chain_tunnel *tunnel;   /* CONNECT through a chain: allocated while it is built */
-	struct resolve_query *query;   /* BIND: resolving DST */
-	struct sockaddr_storage peer;  /* BIND: the address DST resolved to (AF_UNSPEC: any) */
-	struct sockaddr_storage bound; /* BIND: the listening address */
-	bool have_peer_addr;
-	bool bind_paused;
-		/* accept() ran out of descriptors: not polling for a moment */ /* addr= in the
-										   access log:
-										   dial.addr or peer
-										 */
-	struct udp_assoc *udp;
-
-	struct auth_job *auth_job;
-	bool authenticated;  /* by RFC 1929 or HTTP Basic: user names a user-file entry */
-	bool throttled;	     /* its address was blocked for failed authentications */
-	bool user_from_file; /* user names a user-file entry (logged in, or SOCKS4 known-user) */
+	uint8_t cmd;	      /* SOCKS command; 0 until a request is parsed */
+	bool authenticated;   /* by RFC 1929 or HTTP Basic: user names a user-file entry */
+	bool throttled;	      /* its address was blocked for failed authentications */
+	bool user_from_file;  /* user names a user-file entry (logged in, or SOCKS4 known-user) */
 	bool holds_client_slot, holds_user_slot; /* counted in srv->limits */
 	bool busy;				 /* refused by a connection limit (HTTP: 503) */
+
+	/* Kept to the end for the access-log line (and the limits, the
+	 * rules, a reload's user check). */
+	struct target_compact dst; /* the request's destination; TARGET_NONE until parsed */
+	char *user;		   /* the user name, malloc'd; NULL: none (never "") */
+	union sockaddr_ip client;
+	union sockaddr_ip addr; /* addr= in the access log: the address dialled (a chain's
+				 * first hop), or the BIND peer; AF_UNSPEC: none */
+
+	struct session_setup *setup; /* CONNECT, BIND, UDP through a chain: while set up */
+	struct udp_assoc *udp;
+	struct auth_job *auth_job;
+
 	const char *deny_reason; /* the access rule that refused it, for the reply and log */
 	const char *result;	 /* access-log result word */
 	const char *route; /* access-log route: "direct", a chain name, or NULL (not routed) */
 	struct stats_session sstats; /* what stats_session_begin counted, for the end */
 };
+
+/* The user name, "" when there is none. */
+static inline const char *session_user(const struct session *s)
+{
+	return s->user ? s->user : "";
+}
 
 static inline struct buf_pool *session_pool(struct session *s)
 {
@@ -121,6 +147,15 @@ static inline struct loop *session_loop(struct session *s)
 }
 
 void session_set_state(struct session *s, enum session_state next);
+/* Keep name as the session's user (cut to AUTH_NAME_MAX bytes; "" is
+ * none). false when out of memory: the user is then unchanged. */
+bool session_set_user(struct session *s, const char *name);
+/* Allocate s->setup for the command about to start. NULL when out of
+ * memory: the caller fails the request. */
+struct session_setup *session_setup_new(struct session *s);
+/* The command is set up, or the session ends: keep the address the access
+ * log names, stop what is still in progress, free s->setup. */
+void session_setup_end(struct session *s);
 const char *session_state_name(enum session_state st);
 const char *session_client_text(const struct session *s, char *buf, size_t cap);
 
@@ -168,7 +203,6 @@ void session_advance(struct session *s);
 /* bind.c */
 void bind_start(struct session *s);
 void bind_on_event(struct session *s, unsigned events);
-void bind_cancel(struct session *s);
 /* Close the listening socket (the wait is over: nobody else may connect). */
 void bind_stop_listening(struct session *s);
 void bind_on_retry(struct loop *loop, void *arg);

@@ -8,7 +8,6 @@
  *      │                 └──────────────────────────────────────┘
  *      └──"CONNECT "──> HTTP_REQUEST ──> [AUTH_VERIFY] ──> run command
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
@@ -17,6 +16,18 @@
 #include "session_int.h"
 #include "socks4.h"
 #include "socks5.h"
+
+/* Keep the request's destination (and SOCKS4's USERID, when user is not
+ * NULL) for the session's life, each at its own length: see struct
+ * session. false when out of memory; the caller answers with the
+ * protocol's general failure, as for any other allocation failure. */
+static bool session_keep_request(struct session *s, const struct target *dst, const char *user)
+{
+	if (target_compact_set(&s->dst, dst) == 0 && (!user || session_set_user(s, user)))
+		return true;
+	session_log(s, LOG_LVL_WARN, "out of memory keeping the request");
+	return false;
+}
 
 /* ---- SOCKS4 / SOCKS4a ---- */
 
@@ -54,8 +65,10 @@ void session_socks4_request(struct session *s)
 	buf_consume(in, (size_t)n);
 	s->proto = req.is_4a ? P_SOCKS4A : P_SOCKS4;
 	s->cmd = req.cmd;
-	s->dst = req.dst;
-	snprintf(s->user, sizeof(s->user), "%s", req.userid);
+	if (!session_keep_request(s, &req.dst, req.userid)) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
 	if (!session_socks4_allowed(s, req.userid)) {
 		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
 		return;
@@ -110,19 +123,21 @@ void session_socks5_greeting(struct session *s)
 static void session_auth_outcome(struct session *s, bool ok)
 {
 	struct server *srv = s->w->srv;
+	struct sockaddr_storage client;
+	sockaddr_ip_to_storage(&s->client, &client);
 	if (ok) {
 		stats_inc(&srv->stats, auth_ok);
 		s->authenticated = true;
 		s->user_from_file = true;
-		throttle_record_success(srv->throttle, &s->client);
+		throttle_record_success(srv->throttle, &client);
 		return;
 	}
 	stats_inc(&srv->stats, auth_failed);
-	if (s->user[0])
+	if (s->user)
 		/* A line fail2ban-style tools can match. */
 		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
 	if (!s->throttled &&
-	    throttle_record_failure(srv->throttle, &s->client, loop_now_ms(session_loop(s))))
+	    throttle_record_failure(srv->throttle, &client, loop_now_ms(session_loop(s))))
 		session_log(s, LOG_LVL_WARN, "too many failed authentications: blocked for %u ms",
 			    session_cfg(s)->auth_throttle_block_ms);
 }
@@ -148,10 +163,18 @@ static void session_auth_reply(struct session *s, bool ok)
  * -1 = out of memory (the session is closed). */
 static int session_check_password(struct session *s, const char *user, const char *pass)
 {
-	snprintf(s->user, sizeof(s->user), "%s", user);
+	/* Out of memory here ends the session like a job that cannot be
+	 * allocated (below): there is no reply for it at this step. */
+	if (!session_set_user(s, user)) {
+		session_log(s, LOG_LVL_WARN, "out of memory keeping the user name");
+		session_close(s, "error");
+		return -1;
+	}
 	uint64_t now = loop_now_ms(session_loop(s));
+	struct sockaddr_storage client;
+	sockaddr_ip_to_storage(&s->client, &client);
 	/* A blocked address is refused without spending argon2 on it. */
-	if (throttle_blocked(s->w->srv->throttle, &s->client, now)) {
+	if (throttle_blocked(s->w->srv->throttle, &client, now)) {
 		session_log(s, LOG_LVL_INFO, "authentication refused: address blocked for failing");
 		s->throttled = true;
 		return -2;
@@ -209,7 +232,7 @@ static void session_http_refuse(struct session *s, int status, const char *detai
 static void session_http_auth_failed(struct session *s, const char *why)
 {
 	/* No credentials at all is how every browser starts: not a failure. */
-	if (s->user[0])
+	if (s->user)
 		session_auth_outcome(s, false);
 	else
 		session_log(s, LOG_LVL_INFO, "HTTP CONNECT without usable credentials: %s", why);
@@ -237,7 +260,11 @@ void session_http_request(struct session *s)
 	}
 	buf_consume(in, (size_t)n);
 	s->cmd = SOCKS5_CMD_CONNECT;
-	s->dst = req.dst;
+	if (!session_keep_request(s, &req.dst, NULL)) {
+		explicit_bzero(&req, sizeof(req));
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
 	if (!session_users(s)) {
 		session_run_command(s);
 		return;
@@ -328,7 +355,10 @@ void session_socks5_request(struct session *s)
 	}
 	buf_consume(in, (size_t)n);
 	s->cmd = req.cmd;
-	s->dst = req.dst;
+	if (!session_keep_request(s, &req.dst, NULL)) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
 	session_run_command(s);
 }
 

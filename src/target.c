@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -223,4 +224,75 @@ size_t sockaddr_format(const struct sockaddr *sa, char *out, size_t cap)
 		return tb.len;
 	}
 	return target_format(&t, out, cap);
+}
+
+/* ---- compact forms ---- */
+
+int target_compact_set(struct target_compact *c, const struct target *t)
+{
+	target_compact_clear(c);
+	if (t->type == TARGET_DOMAIN) {
+		char *name = malloc((size_t)t->domain_len + 1);
+		if (!name)
+			return -ENOMEM;
+		memcpy(name, t->addr.domain, t->domain_len);
+		name[t->domain_len] = '\0';
+		c->addr.domain = name;
+		c->domain_len = t->domain_len;
+	} else {
+		/* An IPv4 address is the first 4 of these bytes. */
+		memcpy(c->addr.ipv6, t->addr.ipv6, sizeof(c->addr.ipv6));
+	}
+	c->type = t->type;
+	c->port = t->port;
+	return 0;
+}
+
+void target_compact_get(const struct target_compact *c, struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = c->type;
+	t->port = c->port;
+	if (c->type == TARGET_DOMAIN) {
+		t->domain_len = c->domain_len;
+		memcpy(t->addr.domain, c->addr.domain, c->domain_len);
+	} else {
+		memcpy(t->addr.ipv6, c->addr.ipv6, sizeof(c->addr.ipv6));
+	}
+}
+
+size_t target_compact_format(const struct target_compact *c, char *out, size_t cap)
+{
+	struct target t;
+
+	target_compact_get(c, &t);
+	return target_format(&t, out, cap);
+}
+
+void target_compact_clear(struct target_compact *c)
+{
+	if (c->type == TARGET_DOMAIN)
+		free(c->addr.domain);
+	memset(c, 0, sizeof(*c));
+}
+
+int sockaddr_ip_set(union sockaddr_ip *ip, const struct sockaddr *sa, socklen_t len)
+{
+	memset(ip, 0, sizeof(*ip));
+	/* The length first: a shorter buffer may not even hold the family. */
+	if (len >= (socklen_t)sizeof(ip->v4) && sa->sa_family == AF_INET) {
+		memcpy(&ip->v4, sa, sizeof(ip->v4));
+		return 0;
+	}
+	if (len >= (socklen_t)sizeof(ip->v6) && sa->sa_family == AF_INET6) {
+		memcpy(&ip->v6, sa, sizeof(ip->v6));
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+void sockaddr_ip_to_storage(const union sockaddr_ip *ip, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, ip, sizeof(*ip));
 }

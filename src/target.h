@@ -3,6 +3,7 @@
 #ifndef HOPSOCKS_TARGET_H
 #define HOPSOCKS_TARGET_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -57,5 +58,49 @@ int target_set_domain(struct target *t, const char *name, size_t len, uint16_t p
 
 /* Format any AF_INET/AF_INET6 sockaddr as "1.2.3.4:80" / "[::1]:80". */
 size_t sockaddr_format(const struct sockaddr *sa, char *out, size_t cap);
+
+/* ---- compact forms, for what a session keeps for its whole life ---- */
+
+/* A target at its real size: 24 bytes where a struct target takes 260
+ * (its 256-byte name buffer is there for the parsers). An address stays
+ * inline; a name goes to an allocation of exactly its length. Zeroed
+ * storage is an empty one (TARGET_NONE). */
+struct target_compact {
+	uint8_t type;	    /* enum target_type */
+	uint8_t domain_len; /* for TARGET_DOMAIN, 1..255 */
+	uint16_t port;	    /* host byte order */
+	union {
+		uint8_t ipv4[4];
+		uint8_t ipv6[16];
+		char *domain; /* NUL-terminated, malloc'd */
+	} addr;
+};
+
+/* Keep t in c, replacing what c held. Returns 0, or -ENOMEM (c is then
+ * empty). */
+int target_compact_set(struct target_compact *c, const struct target *t);
+/* The full target back, for the functions that take a struct target. */
+void target_compact_get(const struct target_compact *c, struct target *t);
+/* target_format() of what c holds ("-" when empty). */
+size_t target_compact_format(const struct target_compact *c, char *out, size_t cap);
+/* Free the name, if any; c is empty afterwards. */
+void target_compact_clear(struct target_compact *c);
+
+/* An AF_INET or AF_INET6 socket address at its real size: 28 bytes where a
+ * struct sockaddr_storage takes 128. Every address a session keeps (its
+ * client, the address it reached) is one of the two: listeners and
+ * outgoing connections are TCP over IP. AF_UNSPEC: none. */
+union sockaddr_ip {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* Copy sa (len bytes) into ip. Returns 0, or -EAFNOSUPPORT for another
+ * family or a short len (ip is then AF_UNSPEC). */
+int sockaddr_ip_set(union sockaddr_ip *ip, const struct sockaddr *sa, socklen_t len);
+/* Widen ip into ss (the rest zeroed), for the modules that take a
+ * sockaddr_storage. */
+void sockaddr_ip_to_storage(const union sockaddr_ip *ip, struct sockaddr_storage *ss);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests for socks5.c (RFC 1928 / RFC 1929 parse and encode) and for
- * target.c (formatting, socket address conversion, proto_strerror). */
+ * target.c (formatting, socket address conversion, the compact forms a
+ * session keeps, proto_strerror). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -949,6 +950,83 @@ START_TEST(test_set_domain)
 }
 END_TEST
 
+/* What a session keeps: the same target back, a name at its own length. */
+START_TEST(test_compact_round_trip)
+{
+	char name[TARGET_DOMAIN_MAX];
+	struct target in[4], out;
+	struct target_compact c = { 0 };
+	char a[TARGET_TEXT_MAX], b[TARGET_TEXT_MAX];
+
+	memset(name, 'z', sizeof(name));
+	in[0] = (struct target){ .type = TARGET_IPV4, .port = 80, .addr.ipv4 = { 192, 0, 2, 1 } };
+	in[1] = make_ipv6("2001:db8::1", 65535);
+	in[2] = make_domain("a\nb.example", 443);
+	ck_assert_int_eq(target_set_domain(&in[3], name, sizeof(name), 1), 0);
+	for (size_t i = 0; i < 4; i++) {
+		/* Each set replaces (and frees) what the previous one kept. */
+		ck_assert_int_eq(target_compact_set(&c, &in[i]), 0);
+		target_compact_get(&c, &out);
+		ck_assert_uint_eq(out.type, in[i].type);
+		ck_assert_uint_eq(out.port, in[i].port);
+		target_format(&in[i], a, sizeof(a));
+		target_format(&out, b, sizeof(b));
+		ck_assert_str_eq(a, b);
+		target_compact_format(&c, b, sizeof(b));
+		ck_assert_str_eq(a, b);
+	}
+	ck_assert_uint_eq(out.domain_len, sizeof(name));
+	ck_assert_int_eq(memcmp(out.addr.domain, name, sizeof(name)), 0);
+	ck_assert_uint_eq(out.addr.domain[sizeof(name)], '\0');
+	ck_assert_uint_eq(strlen(c.addr.domain), sizeof(name));
+	target_compact_clear(&c);
+	ck_assert_uint_eq(c.type, TARGET_NONE);
+	target_compact_format(&c, b, sizeof(b));
+	ck_assert_str_eq(b, "-");
+	target_compact_clear(&c); /* clearing an empty one is harmless */
+	ck_assert_uint_le(sizeof(struct target_compact), 24);
+}
+END_TEST
+
+START_TEST(test_sockaddr_ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(1080) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(443) };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_storage ss;
+	union sockaddr_ip ip;
+	char buf[64];
+
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.33", &sin.sin_addr), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::7", &sin6.sin6_addr), 1);
+	sin6.sin6_scope_id = 3;
+
+	ck_assert_int_eq(sockaddr_ip_set(&ip, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sockaddr_format(&ip.sa, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "192.0.2.33:1080");
+	memset(&ss, 0xaa, sizeof(ss));
+	sockaddr_ip_to_storage(&ip, &ss);
+	ck_assert_int_eq(memcmp(&ss, &sin, sizeof(sin)), 0);
+	ck_assert_uint_eq(((const uint8_t *)&ss)[sizeof(ss) - 1], 0); /* the rest zeroed */
+
+	ck_assert_int_eq(sockaddr_ip_set(&ip, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+	sockaddr_ip_to_storage(&ip, &ss);
+	ck_assert_int_eq(memcmp(&ss, &sin6, sizeof(sin6)), 0);
+	sockaddr_format((struct sockaddr *)&ss, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[2001:db8::7]:443");
+
+	/* Other families and short lengths leave it empty. */
+	ck_assert_int_eq(sockaddr_ip_set(&ip, (struct sockaddr *)&sun, sizeof(sun)), -EAFNOSUPPORT);
+	ck_assert_uint_eq(ip.sa.sa_family, AF_UNSPEC);
+	ck_assert_int_eq(sockaddr_ip_set(&ip, (struct sockaddr *)&sin6, sizeof(sin6) - 1),
+			 -EAFNOSUPPORT);
+	ck_assert_uint_eq(ip.sa.sa_family, AF_UNSPEC);
+	sockaddr_format(&ip.sa, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "-");
+	ck_assert_uint_eq(sizeof(union sockaddr_ip), sizeof(struct sockaddr_in6));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("socks5");
@@ -1011,6 +1089,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_sockaddr_format);
 	tcase_add_test(tc, test_sockaddr_round_trip);
 	tcase_add_test(tc, test_set_domain);
+	tcase_add_test(tc, test_compact_round_trip);
+	tcase_add_test(tc, test_sockaddr_ip);
 	suite_add_tcase(s, tc);
 	return s;
 }
