@@ -68,6 +68,64 @@ void chain_health_free(struct chain_health *h, size_t nchains)
 	free(h);
 }
 
+static const struct config_chain *chain_find(const struct config *cfg, const char *name,
+					     size_t *index)
+{
+	for (size_t i = 0; i < cfg->nchains; i++)
+		if (strcmp(cfg->chains[i].name, name) == 0) {
+			*index = i;
+			return &cfg->chains[i];
+		}
+	return NULL;
+}
+
+/* The same upstream, as far as its health goes: a changed password may be
+ * what fixes a hop that refused us, so it makes another hop. */
+static bool chain_same_hop(const struct hop *a, const struct hop *b)
+{
+	return strcmp(a->display, b->display) == 0 && a->has_pass == b->has_pass &&
+	       strcmp(a->pass, b->pass) == 0;
+}
+
+static bool chain_same_hops(const struct config_chain *a, const struct config_chain *b)
+{
+	if (a->nhops != b->nhops)
+		return false;
+	for (size_t i = 0; i < a->nhops; i++)
+		if (!chain_same_hop(&a->hops[i], &b->hops[i]))
+			return false;
+	return true;
+}
+
+size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
+			  const struct chain_health *from, const struct config *from_cfg,
+			  uint64_t now_ms)
+{
+	size_t still_down = 0;
+	for (size_t i = 0; i < to_cfg->nchains; i++) {
+		const struct config_chain *nc = &to_cfg->chains[i];
+		size_t j;
+		const struct config_chain *oc = chain_find(from_cfg, nc->name, &j);
+		if (!oc)
+			continue;
+		if (chain_same_hops(nc, oc))
+			atomic_store(&to[i].next_start, atomic_load(&from[j].next_start));
+		uint64_t latest = now_ms + nc->retry_dead_ms;
+		for (size_t h = 0; h < nc->nhops; h++)
+			for (size_t k = 0; k < oc->nhops; k++) {
+				if (!chain_same_hop(&nc->hops[h], &oc->hops[k]))
+					continue;
+				uint64_t until = atomic_load(&from[j].down_until_ms[k]);
+				if (until <= now_ms)
+					break;
+				atomic_store(&to[i].down_until_ms[h], until < latest ? until : latest);
+				still_down++;
+				break;
+			}
+	}
+	return still_down;
+}
+
 static bool chain_hop_up(const struct chain_health *h, size_t i, uint64_t now)
 {
 	return atomic_load_explicit(&h->down_until_ms[i], memory_order_relaxed) <= now;

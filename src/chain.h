@@ -33,6 +33,17 @@ struct chain_health {
 
 struct chain_health *chain_health_new(const struct config *cfg);
 void chain_health_free(struct chain_health *h, size_t nchains);
+/* A reload: carry what is known about hops that are still configured from
+ * the running configuration (from, from_cfg) into the new one (to, to_cfg),
+ * so a hop known to be dead is not handed every new client again. A hop is
+ * the same hop when its chain has the same name and the hop the same URL
+ * and password (its position may change); it stays down for the rest of
+ * its back-off, but no longer than the new chain's retry-dead from now_ms.
+ * A chain with the same hops in the same order keeps its round-robin
+ * rotation. Returns how many hops were carried over still down. */
+size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
+			  const struct chain_health *from, const struct config *from_cfg,
+			  uint64_t now_ms);
 
 /* Choose the hops for one connection (pure, for tests): up[i] says whether
  * hop i may be used now, rr is the round-robin counter, rnd a random value.

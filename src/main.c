@@ -30,6 +30,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "throttle.h"
+#include "util.h"
 #include "worker.h"
 
 #define MAX_CLI_LISTEN	  64
@@ -411,6 +412,10 @@ static void runtime_reload(struct runtime *rt)
 		log_warn("reload: user and group change only at restart");
 	if (old->cfg.log_to != snap->cfg.log_to)
 		log_warn("reload: log-to changes only at restart");
+	size_t down = chain_health_carry(snap->health, &snap->cfg, old->health, &old->cfg,
+					 util_monotonic_ms());
+	if (down)
+		log_info("reload: %zu upstream hop%s still marked down", down, down == 1 ? "" : "s");
 	snapshot_unref(old);
 	rt->generation++;
 	log_set_level((enum log_level)snap->cfg.log_level);

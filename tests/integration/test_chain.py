@@ -27,6 +27,7 @@ building one: no descriptor left behind, SIGTERM still exits 0.
 import base64
 import os
 import random
+import signal
 import socket
 import struct
 import sys
@@ -778,6 +779,47 @@ def t_strict_retry(ctx):
     time.sleep(max(0.0, 1.2 - (time.monotonic() - marked)))
     expect_rep(hs, echo.addr, 0x05, "after retry-dead")
     check(wait_until(lambda: len(connects(a)) == 2), "A was not asked for the dead hop again")
+
+
+def reload_and_wait(hs, generation):
+    """SIGHUP, then wait for the line saying the reload took."""
+    os.kill(hs.pid, signal.SIGHUP)
+    want = "configuration reloaded (generation %d)" % generation
+    check(wait_until(lambda: log_lines(hs, want)), "no '%s' within %.0fs of SIGHUP: %s"
+          % (want, BOUND, hs.stderr_tail(5)))
+
+
+@suite.test("SIGHUP keeps hop health: a strict chain's hop marked down stays down across a "
+            "reload (05 01 at once, 'has a hop marked down', hop A not asked again); once the "
+            "hop's URL changes, the new hop is tried (A asked again)")
+def t_reload_keeps_health(ctx):
+    echo = ctx.own(EchoServer())
+    a = hop_hopsocks(ctx)
+    dead = closed_port()
+    hs = front(ctx, [hop_url("socks5", a.addr), "socks5://127.0.0.1:%d" % dead], "strict",
+               name="st")
+    expect_rep(hs, echo.addr, 0x05, "first attempt: A cannot reach the dead hop")
+    eventually_eq(lambda: len(connects(a)), 1, "CONNECTs at A after the first attempt")
+    check(log_lines(hs, "chain st: hop socks5://127.0.0.1:%d marked down" % dead),
+          "the dead hop was not marked down: %s" % hs.stderr_tail(5))
+
+    reload_and_wait(hs, 2)
+    check(log_lines(hs, "reload: 1 upstream hop still marked down"),
+          "no 'still marked down' line at the reload: %s" % hs.stderr_tail(5))
+    expect_rep(hs, echo.addr, 0x01, "after the reload")
+    check(wait_until(lambda: log_lines(hs, "strict chain st has a hop marked down")),
+          "the request after the reload was not refused for the hop marked down: %s"
+          % hs.stderr_tail(5))
+    check_eq(len(connects(a)), 1, "CONNECTs at A (the chain must not have been tried)")
+
+    dead2 = closed_port()
+    with open(hs.conf_path) as f:
+        text = f.read()
+    with open(hs.conf_path, "w") as f:
+        f.write(text.replace("127.0.0.1:%d\n" % dead, "127.0.0.1:%d\n" % dead2))
+    reload_and_wait(hs, 3)
+    expect_rep(hs, echo.addr, 0x05, "a new URL is a new hop: tried")
+    eventually_eq(lambda: len(connects(a)), 2, "CONNECTs at A once the hop's URL changed")
 
 
 @suite.test("40 concurrent connections through 3 hops (hopsocks socks5 -> tinyproxy -> "

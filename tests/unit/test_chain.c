@@ -1,10 +1,13 @@
 /* Hop selection for each chain mode (chain_select is pure: the caller
- * passes which hops are up, the round-robin counter and a random word). */
+ * passes which hops are up, the round-robin counter and a random word),
+ * and what a reload carries over of hop health (chain_health_carry). */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <check.h>
 
 #include "chain.h"
+#include "config.h"
 #include "hop.h"
 
 static struct hop hops[4];
@@ -101,6 +104,86 @@ START_TEST(random_picks_distinct_live_hops)
 }
 END_TEST
 
+/* ---- reload: chain_health_carry ---- */
+
+static void parse(struct config *cfg, const char *text)
+{
+	char err[CONFIG_ERR_MAX];
+	config_init(cfg);
+	ck_assert_msg(config_parse_text(cfg, "t.conf", text, strlen(text), err, sizeof(err)) == 0,
+		      "%s", err);
+}
+
+#define NOW 1000000u
+
+START_TEST(carry_keeps_dead_hops_by_url)
+{
+	struct config a, b;
+	parse(&a, "chain up {\n"
+		  "  mode dynamic\n"
+		  "  hop socks5://127.0.0.1:1001\n"
+		  "  hop socks5://127.0.0.1:1002\n"
+		  "  hop socks5://u:p@127.0.0.1:1003\n"
+		  "  hop socks5://127.0.0.1:1004\n"
+		  "}\n"
+		  "chain gone {\n  hop socks5://127.0.0.1:1005\n}\n");
+	/* 1002 moved to the front, 1003's password changed, 1004 left, the
+	 * back-off is shorter; "gone" was removed, "new" added. */
+	parse(&b, "chain new {\n  hop socks5://127.0.0.1:1002\n}\n"
+		  "chain up {\n"
+		  "  mode dynamic\n"
+		  "  retry-dead 10s\n"
+		  "  hop socks5://127.0.0.1:1002\n"
+		  "  hop socks5://127.0.0.1:1001\n"
+		  "  hop socks5://u:q@127.0.0.1:1003\n"
+		  "}\n");
+	struct chain_health *ha = chain_health_new(&a), *hb = chain_health_new(&b);
+	ck_assert_ptr_nonnull(ha);
+	ck_assert_ptr_nonnull(hb);
+	atomic_store(&ha[0].down_until_ms[0], NOW - 1);	     /* 1001: back-off over */
+	atomic_store(&ha[0].down_until_ms[1], NOW + 25000); /* 1002: down 25 s more */
+	atomic_store(&ha[0].down_until_ms[2], NOW + 5000);  /* 1003: down, old password */
+	atomic_store(&ha[0].down_until_ms[3], NOW + 5000);  /* 1004: down, removed */
+	atomic_store(&ha[1].down_until_ms[0], NOW + 5000);  /* gone's hop */
+	atomic_store(&ha[0].next_start, 7);
+
+	ck_assert_uint_eq(chain_health_carry(hb, &b, ha, &a, NOW), 1);
+	/* "up" is b's second chain: 1002 stays down, cut to the new 10 s. */
+	ck_assert_uint_eq(atomic_load(&hb[1].down_until_ms[0]), NOW + 10000);
+	ck_assert_uint_eq(atomic_load(&hb[1].down_until_ms[1]), 0);
+	ck_assert_uint_eq(atomic_load(&hb[1].down_until_ms[2]), 0);
+	/* Another chain's hop with the same URL is not the same hop. */
+	ck_assert_uint_eq(atomic_load(&hb[0].down_until_ms[0]), 0);
+	/* The hops changed: the rotation starts afresh. */
+	ck_assert_uint_eq(atomic_load(&hb[1].next_start), 0);
+
+	chain_health_free(ha, a.nchains);
+	chain_health_free(hb, b.nchains);
+	config_free(&a);
+	config_free(&b);
+}
+END_TEST
+
+START_TEST(carry_keeps_rotation_of_unchanged_chain)
+{
+	const char *text = "chain rr {\n  mode round-robin\n  length 1\n"
+			   "  hop socks5://127.0.0.1:1001\n  hop socks5://127.0.0.1:1002\n}\n";
+	struct config a, b;
+	parse(&a, text);
+	parse(&b, text);
+	struct chain_health *ha = chain_health_new(&a), *hb = chain_health_new(&b);
+	atomic_store(&ha[0].next_start, 5);
+	atomic_store(&ha[0].down_until_ms[1], NOW + 30000);
+	ck_assert_uint_eq(chain_health_carry(hb, &b, ha, &a, NOW), 1);
+	ck_assert_uint_eq(atomic_load(&hb[0].next_start), 5);
+	ck_assert_uint_eq(atomic_load(&hb[0].down_until_ms[1]), NOW + 30000);
+	chain_health_free(ha, a.nchains);
+	chain_health_free(hb, b.nchains);
+	config_free(&a);
+	config_free(&b);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -110,6 +193,10 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, dynamic_skips_dead_hops_keeping_order);
 	tcase_add_test(tc, round_robin_rotates_the_start);
 	tcase_add_test(tc, random_picks_distinct_live_hops);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reload");
+	tcase_add_test(tc, carry_keeps_dead_hops_by_url);
+	tcase_add_test(tc, carry_keeps_rotation_of_unchanged_chain);
 	suite_add_tcase(s, tc);
 	return s;
 }
