@@ -51,7 +51,14 @@ struct resolver {
 	enum config_addr_order order;
 	uint64_t max_ttl_ms;
 	bool destroying;
+	unsigned outstanding; /* ares_getaddrinfo calls not yet answered */
+	/* A reload's server change that c-ares refused while queries were in
+	 * flight (ARES_ENOTIMP): applied once none are. */
+	bool servers_pending;
+	char *pending_csv; /* the `resolver` list; NULL: /etc/resolv.conf's */
 };
+
+static void resolver_apply_pending(struct resolver *r);
 
 /* ---- address helpers ---- */
 
@@ -221,6 +228,8 @@ static void resolver_rearm(struct resolver *r)
 	struct timeval tv;
 	if (r->destroying)
 		return;
+	if (r->servers_pending && r->outstanding == 0)
+		resolver_apply_pending(r);
 	if (!ares_timeout(r->channel, NULL, &tv)) {
 		loop_timer_cancel(r->loop, &r->timer);
 		return;
@@ -327,17 +336,72 @@ struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char 
 	return r;
 }
 
+/* Point the live channel at the servers /etc/resolv.conf names now. The
+ * c-ares of Debian 12 (1.18) cannot re-read the file on a live channel,
+ * so a scratch channel reads it and lends its server list. A reload
+ * without `resolver` thus also picks up an edited resolv.conf. */
+static int resolver_use_system_servers(struct resolver *r)
+{
+	ares_channel scratch;
+	int rc = ares_init(&scratch);
+	if (rc != ARES_SUCCESS)
+		return rc;
+	struct ares_addr_port_node *servers = NULL;
+	rc = ares_get_servers_ports(scratch, &servers);
+	if (rc == ARES_SUCCESS)
+		rc = ares_set_servers_ports(r->channel, servers);
+	ares_free_data(servers);
+	ares_destroy(scratch);
+	return rc;
+}
+
+/* csv: the `resolver` list, NULL for resolv.conf's servers. */
+static int resolver_set_servers(struct resolver *r, const char *csv)
+{
+	return csv ? ares_set_servers_ports_csv(r->channel, csv) : resolver_use_system_servers(r);
+}
+
+static void resolver_log_servers_failed(const char *csv, int rc)
+{
+	if (csv)
+		log_error("reload: resolver '%s': %s", csv, ares_strerror(rc));
+	else
+		log_error("reload: the resolvers of /etc/resolv.conf: %s (keeping the ones in use)",
+			  ares_strerror(rc));
+}
+
+static void resolver_apply_pending(struct resolver *r)
+{
+	r->servers_pending = false;
+	int rc = resolver_set_servers(r, r->pending_csv);
+	if (rc != ARES_SUCCESS)
+		resolver_log_servers_failed(r->pending_csv, rc);
+	else
+		log_debug("reload: DNS servers changed now that no query is in flight");
+	free(r->pending_csv);
+	r->pending_csv = NULL;
+}
+
 void resolver_reconfigure(struct resolver *r, const struct config *cfg)
 {
 	r->order = cfg->addr_order;
 	r->max_ttl_ms = cfg->dns_cache_max_ttl_ms;
 	dns_cache_free(r->cache);
 	r->cache = dns_cache_new(cfg->dns_cache_size);
-	if (!cfg->resolvers)
-		return; /* c-ares cannot go back to resolv.conf on a live channel */
-	int rc = ares_set_servers_ports_csv(r->channel, cfg->resolvers);
-	if (rc != ARES_SUCCESS)
-		log_error("reload: resolver '%s': %s", cfg->resolvers, ares_strerror(rc));
+	free(r->pending_csv);
+	r->pending_csv = NULL;
+	r->servers_pending = false;
+	int rc = resolver_set_servers(r, cfg->resolvers);
+	if (rc == ARES_ENOTIMP) {
+		/* c-ares changes servers only with no query in flight. */
+		r->pending_csv = cfg->resolvers ? strdup(cfg->resolvers) : NULL;
+		r->servers_pending = !cfg->resolvers || r->pending_csv;
+		log_debug("reload: the DNS servers change once the lookups in flight (%u) are "
+			  "answered",
+			  r->outstanding);
+	} else if (rc != ARES_SUCCESS) {
+		resolver_log_servers_failed(cfg->resolvers, rc);
+	}
 }
 
 void resolver_free(struct resolver *r)
@@ -362,6 +426,7 @@ void resolver_free(struct resolver *r)
 		free(q);
 	}
 	dns_cache_free(r->cache);
+	free(r->pending_csv);
 	free(r);
 }
 
@@ -444,6 +509,7 @@ static void resolver_on_answer(void *arg, int status, int timeouts, struct ares_
 	struct resolve_query *q = arg;
 	struct resolver *r = q->r;
 
+	r->outstanding--;
 	q->res.n = 0;
 	if (status == ARES_SUCCESS && ai) {
 		result_from_ares(ai, &q->res);
@@ -485,6 +551,7 @@ struct resolve_query *resolver_lookup(struct resolver *r, const char *name, reso
 			  : r->order == CONFIG_ORDER_IPV6_ONLY ? AF_INET6
 							       : AF_UNSPEC;
 	q->starting = true;
+	r->outstanding++;
 	ares_getaddrinfo(r->channel, q->name, NULL, &hints, resolver_on_answer, q);
 	q->starting = false;
 	if (q->status <= 0) {

@@ -57,14 +57,14 @@ class DnsServer:
     """records: {"name.test": ["127.0.0.1", "::1"], ...}; delays: {name:
     seconds}.  .resolver is the value for hopsocks' `resolver` directive."""
 
-    def __init__(self, records, delays=None, ttl=300, host="127.0.0.1"):
+    def __init__(self, records, delays=None, ttl=300, host="127.0.0.1", port=0):
         self.records = {k.lower().rstrip("."): list(v) for k, v in records.items()}
         self.delays = {k.lower().rstrip("."): v for k, v in (delays or {}).items()}
         self.ttl = ttl
         self.queries = []  # (name, qtype) in arrival order
         self._lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.settimeout(0.1)
         self.host, self.port = host, self.sock.getsockname()[1]
         self._stopping = threading.Event()

@@ -146,16 +146,19 @@ def parse_access(text):
 class Hopsocks:
     """One hopsocks process, started from a generated config file.
 
-    listen: hosts to listen on ("127.0.0.1", "::1"); ports are chosen here.
-    config: extra config lines (list of str).
-    args:   extra command-line arguments.
+    listen:  hosts to listen on ("127.0.0.1", "::1"); ports are chosen here.
+    config:  extra config lines (list of str).
+    args:    extra command-line arguments.
+    wrapper: a command that execs the rest of its arguments (so the pid
+             stays hopsocks'), e.g. to run it in a mount namespace.
     """
 
     START_ATTEMPTS = 3
 
     def __init__(self, ctx, config=(), args=(), listen=("127.0.0.1",), workers=2,
-                 use_listen_flag=False):
+                 use_listen_flag=False, wrapper=()):
         self.ctx = ctx
+        self.wrapper = list(wrapper)
         self.config_lines = list(config)
         self.extra_args = list(args)
         self.listen_hosts = list(listen)
@@ -187,7 +190,7 @@ class Hopsocks:
         return self
 
     def command(self):
-        cmd = [HOPSOCKS_BIN, "-c", self.conf_path]
+        cmd = self.wrapper + [HOPSOCKS_BIN, "-c", self.conf_path]
         if self.use_listen_flag:
             for host, port in self.ports.items():
                 cmd += ["-l", fmt_addr(host, port)]

@@ -6,6 +6,9 @@ address in turn, address-order, a slow answer that must not block other
 sessions, the TTL cache, and a 253-byte name."""
 
 import os
+import random
+import shutil
+import signal
 import socket
 import struct
 import sys
@@ -237,6 +240,107 @@ def t_cache(ctx):
         with sock:
             echo_roundtrip(sock, b"round %d" % i, "echo")
     check_eq(d.count("cached.test", QTYPE_A), 1, "A queries for cached.test after 3 sessions")
+
+
+def resolv_conf_dns(ctx, records):
+    """A DnsServer on port 53 of a loopback address of its own (resolv.conf
+    names no port), and a resolv.conf naming it."""
+    for _ in range(20):
+        host = "127.%d.%d.%d" % (random.randint(1, 254), random.randint(1, 254),
+                                 random.randint(2, 254))
+        try:
+            server = dns(ctx, records, host=host, port=53)
+        except OSError:
+            continue
+        path = os.path.join(ctx.tmpdir, "resolv.conf")
+        with open(path, "w") as f:
+            f.write("nameserver %s\n" % host)
+        return server, path
+    raise Skip("no free loopback address with port 53")
+
+
+def own_resolv_conf(path):
+    """A wrapper that runs hopsocks in a mount namespace of its own, where
+    /etc/resolv.conf is the file at path: the machine's resolver is never
+    asked."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise Skip("needs root and unshare(1) for a private /etc/resolv.conf")
+    return ["unshare", "-m", "--", "sh", "-c",
+            'mount --bind "$0" /etc/resolv.conf && exec "$@"', path]
+
+
+def reload_and_wait(hs, generation):
+    os.kill(hs.pid, signal.SIGHUP)
+    want = "configuration reloaded (generation %d)" % generation
+    check(_wait(lambda: want in hs.stderr_text()),
+          "no '%s' after SIGHUP: %s" % (want, hs.stderr_tail(5)))
+
+
+@suite.test("reload: removing `resolver` goes back to /etc/resolv.conf's server (a private "
+            "resolv.conf in a mount namespace), and adding it back goes to that server again")
+def t_reload_resolver(ctx):
+    echo = ctx.own(EchoServer())
+    configured = dns(ctx, {"one.test": ["127.0.0.1"], "three.test": ["127.0.0.1"]})
+    system, path = resolv_conf_dns(ctx, {"two.test": ["127.0.0.1"]})
+    hs = ctx.hopsocks(config=["resolver " + configured.resolver], workers=1,
+                      wrapper=own_resolv_conf(path))
+
+    def through(name):
+        sock, _, _ = socks5_open(hs.addr, name, echo.port)
+        with sock:
+            echo_roundtrip(sock, name.encode(), "echo via " + name)
+
+    through("one.test")
+    check_eq((configured.count("one.test", QTYPE_A), system.count("one.test", QTYPE_A)), (1, 0),
+             "A questions for one.test at (resolver, resolv.conf)")
+    with open(hs.conf_path) as f:
+        lines = f.read().splitlines()
+    with open(hs.conf_path, "w") as f:
+        f.write("\n".join(l for l in lines if not l.startswith("resolver ")) + "\n")
+    reload_and_wait(hs, 2)
+    through("two.test")
+    check_eq((configured.count("two.test", QTYPE_A), system.count("two.test", QTYPE_A)), (0, 1),
+             "A questions for two.test at (resolver, resolv.conf) after removing `resolver`")
+    with open(hs.conf_path, "a") as f:
+        f.write("resolver %s\n" % configured.resolver)
+    reload_and_wait(hs, 3)
+    through("three.test")
+    check_eq((configured.count("three.test", QTYPE_A), system.count("three.test", QTYPE_A)), (1, 0),
+             "A questions for three.test after adding `resolver` back")
+
+
+@suite.test("reload while a name is being resolved (the answer takes 1.5 s): c-ares cannot "
+            "change servers with a query in flight, so the change waits for the answer; the "
+            "slow session connects, the next name goes to resolv.conf's server")
+def t_reload_resolver_in_flight(ctx):
+    echo = ctx.own(EchoServer())
+    configured = dns(ctx, {"slow.test": ["127.0.0.1"]}, delays={"slow.test": 1.5})
+    system, path = resolv_conf_dns(ctx, {"two.test": ["127.0.0.1"]})
+    hs = ctx.hopsocks(config=["resolver " + configured.resolver, "log debug"], workers=1,
+                      wrapper=own_resolv_conf(path))
+    slow = connect(hs.addr)
+    with slow:
+        slow.sendall(b"\x05\x01\x00")
+        check_eq(recv_exact(slow, 2, "selection"), b"\x05\x00", "selection")
+        slow.sendall(socks5_request("slow.test", echo.port))
+        check(_wait(lambda: configured.count("slow.test", QTYPE_A) == 1),
+              "the slow name was never asked")
+        with open(hs.conf_path) as f:
+            lines = f.read().splitlines()
+        with open(hs.conf_path, "w") as f:
+            f.write("\n".join(l for l in lines if not l.startswith("resolver ")) + "\n")
+        reload_and_wait(hs, 2)
+        check(_wait(lambda: "the DNS servers change once the lookups in flight (1) are "
+                            "answered" in hs.stderr_text()),
+              "the reload did not wait for the lookup in flight: %s" % hs.stderr_tail(5))
+        rep, _, _, raw = read_socks5_reply(slow)
+        check_eq(rep, 0, "REP of the CONNECT whose name was in flight at the reload")
+        echo_roundtrip(slow, b"slow", "echo via slow.test")
+    sock, _, _ = socks5_open(hs.addr, "two.test", echo.port)
+    with sock:
+        echo_roundtrip(sock, b"two", "echo via two.test")
+    check_eq((configured.count("two.test", QTYPE_A), system.count("two.test", QTYPE_A)), (0, 1),
+             "A questions for two.test at (resolver, resolv.conf)")
 
 
 @suite.test("a 253-character name (4 long labels) is parsed, resolved and connected")
