@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -265,8 +266,15 @@ def own_resolv_conf(path):
     asked."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         raise Skip("needs root and unshare(1) for a private /etc/resolv.conf")
-    return ["unshare", "-m", "--", "sh", "-c",
-            'mount --bind "$0" /etc/resolv.conf && exec "$@"', path]
+    wrapper = ["unshare", "-m", "--", "sh", "-c",
+               'mount --bind "$0" /etc/resolv.conf && exec "$@"', path]
+    probe = subprocess.run(wrapper + ["cat", "/etc/resolv.conf"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=BOUND)
+    with open(path, "rb") as f:
+        if probe.returncode != 0 or probe.stdout != f.read():
+            raise Skip("cannot bind-mount a private /etc/resolv.conf here: %s"
+                       % probe.stderr.decode(errors="replace").strip())
+    return wrapper
 
 
 def reload_and_wait(hs, generation):
