@@ -277,6 +277,14 @@ def own_resolv_conf(path):
     return wrapper
 
 
+def drop_resolver_lines(hs):
+    """Take the `resolver` lines out of hs's config file."""
+    with open(hs.conf_path) as f:
+        lines = f.read().splitlines()
+    with open(hs.conf_path, "w") as f:
+        f.write("\n".join(line for line in lines if not line.startswith("resolver ")) + "\n")
+
+
 def reload_and_wait(hs, generation):
     os.kill(hs.pid, signal.SIGHUP)
     want = "configuration reloaded (generation %d)" % generation
@@ -301,10 +309,7 @@ def t_reload_resolver(ctx):
     through("one.test")
     check_eq((configured.count("one.test", QTYPE_A), system.count("one.test", QTYPE_A)), (1, 0),
              "A questions for one.test at (resolver, resolv.conf)")
-    with open(hs.conf_path) as f:
-        lines = f.read().splitlines()
-    with open(hs.conf_path, "w") as f:
-        f.write("\n".join(l for l in lines if not l.startswith("resolver ")) + "\n")
+    drop_resolver_lines(hs)
     reload_and_wait(hs, 2)
     through("two.test")
     check_eq((configured.count("two.test", QTYPE_A), system.count("two.test", QTYPE_A)), (0, 1),
@@ -333,10 +338,7 @@ def t_reload_resolver_in_flight(ctx):
         slow.sendall(socks5_request("slow.test", echo.port))
         check(_wait(lambda: configured.count("slow.test", QTYPE_A) == 1),
               "the slow name was never asked")
-        with open(hs.conf_path) as f:
-            lines = f.read().splitlines()
-        with open(hs.conf_path, "w") as f:
-            f.write("\n".join(l for l in lines if not l.startswith("resolver ")) + "\n")
+        drop_resolver_lines(hs)
         reload_and_wait(hs, 2)
         check(_wait(lambda: "the DNS servers change once the lookups in flight (1) are "
                             "answered" in hs.stderr_text()),
