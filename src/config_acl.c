@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "route.h"
 
 #define AUTH_THROTTLE_FAILURES_MAX 1000000
@@ -68,30 +69,7 @@ static int term_from(const char *text, struct config_acl_rule *r, char *err, siz
 	return 0;
 }
 
-/* The rules of userdb_check_name() (auth.c), which a name must pass to be
- * in a user file at all: a rule for any other name could never match. They
- * are repeated here so the config parser does not depend on the auth code;
- * test_config checks that both agree. */
-static const char *user_name_problem(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0)
-		return "empty user name";
-	if (len > CONFIG_ACL_USER_MAX)
-		return "user name longer than 255 bytes";
-	if (name[0] == '#')
-		return "user name starts with '#'";
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c <= ' ' || c == 0x7f)
-			return "user name contains whitespace or a control character";
-		if (c == ':')
-			return "user name contains ':'";
-	}
-	return NULL;
-}
+_Static_assert(CONFIG_ACL_USER_MAX == AUTH_NAME_MAX, "a rule holds any user-file name");
 
 static int term_user(const char *text, struct config_acl_rule *r, char *err, size_t errlen)
 {
@@ -101,7 +79,9 @@ static int term_user(const char *text, struct config_acl_rule *r, char *err, siz
 		r->user_kind = ACL_USER_AUTHENTICATED;
 		return 0;
 	}
-	problem = user_name_problem(text);
+	/* A name a user file could not hold could never match: refused with
+	 * the user file's own rules. */
+	problem = userdb_check_name(text);
 	if (problem != NULL) {
 		config_err_set(err, errlen, "invalid name '%." QUOTE_MAX "s' (%s)", text, problem);
 		return -1;

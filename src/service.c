@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,70 +318,83 @@ int service_listen_fd_dup(int inherited)
 
 /* ---- privileges -------------------------------------------------------- */
 
-/* getpwnam_r/getgrnam_r want a caller buffer whose needed size is only
- * known by trying: start from sysconf's hint and double on ERANGE. */
-static int lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+struct account {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* One getpwnam_r or getgrnam_r call: 0 and *found, or an errno. */
+typedef int (*nss_try_fn)(const char *name, char *buf, size_t size, void *out, bool *found);
+
+static int try_passwd(const char *name, char *buf, size_t size, void *out, bool *found)
 {
-	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+	struct passwd pw, *hit = NULL;
+	int rc = getpwnam_r(name, &pw, buf, size, &hit);
+	if (rc == 0 && hit) {
+		struct account *acct = out;
+		acct->uid = pw.pw_uid;
+		acct->gid = pw.pw_gid;
+	}
+	*found = rc == 0 && hit;
+	return rc;
+}
+
+static int try_group(const char *name, char *buf, size_t size, void *out, bool *found)
+{
+	struct group gr, *hit = NULL;
+	int rc = getgrnam_r(name, &gr, buf, size, &hit);
+	if (rc == 0 && hit)
+		*(gid_t *)out = gr.gr_gid;
+	*found = rc == 0 && hit;
+	return rc;
+}
+
+/* getpwnam_r/getgrnam_r want a caller buffer whose needed size is only
+ * known by trying: start from sysconf's hint and double on ERANGE. kind is
+ * "user" or "group", for the messages. */
+static int nss_lookup(const char *kind, const char *name, int size_hint, nss_try_fn try_fn,
+		      void *out, char *err, size_t errlen)
+{
+	long hint = sysconf(size_hint);
 	size_t size = hint > 0 ? (size_t)hint : PW_BUF_START;
 
 	for (;;) {
-		struct passwd pw, *found = NULL;
 		char *buf = malloc(size);
 		if (!buf) {
-			snprintf(err, errlen, "user %s: out of memory", name);
+			snprintf(err, errlen, "%s %s: out of memory", kind, name);
 			return -1;
 		}
-		int rc = getpwnam_r(name, &pw, buf, size, &found);
-		if (rc == 0 && found) {
-			*uid = pw.pw_uid;
-			*gid = pw.pw_gid;
-			free(buf);
-			return 0;
-		}
+		bool found = false;
+		int rc = try_fn(name, buf, size, out, &found);
 		free(buf);
+		if (found)
+			return 0;
 		if (rc == ERANGE && size < PW_BUF_MAX) {
 			size *= 2;
 			continue;
 		}
 		if (rc == 0 || rc == ENOENT || rc == ESRCH)
-			snprintf(err, errlen, "user %s: no such user", name);
+			snprintf(err, errlen, "%s %s: no such %s", kind, name, kind);
 		else
-			snprintf(err, errlen, "user %s: cannot look it up: %s", name, strerror(rc));
+			snprintf(err, errlen, "%s %s: cannot look it up: %s", kind, name,
+				 strerror(rc));
 		return -1;
 	}
 }
 
+static int lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	struct account acct;
+	if (nss_lookup("user", name, _SC_GETPW_R_SIZE_MAX, try_passwd, &acct, err, errlen) < 0)
+		return -1;
+	*uid = acct.uid;
+	*gid = acct.gid;
+	return 0;
+}
+
 static int lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
 {
-	long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
-	size_t size = hint > 0 ? (size_t)hint : PW_BUF_START;
-
-	for (;;) {
-		struct group gr, *found = NULL;
-		char *buf = malloc(size);
-		if (!buf) {
-			snprintf(err, errlen, "group %s: out of memory", name);
-			return -1;
-		}
-		int rc = getgrnam_r(name, &gr, buf, size, &found);
-		if (rc == 0 && found) {
-			*gid = gr.gr_gid;
-			free(buf);
-			return 0;
-		}
-		free(buf);
-		if (rc == ERANGE && size < PW_BUF_MAX) {
-			size *= 2;
-			continue;
-		}
-		if (rc == 0 || rc == ENOENT || rc == ESRCH)
-			snprintf(err, errlen, "group %s: no such group", name);
-		else
-			snprintf(err, errlen, "group %s: cannot look it up: %s", name,
-				 strerror(rc));
-		return -1;
-	}
+	return nss_lookup("group", name, _SC_GETGR_R_SIZE_MAX, try_group, gid, err, errlen);
 }
 
 /* Did every id really change? setres[ug]id either changes all three or
