@@ -141,11 +141,10 @@ struct udp_scratch {
 
 static struct udp_scratch *udp_scratch(struct worker *w)
 {
-	/* worker.h declares the pointer as bytes; this file alone gives it
-	 * its layout, and the worker frees it with free(). */
+	/* The worker frees it with free() when it ends. */
 	if (!w->udp_scratch)
-		w->udp_scratch = malloc(sizeof(struct udp_scratch));
-	return (struct udp_scratch *)(void *)w->udp_scratch;
+		w->udp_scratch = malloc(sizeof(*w->udp_scratch));
+	return w->udp_scratch;
 }
 
 static void udp_drop(struct udp_assoc *a, enum udp_drop why)

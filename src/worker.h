@@ -18,6 +18,7 @@
 struct session;
 struct resolver;
 struct snapshot;
+struct udp_scratch;
 
 /* What every worker shares. The configuration is reached through the
  * current snapshot, which a reload replaces (under snap_lock); everything
@@ -62,9 +63,9 @@ struct worker {
 	struct buf_pool bufs;
 	struct pipe_pool pipes;	  /* for splicing bulk relays */
 	struct relay_pools pools; /* points at the two above */
-	/* UDP batch receive slots and send queue (their layout is udp.c's),
-	 * shared by the worker's associations */
-	uint8_t *udp_scratch;
+	/* UDP batch receive slots and send queue (laid out in udp.c), shared
+	 * by the worker's associations; allocated at the first datagram */
+	struct udp_scratch *udp_scratch;
 	struct auth_cache *auth_cache;
 	struct auth_done_queue auth_done;
 	struct loop_io auth_io;
