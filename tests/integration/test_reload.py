@@ -632,6 +632,39 @@ def t_login_after_reload(ctx):
                  "before it")
 
 
+@suite.test("access-log applies at a reload: off, a session leaves no access line; on again, "
+            "the next one does; and a changed admin address is logged as needing a restart")
+def t_access_log_reload(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks()
+
+    def session():
+        sock, _, _ = socks5_open(hs.addr, *echo.addr)
+        client = client_of(sock)
+        with sock:
+            roundtrip(sock, 1024, 7, "echo")
+        return client
+
+    first = session()
+    wait_record(hs, first, "access line with access-log on")
+    write_config(hs, ["access-log off", "admin 127.0.0.1:%d" % free_port("127.0.0.1")])
+    reload_ok(hs, 2)
+    check(log_lines(hs, "reload: the admin listener changes only at restart"),
+          "no line saying the admin listener needs a restart: %s" % hs.stderr_tail(5))
+    idle_fds = hs.fd_count()
+    quiet = session()
+    # Its access line would be written when hopsocks closes it: wait for
+    # that (the descriptors go back) before access-log is turned on again.
+    check(wait_until(lambda: hs.fd_count() == idle_fds),
+          "the quiet session's sockets were not closed (%d descriptors, %d before)"
+          % (hs.fd_count(), idle_fds))
+    write_config(hs, [])
+    reload_ok(hs, 3)
+    loud = session()
+    wait_record(hs, loud, "access line once access-log is on again")
+    check_eq(records_of(hs, quiet), [], "access lines of the session made with access-log off")
+
+
 @suite.test("socks4 known-user: a SOCKS4 session admitted because bob was in the user file ends "
             "(result=user-removed) when a reload deletes bob")
 def t_socks4_known_user_removed(ctx):
