@@ -559,12 +559,20 @@ def socks5_try(proxy, host, port, auth=None):
     return sock, rep, raw
 
 
+_held_ports = []  # sockets that keep closed_port()'s ports taken until exit
+
+
 def closed_port(host="127.0.0.1"):
-    """A port nothing listens on (bound, then closed): connects are refused."""
+    """A port nothing listens on: connects are refused.  The port stays
+    bound (not listening) for the rest of the test process, so no server
+    or hop that another test starts meanwhile (test files run in
+    parallel) can take it and answer in its place, and the kernel does
+    not hand it out for outgoing connections either."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    s = socket.socket(family)
+    s.bind((host, 0))
+    _held_ports.append(s)
+    return s.getsockname()[1]
 
 
 # ----------------------------------------------------------------- chains
