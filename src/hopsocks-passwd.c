@@ -23,7 +23,7 @@
 
 #include <sodium.h>
 
-#include "auth.h"
+#include "policy/auth.h"
 
 #define PROG "hopsocks-passwd"
 

@@ -20,18 +20,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "auth.h"
-#include "chain.h"
-#include "config.h"
-#include "connlimit.h"
-#include "log.h"
-#include "service.h"
-#include "snapshot.h"
-#include "stats.h"
-#include "throttle.h"
-#include "util.h"
-#include "worker.h"
+#include "admin/admin.h"
+#include "policy/auth.h"
+#include "session/chain.h"
+#include "config/config.h"
+#include "policy/connlimit.h"
+#include "base/log.h"
+#include "server/service.h"
+#include "policy/snapshot.h"
+#include "base/stats.h"
+#include "policy/throttle.h"
+#include "base/util.h"
+#include "server/worker.h"
 
 #define MAX_CLI_LISTEN	  64
 #define AUTH_POOL_THREADS 2

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "proto.h"
-#include "target.h"
+#include "proto/proto.h"
+#include "proto/target.h"
 
 /* The libFuzzer entry point; declared here for -Wmissing-prototypes. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,7 +15,7 @@
 
 #include <sys/socket.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define NAME "fuzz.conf"
 

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 
-#include "socks4.h"
+#include "proto/socks4.h"
 
 static ssize_t parse_request(const uint8_t *buf, size_t len, void *out)
 {

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 
-#include "socks5.h"
+#include "proto/socks5.h"
 
 enum which {
 	W_GREETING,

@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "policy/auth.h"
 
 static int memfd = -1;
 static char path[64];

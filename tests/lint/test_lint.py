@@ -31,9 +31,9 @@ def cppcheck(files, *extra):
     return run.stderr.decode(errors="replace").strip()
 
 
-@suite.test("cppcheck (%s) reports nothing in src/*.c" % CHECKS)
+@suite.test("cppcheck (%s) reports nothing in src/**/*.c" % CHECKS)
 def t_src(ctx):
-    files = sorted(glob.glob(os.path.join(SRCDIR, "src", "*.c")))
+    files = sorted(glob.glob(os.path.join(SRCDIR, "src", "**", "*.c"), recursive=True))
     check(len(files) > 20, "found only %d sources under %s/src" % (len(files), SRCDIR))
     found = cppcheck(files)
     check(found == "", "cppcheck findings:\n" + found)

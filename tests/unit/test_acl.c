@@ -5,8 +5,8 @@
  * destination guard's ranges at their boundaries, and the throttle's
  * windows, blocks and eviction. Rules are written in the config language
  * and parsed, as hopsocks reads them. */
-#include "acl.h"
-#include "throttle.h"
+#include "policy/acl.h"
+#include "policy/throttle.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -4,7 +4,7 @@
  * for a known set of counters, label and HTML escaping, and the rules of
  * the exposition format (HELP and TYPE before samples, counters end in
  * _total, no series twice). */
-#include "admin.h"
+#include "admin/admin.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats.h"
+#include "base/stats.h"
 
 static struct stats *st;
 

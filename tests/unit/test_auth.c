@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "auth.h"
+#include "policy/auth.h"
 
 /* Check's default of 4 s is tight for argon2 under the sanitizers. */
 #define SLOW_TIMEOUT 120

@@ -6,9 +6,9 @@
 
 #include <check.h>
 
-#include "chain.h"
-#include "config.h"
-#include "hop.h"
+#include "session/chain.h"
+#include "config/config.h"
+#include "proto/hop.h"
 
 static struct hop hops[4];
 

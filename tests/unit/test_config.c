@@ -3,7 +3,7 @@
  * Error messages are part of the interface: `hopsocks -t` prints them and
  * people grep for them, so most invalid-input tests compare the whole
  * "name:LINE: message" text. */
-#include "config.h"
+#include "config/config.h"
 #include "config_suite.h"
 
 #include <arpa/inet.h>

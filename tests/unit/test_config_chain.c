@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "hop.h"
+#include "config/config.h"
+#include "proto/hop.h"
 
 static struct config cfg;
 static char err[CONFIG_ERR_MAX];

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hop.h"
+#include "proto/hop.h"
 
 static struct hop parse_ok(const char *url)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "proto/http.h"
 
 /* A copy of buf in a heap block of exactly n bytes, so that ASan reports any
  * read past the length the parser was given. */

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "loop.h"
+#include "net/loop.h"
 
 #define NTIMERS 200
 

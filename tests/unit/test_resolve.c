@@ -5,9 +5,9 @@
 
 #include <check.h>
 
-#include "config.h"
-#include "loop.h"
-#include "resolve.h"
+#include "config/config.h"
+#include "net/loop.h"
+#include "net/resolve.h"
 
 static struct resolve_addr v4(const char *text)
 {

@@ -3,7 +3,7 @@
  * first match wins, and the rule that names and addresses never match each
  * other's rules (no DNS lookup, so no leak). Rules are written in the config
  * language and parsed, as hopsocks would read them. */
-#include "route.h"
+#include "policy/route.h"
 
 #include <arpa/inet.h>
 #include <check.h>

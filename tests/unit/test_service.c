@@ -3,7 +3,7 @@
  * descriptors placed at 3, 4, ..., recognising an inherited listening
  * socket by its address, the pid file, and the privilege drop (for real,
  * in a forked child, when the test runs as root). */
-#include "service.h"
+#include "server/service.h"
 
 #include <arpa/inet.h>
 #include <check.h>

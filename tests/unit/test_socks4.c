@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "socks4.h"
+#include "proto/socks4.h"
 
 /* A copy of buf in a heap block of exactly n bytes, so that ASan reports any
  * read past the length the parser was given. */

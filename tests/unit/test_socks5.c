@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "socks5.h"
+#include "proto/socks5.h"
 
 /* A copy of buf in a heap block of exactly n bytes, so that ASan reports any
  * read past the length the parser was given. */

@@ -1,0 +1,243 @@
+/* The config language's value parsers: numbers, durations and numeric
+ * addresses (listen, outgoing, resolver). Pure functions: no I/O and, on
+ * purpose, no name lookups, so a parse never depends on DNS. */
+#include "config/config_int.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- numbers and durations ---- */
+
+/* Decimal digits only: no sign, no spaces, no "0x", so "-1" cannot wrap
+ * around to a huge unsigned value the way strtoul would let it. */
+int config_parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*text == '\0')
+		return -1;
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (max - (unsigned long)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int config_parse_duration(const char *text, unsigned *ms)
+{
+	static const struct {
+		const char *suffix;
+		unsigned long factor;
+	} units[] = {
+		{ "ms", 1 },  { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
+		{ "", 1000 },
+	};
+	char digits[24];
+	size_t ndigits = strspn(text, "0123456789");
+	unsigned long v;
+
+	if (ndigits == 0 || ndigits >= sizeof(digits))
+		return -1;
+	memcpy(digits, text, ndigits);
+	digits[ndigits] = '\0';
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(text + ndigits, units[i].suffix) != 0)
+			continue;
+		/* The result must fit the unsigned milliseconds the loop uses. */
+		if (config_parse_uint(digits, UINT_MAX / units[i].factor, &v) < 0)
+			return -1;
+		*ms = (unsigned)(v * units[i].factor);
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- addresses ---- */
+
+static void addr_fill(struct config_addr *out, int family, const void *ip, uint16_t port)
+{
+	char ip_text[INET6_ADDRSTRLEN];
+
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, ip, sizeof(sin->sin_addr));
+		out->len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, ip, sizeof(sin6->sin6_addr));
+		out->len = sizeof(*sin6);
+	}
+	inet_ntop(family, ip, ip_text, sizeof(ip_text));
+	/* A port needs brackets around an IPv6 address; a bare host does not. */
+	if (port == 0)
+		snprintf(out->text, sizeof(out->text), "%s", ip_text);
+	else if (family == AF_INET)
+		snprintf(out->text, sizeof(out->text), "%s:%u", ip_text, port);
+	else
+		snprintf(out->text, sizeof(out->text), "[%s]:%u", ip_text, port);
+}
+
+bool config_addr_equal(const struct config_addr *a, const struct config_addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->ss;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->ss;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->ss;
+	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->ss;
+
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static int port_parse(const char *text, uint16_t *port, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (*text == '\0') {
+		config_err_set(err, errlen, "missing port");
+		return -1;
+	}
+	if (config_parse_uint(text, 65535, &v) < 0 || v == 0) {
+		config_err_set(err, errlen, "invalid port '%." QUOTE_MAX "s'", text);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Split "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or an unbracketed IPv6
+ * address into host and port text. port is NULL when none was written.
+ * bracketed tells the caller the host can only be IPv6. */
+static int addr_split(const char *text, char *host, size_t hostlen, const char **port,
+		      bool *bracketed, char *err, size_t errlen)
+{
+	const char *host_start = text;
+	const char *host_end;
+	const char *colon = strchr(text, ':');
+
+	*port = NULL;
+	*bracketed = text[0] == '[';
+	if (*bracketed) {
+		host_start = text + 1;
+		host_end = strchr(host_start, ']');
+		if (host_end == NULL) {
+			config_err_set(err, errlen, "missing ']' in '%." QUOTE_MAX "s'", text);
+			return -1;
+		}
+		if (host_end[1] == ':')
+			*port = host_end + 2;
+		else if (host_end[1] != '\0')
+			goto invalid;
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		host_end = colon;
+		*port = colon + 1;
+	} else {
+		/* No colon, or several: an IPv6 address without a port. */
+		host_end = text + strlen(text);
+	}
+	if ((size_t)(host_end - host_start) >= hostlen)
+		goto invalid;
+	memcpy(host, host_start, (size_t)(host_end - host_start));
+	host[host_end - host_start] = '\0';
+	return 0;
+
+invalid:
+	config_err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'", text);
+	return -1;
+}
+
+/* The one address parser behind listen, outgoing and resolver. Only numeric
+ * addresses: resolving a name here would make the parse depend on DNS. */
+int config_addr_parse(const char *text, enum config_port_rule rule, uint16_t default_port,
+		      struct config_addr *out, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *port_text;
+	bool bracketed;
+	unsigned char ip[sizeof(struct in6_addr)];
+	uint16_t port = default_port;
+	int family;
+
+	if (*text == '\0') {
+		config_err_set(err, errlen, "empty address");
+		return -1;
+	}
+	if (addr_split(text, host, sizeof(host), &port_text, &bracketed, err, errlen) < 0)
+		return -1;
+	if (port_text != NULL && rule == CONFIG_PORT_FORBIDDEN) {
+		config_err_set(err, errlen, "a port is not allowed here: '%." QUOTE_MAX "s'", text);
+		return -1;
+	}
+	if (port_text == NULL && rule == CONFIG_PORT_REQUIRED) {
+		config_err_set(err, errlen, "missing port in '%." QUOTE_MAX "s'%s", text,
+			       !bracketed && strchr(host, ':') != NULL
+				       ? " (write IPv6 addresses as [ADDR]:PORT)"
+				       : "");
+		return -1;
+	}
+	if (port_text != NULL && port_parse(port_text, &port, err, errlen) < 0)
+		return -1;
+
+	/* Unbracketed text with one colon was split as HOST:PORT, so its host
+	 * cannot be IPv6 (which needs two colons): no ambiguity here. */
+	if (!bracketed && inet_pton(AF_INET, host, ip) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, host, ip) == 1) {
+		family = AF_INET6;
+	} else {
+		config_err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'%s", host,
+			       strchr(host, '%') != NULL ? " (scope ids are not supported)" : "");
+		return -1;
+	}
+	addr_fill(out, family, ip, port);
+	return 0;
+}
+
+int config_parse_listen(const char *text, struct config_addr *out, char *err, size_t errlen)
+{
+	static const unsigned char any[4] = { 0, 0, 0, 0 };
+	static const unsigned char loopback[4] = { 127, 0, 0, 1 };
+	uint16_t port;
+
+	/* "1080" alone means loopback: safe by default. */
+	if (*text != '\0' && strspn(text, "0123456789") == strlen(text)) {
+		if (port_parse(text, &port, err, errlen) < 0)
+			return -1;
+		addr_fill(out, AF_INET, loopback, port);
+		return 0;
+	}
+	if (strncmp(text, "*:", 2) == 0) {
+		if (port_parse(text + 2, &port, err, errlen) < 0)
+			return -1;
+		addr_fill(out, AF_INET, any, port);
+		return 0;
+	}
+	if (config_addr_parse(text, CONFIG_PORT_REQUIRED, 0, out, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen)
+{
+	return config_addr_parse(text, CONFIG_PORT_FORBIDDEN, 0, out, err, errlen);
+}

@@ -1,0 +1,411 @@
+/* Buffers and the relay pump. See relay.h for the model. */
+#include "net/relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Read/write turns per wake-up at most, so one busy stream cannot keep
+ * the worker from its other sessions for long (8 x 64 KiB). */
+#define RELAY_ROUNDS 8
+
+void buf_consume(struct buf *b, size_t n)
+{
+	b->start += (uint32_t)n;
+	if (b->start == b->end)
+		b->start = b->end = 0;
+}
+
+void buf_compact(struct buf *b)
+{
+	if (b->start == 0)
+		return;
+	memmove(b->data, b->data + b->start, b->end - b->start);
+	b->end -= b->start;
+	b->start = 0;
+}
+
+size_t buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (buf_space(b) < n)
+		buf_compact(b);
+	if (n > buf_space(b))
+		n = buf_space(b);
+	memcpy(b->data + b->end, p, n);
+	b->end += (uint32_t)n;
+	return n;
+}
+
+void buf_pool_init(struct buf_pool *pool, size_t max_free)
+{
+	pool->free = NULL;
+	pool->nfree = 0;
+	pool->max_free = max_free;
+}
+
+void buf_pool_destroy(struct buf_pool *pool)
+{
+	while (pool->free) {
+		struct buf *b = pool->free;
+		pool->free = b->next;
+		free(b);
+	}
+	pool->nfree = 0;
+}
+
+struct buf *buf_get(struct buf_pool *pool)
+{
+	struct buf *b = pool->free;
+	if (b) {
+		pool->free = b->next;
+		pool->nfree--;
+	} else {
+		/* Not zeroed: only data[start, end) is ever read. */
+		b = malloc(sizeof(*b));
+		if (!b)
+			return NULL;
+	}
+	b->start = b->end = 0;
+	b->next = NULL;
+	return b;
+}
+
+void buf_put(struct buf_pool *pool, struct buf *b)
+{
+	if (!b)
+		return;
+	if (pool->nfree >= pool->max_free) {
+		free(b);
+		return;
+	}
+	b->next = pool->free;
+	pool->free = b;
+	pool->nfree++;
+}
+
+/* ---- the pipe pool ---- */
+
+void pipe_pool_init(struct pipe_pool *pool, unsigned max_live)
+{
+	pool->free = NULL;
+	pool->nfree = 0;
+	pool->live = 0;
+	pool->max_live = max_live;
+	pool->refused = false;
+}
+
+void pipe_pool_set_max(struct pipe_pool *pool, unsigned max_live)
+{
+	pool->max_live = max_live;
+	pool->refused = false; /* the quota may have changed too: try again */
+}
+
+static void pipe_close(struct pipe_pool *pool, struct pipe_pair *p)
+{
+	close(p->rfd);
+	close(p->wfd);
+	free(p);
+	pool->live--;
+}
+
+void pipe_pool_destroy(struct pipe_pool *pool)
+{
+	while (pool->free) {
+		struct pipe_pair *p = pool->free;
+		pool->free = p->next;
+		pipe_close(pool, p);
+	}
+	pool->nfree = 0;
+}
+
+/* A new pipe sized to RELAY_PIPE_SIZE. Past the per-user pipe quota
+ * (fs.pipe-user-pages-soft, enforced here even for root) the kernel hands
+ * out two-page pipes and refuses to grow them; such a pipe would be slower
+ * than the read/write path, so none is made until the limit is reset. */
+static struct pipe_pair *pipe_open(struct pipe_pool *pool)
+{
+	struct pipe_pair *p = malloc(sizeof(*p));
+	int fds[2];
+	if (!p)
+		return NULL;
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+		free(p);
+		return NULL;
+	}
+	if (fcntl(fds[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE) < RELAY_PIPE_SIZE) {
+		pool->refused = true;
+		close(fds[0]);
+		close(fds[1]);
+		free(p);
+		return NULL;
+	}
+	p->rfd = fds[0];
+	p->wfd = fds[1];
+	p->next = NULL;
+	pool->live++;
+	return p;
+}
+
+struct pipe_pair *pipe_get(struct pipe_pool *pool)
+{
+	struct pipe_pair *p = pool->free;
+	if (p) {
+		pool->free = p->next;
+		pool->nfree--;
+		p->next = NULL;
+		return p;
+	}
+	if (pool->live >= pool->max_live || pool->refused)
+		return NULL;
+	return pipe_open(pool);
+}
+
+void pipe_put(struct pipe_pool *pool, struct pipe_pair *p, bool empty)
+{
+	if (!p)
+		return;
+	if (!empty || pool->live > pool->max_live) {
+		pipe_close(pool, p);
+		return;
+	}
+	p->next = pool->free;
+	pool->free = p;
+	pool->nfree++;
+}
+
+/* ---- read/write through a buffer ---- */
+
+static void relay_drop_empty(struct relay *r, enum relay_dir dir, struct buf_pool *pool)
+{
+	if (r->buf[dir] && buf_len(r->buf[dir]) == 0) {
+		buf_put(pool, r->buf[dir]);
+		r->buf[dir] = NULL;
+	}
+}
+
+/* Write what is buffered. 0 when all went or the socket would block. */
+static int relay_write(struct relay *r, enum relay_dir dir, int dst_fd)
+{
+	struct buf *b = r->buf[dir];
+	while (buf_len(b) > 0) {
+		ssize_t n = send(dst_fd, buf_head(b), buf_len(b), MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		buf_consume(b, (size_t)n);
+		r->bytes[dir] += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Once the source has ended and everything it sent is delivered, pass the
+ * FIN on. A sink that is already gone (ENOTCONN) is not an error here: the
+ * other direction's read will report what happened. */
+static void relay_pass_fin(struct relay *r, enum relay_dir dir, int dst_fd)
+{
+	if (r->eof[dir] && !r->shut[dir] && buf_len(r->buf[dir]) == 0 && r->inpipe[dir] == 0) {
+		/* The last FIN of the two is left to close(), which the caller
+		 * makes at once (relay_done): both peers have finished sending,
+		 * so close sends a FIN, not a reset, and the shutdown call was
+		 * 7 % of the CPU per short connection (bench/RESULTS.md). */
+		if (!r->shut[!dir])
+			shutdown(dst_fd, SHUT_WR);
+		r->shut[dir] = true;
+	}
+}
+
+int relay_flush(struct relay *r, enum relay_dir dir, int dst_fd, struct buf_pool *pool)
+{
+	int rc = relay_write(r, dir, dst_fd);
+	relay_drop_empty(r, dir, pool);
+	if (rc == 0)
+		relay_pass_fin(r, dir, dst_fd);
+	return rc;
+}
+
+ssize_t relay_fill(struct relay *r, enum relay_dir dir, int src_fd, struct buf_pool *pool)
+{
+	if (!r->buf[dir]) {
+		r->buf[dir] = buf_get(pool);
+		if (!r->buf[dir])
+			return -ENOMEM;
+	}
+	struct buf *b = r->buf[dir];
+	if (buf_space(b) == 0)
+		buf_compact(b);
+	if (buf_space(b) == 0)
+		return -ENOBUFS; /* a zero-length recv would look like EOF */
+	for (;;) {
+		ssize_t n = recv(src_fd, b->data + b->end, buf_space(b), 0);
+		if (n >= 0) {
+			b->end += (uint32_t)n;
+			if (n == 0)
+				r->eof[dir] = true;
+			return n;
+		}
+		if (errno == EINTR)
+			continue;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+}
+
+/* The read/write path: see relay_pump. */
+static int relay_pump_buffer(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
+			     struct buf_pool *pool)
+{
+	/* Write first: it makes room, and keeps bytes in order. */
+	int rc = relay_write(r, dir, dst_fd);
+	if (rc < 0)
+		return rc;
+	/* Then read and write in turns while the source fills the whole
+	 * buffer and the sink takes all of it: a bulk stream moves several
+	 * buffers per wake-up instead of one (bench/RESULTS.md: one
+	 * epoll_wait per 32 KiB was a third of the syscalls). A short read
+	 * means the source is drained; a partial write, that the sink is full. */
+	for (int round = 0; round < RELAY_ROUNDS; round++) {
+		if (r->eof[dir] || buf_len(r->buf[dir]) > 0)
+			break;
+		ssize_t n = relay_fill(r, dir, src_fd, pool);
+		if (n < 0 && n != -EAGAIN)
+			return (int)n;
+		if (n <= 0)
+			break;
+		rc = relay_write(r, dir, dst_fd);
+		if (rc < 0)
+			return rc;
+		if ((size_t)n < RELAY_BUF_SIZE)
+			break;
+		r->bulk[dir] = true;
+	}
+	/* Not drained by the sink: still top the buffer up once, so the
+	 * next writable event has a full buffer to send. */
+	if (!r->eof[dir] && buf_len(r->buf[dir]) > 0 && buf_len(r->buf[dir]) < RELAY_BUF_SIZE) {
+		ssize_t n = relay_fill(r, dir, src_fd, pool);
+		if (n < 0 && n != -EAGAIN)
+			return (int)n;
+	}
+	relay_drop_empty(r, dir, pool);
+	return 0;
+}
+
+/* ---- splice through a pipe ---- */
+
+/* Empty the pipe into the sink as far as it takes. 0 or -errno. */
+static int relay_splice_out(struct relay *r, enum relay_dir dir, int dst_fd)
+{
+	while (r->inpipe[dir] > 0) {
+		ssize_t n = splice(r->pipe[dir]->rfd, NULL, dst_fd, NULL, r->inpipe[dir],
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -errno;
+		}
+		r->inpipe[dir] -= (uint32_t)n;
+		r->bytes[dir] += (uint64_t)n;
+		r->spliced[dir] += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Fill the empty pipe from the source: > 0 bytes, 0 EOF, -EAGAIN, -errno. */
+static ssize_t relay_splice_in(struct relay *r, enum relay_dir dir, int src_fd)
+{
+	for (;;) {
+		ssize_t n = splice(src_fd, NULL, r->pipe[dir]->wfd, NULL, RELAY_PIPE_SIZE,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			r->inpipe[dir] += (uint32_t)n;
+		else if (n == 0)
+			r->eof[dir] = true;
+		else if (errno == EINTR)
+			continue;
+		else
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return n;
+	}
+}
+
+/* The splice path, the same turns as relay_pump_buffer with the pipe in
+ * place of the buffer. Returns 1 when splice turned out not to work on
+ * these sockets and nothing was moved: the caller goes back to read/write
+ * for good. */
+static int relay_pump_pipe(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd)
+{
+	int rc = relay_splice_out(r, dir, dst_fd);
+	if (rc < 0)
+		return rc;
+	for (int round = 0; round < RELAY_ROUNDS; round++) {
+		if (r->eof[dir] || r->inpipe[dir] > 0)
+			break;
+		ssize_t n = relay_splice_in(r, dir, src_fd);
+		if (n == -EINVAL && r->spliced[dir] == 0)
+			return 1;
+		if (n < 0 && n != -EAGAIN)
+			return (int)n;
+		if (n <= 0)
+			break;
+		rc = relay_splice_out(r, dir, dst_fd);
+		if (rc < 0)
+			return rc;
+		if ((size_t)n < RELAY_PIPE_SIZE)
+			break; /* drained, most likely; if not, epoll says so again */
+	}
+	return 0;
+}
+
+/* Splice this time? Only a bulk direction with nothing left in its buffer
+ * (bytes stay in order), and only with a pipe in hand. Short exchanges stay
+ * on read/write: a splice costs more than a copy for a few bytes. */
+static bool relay_use_pipe(struct relay *r, enum relay_dir dir, struct pipe_pool *pipes)
+{
+	if (r->pipe[dir])
+		return true;
+	if (!r->bulk[dir] || !pipes || buf_len(r->buf[dir]) > 0)
+		return false;
+	r->pipe[dir] = pipe_get(pipes);
+	return r->pipe[dir] != NULL;
+}
+
+int relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
+	       const struct relay_pools *pools)
+{
+	int rc;
+	if (relay_use_pipe(r, dir, pools->pipes)) {
+		rc = relay_pump_pipe(r, dir, src_fd, dst_fd);
+		if (r->inpipe[dir] == 0) {
+			pipe_put(pools->pipes, r->pipe[dir], true);
+			r->pipe[dir] = NULL;
+		}
+		if (rc == 1) {
+			r->bulk[dir] = false; /* splice cannot: read/write from now on */
+			rc = relay_pump_buffer(r, dir, src_fd, dst_fd, pools->bufs);
+		}
+	} else {
+		rc = relay_pump_buffer(r, dir, src_fd, dst_fd, pools->bufs);
+	}
+	if (rc < 0)
+		return rc;
+	relay_pass_fin(r, dir, dst_fd);
+	return 0;
+}
+
+void relay_release(struct relay *r, const struct relay_pools *pools)
+{
+	for (int d = 0; d < 2; d++) {
+		buf_put(pools->bufs, r->buf[d]);
+		r->buf[d] = NULL;
+		pipe_put(pools->pipes, r->pipe[d], r->inpipe[d] == 0);
+		r->pipe[d] = NULL;
+		r->inpipe[d] = 0;
+	}
+}

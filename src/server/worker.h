@@ -1,0 +1,104 @@
+/* A worker: one thread with its own loop, listening sockets (SO_REUSEPORT),
+ * resolver, buffer pool, credential cache and sessions. Workers share only
+ * the read-only server context and atomic counters. */
+#ifndef HOPSOCKS_WORKER_H
+#define HOPSOCKS_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/auth.h"
+#include "config/config.h"
+#include "net/loop.h"
+#include "net/relay.h"
+#include "base/stats.h"
+
+struct session;
+struct resolver;
+struct snapshot;
+struct udp_scratch;
+
+/* What every worker shares. The configuration is reached through the
+ * current snapshot, which a reload replaces (under snap_lock); everything
+ * else here lives as long as the process. */
+struct server {
+	pthread_mutex_t snap_lock;
+	struct snapshot *snap; /* the current one; the server holds a reference */
+	struct auth_pool *auth_pool;
+	struct throttle *throttle; /* failed authentications per client address */
+	struct limits *limits;	   /* sessions per client address and per user */
+	/* Listening sockets systemd passed us (socket activation); each worker
+	 * polls its own duplicate of the one for its address. Owned by main. */
+	const int *listen_fds;
+	size_t nlisten_fds;
+	struct stats stats;
+	atomic_long connections; /* open client connections, all workers */
+};
+
+/* The current snapshot, with a reference for the caller. */
+struct snapshot *server_snapshot(struct server *srv);
+/* Publish a new snapshot (taking over the caller's reference); the
+ * previous one loses the server's reference. */
+void server_publish(struct server *srv, struct snapshot *snap);
+
+struct listener {
+	struct loop_io io;
+	struct worker *w;
+	struct config_addr addr; /* a copy: the snapshot it came from may go */
+	bool keep;		 /* scratch for reconciling with a new listen list */
+	atomic_ulong *accepted;	 /* this address's counter in srv->stats (may be NULL) */
+	struct listener *next;
+};
+
+struct worker {
+	unsigned id;
+	struct server *srv;
+	pthread_t thread;
+	bool started;
+
+	struct loop *loop;
+	struct resolver *resolver;
+	struct buf_pool bufs;
+	struct pipe_pool pipes;	  /* for splicing bulk relays */
+	struct relay_pools pools; /* points at the two above */
+	/* UDP batch receive slots and send queue (laid out in udp.c), shared
+	 * by the worker's associations; allocated at the first datagram */
+	struct udp_scratch *udp_scratch;
+	struct auth_cache *auth_cache;
+	struct auth_done_queue auth_done;
+	struct loop_io auth_io;
+
+	struct snapshot *snap; /* what new sessions use; swapped on reload */
+
+	struct listener *listeners;	/* one per listen address, this worker's own sockets */
+	struct loop_timer accept_pause; /* re-enables accepting after EMFILE */
+
+	/* The main thread's requests (stop, reload): bits in ctl_pending,
+	 * announced through the ctl_fd eventfd. */
+	int ctl_fd;
+	atomic_uint ctl_pending;
+	struct loop_io ctl_io;
+	bool stopping;
+	struct loop_timer drain; /* graceful stop: the end of the drain time */
+
+	struct session *sessions; /* every live session, for shutdown */
+};
+
+/* Create the worker's loop, resolver and listening sockets. Errors are
+ * written into err (e.g. "listen 127.0.0.1:1080: Address already in use"). */
+int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, size_t errlen);
+int worker_start(struct worker *w);
+/* Ask the worker to stop (thread-safe): it stops accepting, lets relaying
+ * sessions finish for the drain time, then closes the rest; worker_join
+ * waits for it. */
+void worker_stop(struct worker *w);
+/* Ask the worker to pick up the server's current snapshot (thread-safe). */
+void worker_reload(struct worker *w);
+/* A session of this worker has ended (a stopping worker may be done). */
+void worker_session_ended(struct worker *w);
+void worker_join(struct worker *w);
+void worker_destroy(struct worker *w);
+
+#endif

@@ -1,0 +1,865 @@
+/* Building a tunnel through a chain of upstream proxies. See chain.h.
+ *
+ *   select hops ──> [resolve target: resolve local] ──> DIAL hop 1
+ *     ──> ask hop k for hop k+1 (or the target):
+ *           SOCKS5: greeting ─> method ─> [RFC 1929] ─> CONNECT ─> reply
+ *           SOCKS4/4a: request ─> reply        HTTP: CONNECT ─> response header
+ *         [resolve the next name first if hop k cannot take names]
+ *     ──> k = last: DONE (the fd is a tunnel to the target)
+ *
+ * A failure that is the hop's fault (cannot connect to it, protocol error,
+ * refused credentials, no answer in time) marks that hop down for
+ * retry-dead; dynamic, random and round-robin chains then try again
+ * without it. A failure that is the target's (the last hop could not
+ * connect to it) is the answer. */
+#include "session/chain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "policy/acl.h"
+#include "proto/hop.h"
+#include "proto/http.h"
+#include "base/log.h"
+#include "net/relay.h"
+#include "net/resolve.h"
+#include "proto/socks4.h"
+#include "policy/snapshot.h"
+#include "proto/socks5.h"
+#include "base/util.h"
+#include "server/worker.h"
+
+/* Replies are read into a pool buffer; keep room so the leftover bytes and
+ * our own success reply always fit in one buffer of the session. */
+#define CHAIN_IN_MAX (RELAY_BUF_SIZE - 1024)
+
+static void chain_ask_hop(struct chain_tunnel *t);
+static void chain_begin_attempt(struct chain_tunnel *t);
+
+/* ---- health ---- */
+
+struct chain_health *chain_health_new(const struct config *cfg)
+{
+	struct chain_health *h = calloc(cfg->nchains ? cfg->nchains : 1, sizeof(*h));
+	if (!h)
+		return NULL;
+	for (size_t i = 0; i < cfg->nchains; i++) {
+		h[i].nhops = cfg->chains[i].nhops;
+		h[i].down_until_ms = calloc(h[i].nhops, sizeof(*h[i].down_until_ms));
+		if (!h[i].down_until_ms) {
+			chain_health_free(h, i);
+			return NULL;
+		}
+	}
+	return h;
+}
+
+void chain_health_free(struct chain_health *h, size_t nchains)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < nchains; i++)
+		free(h[i].down_until_ms);
+	free(h);
+}
+
+static const struct config_chain *chain_find(const struct config *cfg, const char *name,
+					     size_t *index)
+{
+	for (size_t i = 0; i < cfg->nchains; i++)
+		if (strcmp(cfg->chains[i].name, name) == 0) {
+			*index = i;
+			return &cfg->chains[i];
+		}
+	return NULL;
+}
+
+/* The same upstream, as far as its health goes: a changed password may be
+ * what fixes a hop that refused us, so it makes another hop. */
+static bool chain_same_hop(const struct hop *a, const struct hop *b)
+{
+	return strcmp(a->display, b->display) == 0 && a->has_pass == b->has_pass &&
+	       strcmp(a->pass, b->pass) == 0;
+}
+
+static bool chain_same_hops(const struct config_chain *a, const struct config_chain *b)
+{
+	if (a->nhops != b->nhops)
+		return false;
+	for (size_t i = 0; i < a->nhops; i++)
+		if (!chain_same_hop(&a->hops[i], &b->hops[i]))
+			return false;
+	return true;
+}
+
+size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
+			  const struct chain_health *from, const struct config *from_cfg,
+			  uint64_t now_ms)
+{
+	size_t still_down = 0;
+	for (size_t i = 0; i < to_cfg->nchains; i++) {
+		const struct config_chain *nc = &to_cfg->chains[i];
+		size_t j;
+		const struct config_chain *oc = chain_find(from_cfg, nc->name, &j);
+		if (!oc)
+			continue;
+		if (chain_same_hops(nc, oc))
+			atomic_store(&to[i].next_start, atomic_load(&from[j].next_start));
+		uint64_t latest = now_ms + nc->retry_dead_ms;
+		for (size_t h = 0; h < nc->nhops; h++)
+			for (size_t k = 0; k < oc->nhops; k++) {
+				if (!chain_same_hop(&nc->hops[h], &oc->hops[k]))
+					continue;
+				uint64_t until = atomic_load(&from[j].down_until_ms[k]);
+				if (until <= now_ms)
+					break;
+				atomic_store(&to[i].down_until_ms[h], until < latest ? until : latest);
+				still_down++;
+				break;
+			}
+	}
+	return still_down;
+}
+
+static bool chain_hop_up(const struct chain_health *h, size_t i, uint64_t now)
+{
+	return atomic_load_explicit(&h->down_until_ms[i], memory_order_relaxed) <= now;
+}
+
+static void chain_mark_down(struct chain_tunnel *t, size_t hop, const char *why)
+{
+	uint64_t until = loop_now_ms(t->w->loop) + t->chain->retry_dead_ms;
+	atomic_store_explicit(&t->health->down_until_ms[hop], until, memory_order_relaxed);
+	stats_hop_failed(&t->w->srv->stats, t->chain->name, hop, t->chain->hops[hop].display);
+	log_warn("chain %s: hop %s marked down for %u ms: %s", t->chain->name,
+		 t->chain->hops[hop].display, t->chain->retry_dead_ms, why);
+}
+
+/* A tunnel is about to go through hop number hop (per-hop counters). */
+static void chain_count_attempt(struct chain_tunnel *t, size_t hop)
+{
+	stats_hop_attempt(&t->w->srv->stats, t->chain->name, hop, t->chain->hops[hop].display);
+}
+
+/* ---- choosing hops ---- */
+
+/* The hops a path can hold (the config parser caps chains at the same). */
+static size_t chain_nhops(const struct config_chain *c)
+{
+	return c->nhops < CHAIN_MAX_HOPS ? c->nhops : CHAIN_MAX_HOPS;
+}
+
+/* Hops per connection for random and round-robin: length, 0 = all. */
+static size_t chain_length(unsigned length, size_t nhops)
+{
+	return length == 0 || length > nhops ? nhops : length;
+}
+
+size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
+		    uint8_t *path)
+{
+	size_t n = chain_nhops(c);
+	size_t want = chain_length(c->length, n);
+	size_t got = 0;
+
+	switch (c->mode) {
+	case CONFIG_CHAIN_STRICT:
+		for (size_t i = 0; i < n; i++) {
+			if (!up[i])
+				return 0; /* every hop is required */
+			path[got++] = (uint8_t)i;
+		}
+		return got;
+	case CONFIG_CHAIN_DYNAMIC:
+		for (size_t i = 0; i < n; i++)
+			if (up[i])
+				path[got++] = (uint8_t)i;
+		return got;
+	case CONFIG_CHAIN_ROUND_ROBIN:
+		for (size_t k = 0; k < n && got < want; k++) {
+			size_t i = (rr + k) % n;
+			if (up[i])
+				path[got++] = (uint8_t)i;
+		}
+		return got;
+	case CONFIG_CHAIN_RANDOM: {
+		/* A partial Fisher-Yates shuffle of the hops that are up, driven
+		 * by one random word (an LCG step per draw). */
+		uint8_t pool[CHAIN_MAX_HOPS];
+		size_t npool = 0;
+		for (size_t i = 0; i < n; i++)
+			if (up[i])
+				pool[npool++] = (uint8_t)i;
+		uint32_t x = rnd;
+		for (size_t k = 0; k < npool && got < want; k++) {
+			x = x * 1664525u + 1013904223u;
+			size_t j = k + (x >> 8) % (npool - k);
+			uint8_t tmp = pool[k];
+			pool[k] = pool[j];
+			pool[j] = tmp;
+			path[got++] = pool[k];
+		}
+		return got;
+	}
+	}
+	return 0;
+}
+
+static size_t chain_pick_path(struct chain_tunnel *t)
+{
+	bool up[CHAIN_MAX_HOPS];
+	uint64_t now = loop_now_ms(t->w->loop);
+	size_t n = chain_nhops(t->chain);
+	for (size_t i = 0; i < n; i++)
+		up[i] = chain_hop_up(t->health, i, now);
+	unsigned rr = 0;
+	if (t->chain->mode == CONFIG_CHAIN_ROUND_ROBIN)
+		rr = atomic_fetch_add_explicit(&t->health->next_start, 1, memory_order_relaxed);
+	uint32_t rnd = 0;
+	if (t->chain->mode == CONFIG_CHAIN_RANDOM &&
+	    getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)now;
+	t->npath = chain_select(t->chain, up, rr, rnd, t->path);
+	return t->npath;
+}
+
+/* ---- finishing ---- */
+
+static void chain_close_fd(struct chain_tunnel *t)
+{
+	loop_io_del(t->w->loop, &t->io);
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+static void chain_release(struct chain_tunnel *t)
+{
+	loop_timer_cancel(t->w->loop, &t->timer);
+	dial_cancel(&t->dial);
+	resolver_cancel(t->query);
+	t->query = NULL;
+	t->phase = CH_DONE;
+}
+
+static void chain_fail(struct chain_tunnel *t, uint8_t rep)
+{
+	if (t->started_sync) {
+		/* Still inside chain_start: the owner hears about it from a timer. */
+		t->early_fail = true;
+		t->early_rep = rep;
+		return;
+	}
+	chain_close_fd(t);
+	chain_release(t);
+	buf_put(&t->w->bufs, t->in);
+	t->in = NULL;
+	t->fn(t, t->arg, -1, rep);
+}
+
+static void chain_succeed(struct chain_tunnel *t)
+{
+	int fd = t->fd;
+	loop_io_del(t->w->loop, &t->io);
+	t->fd = -1;
+	chain_release(t);
+	t->fn(t, t->arg, fd, SOCKS5_REP_SUCCEEDED);
+}
+
+/* The hop at path[k] is at fault: mark it down, then try again without it
+ * where the mode allows, else give up with rep. */
+static void chain_hop_failed(struct chain_tunnel *t, size_t k, uint8_t rep, const char *why)
+{
+	snprintf(t->why, sizeof(t->why), "hop %.200s: %.200s", t->chain->hops[t->path[k]].display,
+		 why);
+	chain_mark_down(t, t->path[k], why);
+	chain_close_fd(t);
+	buf_put(&t->w->bufs, t->in);
+	t->in = NULL;
+	bool may_retry = t->chain->mode != CONFIG_CHAIN_STRICT && t->attempts < t->chain->nhops &&
+			 loop_now_ms(t->w->loop) < t->deadline_ms;
+	if (may_retry && chain_pick_path(t) > 0) {
+		chain_begin_attempt(t);
+		return;
+	}
+	chain_fail(t, rep);
+}
+
+/* Whose fault is a refusal to reach the next hop? Network-level failures
+ * (unreachable, refused, timed out) say the next hop is down; a policy or
+ * protocol answer (not allowed, general failure, unsupported) is about the
+ * hop that gave it. */
+static bool chain_rep_blames_next(uint8_t rep)
+{
+	return rep == SOCKS5_REP_NET_UNREACHABLE || rep == SOCKS5_REP_HOST_UNREACHABLE ||
+	       rep == SOCKS5_REP_CONN_REFUSED || rep == SOCKS5_REP_TTL_EXPIRED;
+}
+
+/* The current hop could not reach what it was asked for. */
+static void chain_next_failed(struct chain_tunnel *t, uint8_t rep, const char *why)
+{
+	if (t->step + 1 < t->npath && !chain_rep_blames_next(rep)) {
+		chain_hop_failed(t, t->step, rep, why);
+		return;
+	}
+	if (t->step + 1 == t->npath) {
+		/* The target's fault, not the chain's: the answer stands. */
+		snprintf(t->why, sizeof(t->why), "last hop %.200s: %.200s",
+			 t->chain->hops[t->path[t->step]].display, why);
+		chain_fail(t, rep);
+		return;
+	}
+	chain_hop_failed(t, t->step + 1, rep, why);
+}
+
+/* ---- sending and receiving ---- */
+
+static void chain_arm_step_timer(struct chain_tunnel *t)
+{
+	loop_timer_set(t->w->loop, &t->timer, t->cfg->timeout_connect_ms);
+}
+
+static void chain_send(struct chain_tunnel *t, const uint8_t *msg, size_t len,
+		       enum chain_phase wait_for)
+{
+	memcpy(t->out, msg, len);
+	t->out_len = len;
+	t->out_off = 0;
+	t->phase = wait_for;
+	chain_arm_step_timer(t);
+	loop_io_set(t->w->loop, &t->io, LOOP_WRITE);
+}
+
+static bool chain_at_udp_step(const struct chain_tunnel *t)
+{
+	return t->udp && t->step + 1 == t->npath;
+}
+
+static void chain_send_s5_request(struct chain_tunnel *t)
+{
+	uint8_t msg[SOCKS5_REQUEST_MAX];
+	/* For UDP the last hop gets DST 0.0.0.0:0: we cannot know which
+	 * address and port it will see our datagrams come from. */
+	struct target any = { .type = TARGET_IPV4 };
+	bool udp = chain_at_udp_step(t);
+	ssize_t n = socks5_encode_request(msg, sizeof(msg),
+					  udp ? SOCKS5_CMD_UDP_ASSOCIATE : SOCKS5_CMD_CONNECT,
+					  udp ? &any : &t->next);
+	if (n < 0) {
+		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, "cannot encode request");
+		return;
+	}
+	chain_send(t, msg, (size_t)n, CH_S5_REPLY);
+}
+
+/* One parse step on what the hop sent: > 0 consumed, 0 need more, < 0 bad. */
+static ssize_t chain_parse_s5_method(struct chain_tunnel *t, const uint8_t *p, size_t len)
+{
+	const struct hop *h = &t->chain->hops[t->path[t->step]];
+	uint8_t method;
+	ssize_t n = socks5_parse_method_choice(p, len, &method);
+	if (n <= 0)
+		return n;
+	if (method == SOCKS5_METHOD_NONE) {
+		chain_send_s5_request(t);
+	} else if (method == SOCKS5_METHOD_USERPASS && h->user[0]) {
+		uint8_t msg[SOCKS5_USERPASS_MAX];
+		ssize_t m = socks5_encode_userpass(msg, sizeof(msg), h->user, h->pass);
+		if (m < 0)
+			return -1;
+		chain_send(t, msg, (size_t)m, CH_S5_AUTH);
+	} else {
+		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE,
+				 method == SOCKS5_METHOD_UNACCEPTABLE
+					 ? "no acceptable authentication method"
+					 : "hop chose a method we did not offer");
+	}
+	return n;
+}
+
+static ssize_t chain_parse_s5_auth(struct chain_tunnel *t, const uint8_t *p, size_t len)
+{
+	uint8_t status;
+	ssize_t n = socks5_parse_userpass_reply(p, len, &status);
+	if (n <= 0)
+		return n;
+	if (status != 0)
+		chain_hop_failed(t, t->step, SOCKS5_REP_NOT_ALLOWED, "username/password rejected");
+	else
+		chain_send_s5_request(t);
+	return n;
+}
+
+static void chain_step_done(struct chain_tunnel *t)
+{
+	t->step++;
+	if (t->step == t->npath) {
+		chain_succeed(t);
+		return;
+	}
+	chain_ask_hop(t);
+}
+
+static bool target_is_unspecified(const struct target *t)
+{
+	static const uint8_t zero[16];
+	return t->type != TARGET_DOMAIN &&
+	       memcmp(t->addr.ipv6, zero, t->type == TARGET_IPV4 ? 4 : 16) == 0;
+}
+
+/* The last hop's UDP relay. Servers often answer 0.0.0.0, meaning "the
+ * address you reached me at": for a one-hop chain that is the address we
+ * connected to; further down a chain only an IP literal in the hop's URL
+ * tells us. */
+static bool chain_keep_udp_relay(struct chain_tunnel *t, const struct target *bnd)
+{
+	struct target where = *bnd;
+	if (bnd->type == TARGET_DOMAIN) {
+		snprintf(t->why, sizeof(t->why), "UDP relay given as a name");
+		return false;
+	}
+	if (target_is_unspecified(bnd)) {
+		const struct target *hop = &t->chain->hops[t->path[t->step]].addr;
+		if (t->npath == 1 && t->dial.have_addr) {
+			target_from_sockaddr(&where, (const struct sockaddr *)&t->dial.addr);
+		} else if (hop->type != TARGET_DOMAIN) {
+			where = *hop;
+		} else {
+			snprintf(t->why, sizeof(t->why),
+				 "the last hop's UDP relay address is unknown (reply 0.0.0.0)");
+			return false;
+		}
+		where.port = bnd->port;
+	}
+	return target_to_sockaddr(&where, &t->udp_relay) > 0;
+}
+
+static ssize_t chain_parse_s5_reply(struct chain_tunnel *t, const uint8_t *p, size_t len)
+{
+	struct socks5_reply r;
+	ssize_t n = socks5_parse_reply(p, len, &r);
+	if (n <= 0)
+		return n;
+	if (r.rep != SOCKS5_REP_SUCCEEDED) {
+		char why[64];
+		snprintf(why, sizeof(why), "SOCKS5 reply 0x%02x (%s)", r.rep,
+			 socks5_rep_name(r.rep));
+		chain_next_failed(t, r.rep, why);
+		return n;
+	}
+	if (chain_at_udp_step(t) && !chain_keep_udp_relay(t, &r.bnd)) {
+		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+		return n;
+	}
+	/* Consume before moving on: the next step parses from the same buffer. */
+	buf_consume(t->in, (size_t)n);
+	chain_step_done(t);
+	return 0;
+}
+
+static ssize_t chain_parse_s4_reply(struct chain_tunnel *t, const uint8_t *p, size_t len)
+{
+	struct socks4_reply r;
+	ssize_t n = socks4_parse_reply(p, len, &r);
+	if (n <= 0)
+		return n;
+	if (r.cd != SOCKS4_CD_GRANTED) {
+		char why[64];
+		snprintf(why, sizeof(why), "SOCKS4 reply %u (request rejected)", r.cd);
+		/* SOCKS4 has one code for every refusal; "refused" fits best. */
+		chain_next_failed(t, SOCKS5_REP_CONN_REFUSED, why);
+		return n;
+	}
+	buf_consume(t->in, (size_t)n);
+	chain_step_done(t);
+	return 0;
+}
+
+/* How an HTTP proxy's refusal reads to a SOCKS5 client. */
+static uint8_t chain_rep_from_http(int status)
+{
+	switch (status) {
+	case 403:
+	case 407:
+		return SOCKS5_REP_NOT_ALLOWED;
+	case 504:
+		return SOCKS5_REP_TTL_EXPIRED;
+	case 502:
+	case 503:
+		return SOCKS5_REP_CONN_REFUSED;
+	default:
+		return SOCKS5_REP_GENERAL_FAILURE;
+	}
+}
+
+static ssize_t chain_parse_http(struct chain_tunnel *t, const uint8_t *p, size_t len)
+{
+	struct http_response r;
+	ssize_t n = http_parse_response(p, len, &r);
+	if (n <= 0)
+		return n;
+	if (r.status >= 100 && r.status <= 199)
+		return n; /* informational: the real answer follows */
+	if (r.status < 200 || r.status > 299) {
+		char why[96];
+		snprintf(why, sizeof(why), "HTTP %d %s", r.status, r.reason);
+		if (r.status == 407) /* our credentials: the hop's refusal, not the target's */
+			chain_hop_failed(t, t->step, SOCKS5_REP_NOT_ALLOWED, why);
+		else
+			chain_next_failed(t, chain_rep_from_http(r.status), why);
+		return n;
+	}
+	buf_consume(t->in, (size_t)n);
+	chain_step_done(t);
+	return 0;
+}
+
+/* Parse everything that is buffered, as long as it makes progress. */
+static void chain_parse(struct chain_tunnel *t)
+{
+	while (t->phase != CH_DONE && buf_len(t->in) > 0) {
+		enum chain_phase before = t->phase;
+		size_t step_before = t->step;
+		const uint8_t *p = buf_head(t->in);
+		size_t len = buf_len(t->in);
+		ssize_t n;
+		switch (t->phase) {
+		case CH_S5_METHOD:
+			n = chain_parse_s5_method(t, p, len);
+			break;
+		case CH_S5_AUTH:
+			n = chain_parse_s5_auth(t, p, len);
+			break;
+		case CH_S5_REPLY:
+			n = chain_parse_s5_reply(t, p, len);
+			break;
+		case CH_S4_REPLY:
+			n = chain_parse_s4_reply(t, p, len);
+			break;
+		case CH_HTTP_REPLY:
+			n = chain_parse_http(t, p, len);
+			break;
+		default:
+			return; /* bytes arrived while we were not waiting for any */
+		}
+		if (n < 0) {
+			chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, "malformed reply");
+			return;
+		}
+		if (n > 0 && t->in)
+			buf_consume(t->in, (size_t)n);
+		if (n == 0 && t->phase == before && t->step == step_before)
+			return; /* needs more bytes */
+	}
+}
+
+static void chain_on_io(struct loop *loop, void *arg, unsigned events)
+{
+	struct chain_tunnel *t = arg;
+	if ((events & LOOP_WRITE) && t->out_off < t->out_len) {
+		ssize_t n = send(t->fd, t->out + t->out_off, t->out_len - t->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			char ebuf[64];
+			chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE,
+					 util_strerror(errno, ebuf, sizeof(ebuf)));
+			return;
+		}
+		if (n > 0)
+			t->out_off += (size_t)n;
+		if (t->out_off == t->out_len)
+			loop_io_set(loop, &t->io, LOOP_READ);
+		return;
+	}
+	if (!(events & LOOP_READ))
+		return;
+	if (!t->in && !(t->in = buf_get(&t->w->bufs))) {
+		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	if (buf_len(t->in) >= CHAIN_IN_MAX) {
+		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, "reply too long");
+		return;
+	}
+	buf_compact(t->in);
+	ssize_t n = recv(t->fd, t->in->data + t->in->end, CHAIN_IN_MAX - buf_len(t->in), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		char ebuf[64];
+		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE,
+				 n == 0 ? "closed the connection"
+					: util_strerror(errno, ebuf, sizeof(ebuf)));
+		return;
+	}
+	t->in->end += (uint32_t)n;
+	chain_parse(t);
+}
+
+static void chain_on_timer(struct loop *loop, void *arg)
+{
+	struct chain_tunnel *t = arg;
+	if (t->early_fail) {
+		t->early_fail = false;
+		chain_fail(t, t->early_rep);
+		return;
+	}
+	if (t->phase == CH_RESOLVE) {
+		resolver_cancel(t->query);
+		t->query = NULL;
+		snprintf(t->why, sizeof(t->why), "resolving %.200s timed out", t->next.addr.domain);
+		chain_fail(t, SOCKS5_REP_HOST_UNREACHABLE);
+		return;
+	}
+	/* The last hop may legitimately be slow to reach the target: that is
+	 * the target timing out, not the hop failing. */
+	if (t->step + 1 == t->npath &&
+	    (t->phase == CH_S5_REPLY || t->phase == CH_S4_REPLY || t->phase == CH_HTTP_REPLY)) {
+		snprintf(t->why, sizeof(t->why), "no answer from the last hop in time");
+		chain_fail(t, SOCKS5_REP_TTL_EXPIRED);
+		return;
+	}
+	chain_hop_failed(t, t->step, SOCKS5_REP_TTL_EXPIRED, "no answer in time");
+}
+
+/* ---- asking a hop for the next destination ---- */
+
+static void chain_send_request(struct chain_tunnel *t)
+{
+	const struct hop *h = &t->chain->hops[t->path[t->step]];
+	uint8_t msg[sizeof(t->out)];
+	ssize_t n;
+
+	switch (h->type) {
+	case HOP_SOCKS5:
+	case HOP_SOCKS5H: {
+		uint8_t methods[2] = { SOCKS5_METHOD_NONE, SOCKS5_METHOD_USERPASS };
+		n = socks5_encode_greeting(msg, sizeof(msg), methods, h->user[0] ? 2 : 1);
+		if (n > 0)
+			chain_send(t, msg, (size_t)n, CH_S5_METHOD);
+		break;
+	}
+	case HOP_SOCKS4:
+	case HOP_SOCKS4A:
+		n = socks4_encode_request(msg, sizeof(msg), SOCKS4_CMD_CONNECT, &t->next, h->user);
+		if (n > 0)
+			chain_send(t, msg, (size_t)n, CH_S4_REPLY);
+		break;
+	default:
+		n = http_encode_connect_request(msg, sizeof(msg), &t->next,
+						h->user[0] ? h->user : NULL,
+						h->user[0] ? h->pass : NULL);
+		if (n > 0)
+			chain_send(t, msg, (size_t)n, CH_HTTP_REPLY);
+		break;
+	}
+	if (n <= 0) {
+		/* e.g. an IPv6 destination for a SOCKS4 hop */
+		char what[TARGET_TEXT_MAX];
+		target_format(&t->next, what, sizeof(what));
+		snprintf(t->why, sizeof(t->why), "hop %.200s cannot be asked for %.200s",
+			 h->display, what);
+		chain_fail(t, SOCKS5_REP_ATYP_NOT_SUPPORTED);
+	}
+}
+
+/* The first address of a usable family: SOCKS4 hops take IPv4 only. */
+static bool chain_pick_addr(const struct resolve_result *res, bool v4_only, struct target *t)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		if (v4_only && res->addr[i].family != AF_INET)
+			continue;
+		struct sockaddr_storage ss;
+		uint16_t port = t->port;
+		resolve_addr_to_sockaddr(&res->addr[i], port, &ss);
+		target_from_sockaddr(t, (const struct sockaddr *)&ss);
+		return true;
+	}
+	return false;
+}
+
+static void chain_on_resolved(void *arg, int status, const struct resolve_result *res)
+{
+	struct chain_tunnel *t = arg;
+	struct target *which = t->resolving_target ? &t->dst : &t->next;
+	bool v4_only = !t->resolving_target && t->chain->hops[t->path[t->step]].type == HOP_SOCKS4;
+	char name[TARGET_DOMAIN_MAX + 1];
+
+	t->query = NULL;
+	snprintf(name, sizeof(name), "%s", which->addr.domain);
+	if (status < 0 || !chain_pick_addr(res, v4_only, which)) {
+		stats_inc(&t->w->srv->stats, dns_failures);
+		snprintf(t->why, sizeof(t->why), "cannot resolve %.200s%s", name,
+			 status < 0 ? "" : " to an address the hop accepts");
+		chain_fail(t, SOCKS5_REP_HOST_UNREACHABLE);
+		return;
+	}
+	/* The final target resolved here must pass the guard a literal
+	 * address would have met at the request. */
+	bool final = t->resolving_target || t->step + 1 == t->npath;
+	struct sockaddr_storage ss;
+	if (final && t->client && target_to_sockaddr(which, &ss) > 0 &&
+	    acl_guard_blocks(t->cfg, t->client, (const struct sockaddr *)&ss)) {
+		t->guard_refused = true;
+		snprintf(t->why, sizeof(t->why), "%.200s resolves to a guarded address", name);
+		chain_fail(t, SOCKS5_REP_NOT_ALLOWED);
+		return;
+	}
+	if (t->resolving_target) {
+		t->resolving_target = false;
+		chain_begin_attempt(t);
+		return;
+	}
+	chain_send_request(t);
+}
+
+static void chain_resolve(struct chain_tunnel *t, const char *name)
+{
+	struct resolve_result res;
+	if (resolver_lookup_now(t->w->resolver, name, &res)) {
+		chain_on_resolved(t, 0, &res);
+		return;
+	}
+	stats_inc(&t->w->srv->stats, dns_queries);
+	t->phase = CH_RESOLVE;
+	chain_arm_step_timer(t);
+	t->query = resolver_lookup(t->w->resolver, name, chain_on_resolved, t);
+	if (!t->query)
+		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+}
+
+static void chain_ask_hop(struct chain_tunnel *t)
+{
+	const struct hop *h = &t->chain->hops[t->path[t->step]];
+	if (chain_at_udp_step(t)) {
+		if (h->type != HOP_SOCKS5 && h->type != HOP_SOCKS5H) {
+			snprintf(t->why, sizeof(t->why),
+				 "UDP needs a SOCKS5 last hop, %.200s is not one", h->display);
+			chain_fail(t, SOCKS5_REP_CMD_NOT_SUPPORTED);
+			return;
+		}
+		chain_send_request(t);
+		return;
+	}
+	if (t->step + 1 < t->npath)
+		chain_count_attempt(t, t->path[t->step + 1]);
+	t->next = t->step + 1 < t->npath ? t->chain->hops[t->path[t->step + 1]].addr : t->dst;
+	/* socks4a, socks5h and http hops get names; for socks4 and socks5 we
+	 * resolve first, as curl reads those schemes. */
+	if (t->next.type == TARGET_DOMAIN && !hop_resolves_names(h)) {
+		chain_resolve(t, t->next.addr.domain);
+		return;
+	}
+	chain_send_request(t);
+}
+
+static void chain_on_dialed(struct dial *d, void *arg, int fd, int err)
+{
+	struct chain_tunnel *t = arg;
+	if (fd < 0) {
+		char ebuf[64];
+		uint8_t rep =
+			d->failed_in_dns ? SOCKS5_REP_HOST_UNREACHABLE : socks5_rep_from_errno(err);
+		chain_hop_failed(t, 0, rep, util_strerror(err, ebuf, sizeof(ebuf)));
+		return;
+	}
+	t->fd = fd;
+	/* Quiet until there is something to send: chain_ask_hop may have to
+	 * resolve the next hop's name first. */
+	loop_io_move(t->w->loop, &d->io, &t->io);
+	if (loop_io_set(t->w->loop, &t->io, 0) < 0) {
+		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	t->step = 0;
+	chain_ask_hop(t);
+}
+
+static void chain_begin_attempt(struct chain_tunnel *t)
+{
+	t->attempts++;
+	t->step = 0;
+	t->phase = CH_DIAL;
+	chain_count_attempt(t, t->path[0]);
+	loop_timer_cancel(t->w->loop, &t->timer);
+	dial_start(&t->dial, t->w, t->cfg, NULL, &t->chain->hops[t->path[0]].addr,
+		   t->cfg->timeout_connect_ms, chain_on_dialed, t);
+}
+
+static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct snapshot *snap,
+			     size_t idx, const struct target *dst,
+			     const struct sockaddr_storage *client, bool udp, chain_fn fn,
+			     void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->udp = udp;
+	t->client = client;
+	t->cfg = &snap->cfg;
+	t->w = w;
+	t->chain = &snap->cfg.chains[idx];
+	t->health = &snap->health[idx];
+	t->fn = fn;
+	t->arg = arg;
+	t->dst = *dst;
+	t->fd = -1;
+	loop_io_init(&t->io, chain_on_io, t);
+	loop_timer_init(&t->timer, chain_on_timer, t);
+	/* Every hop may be tried once, each step within the connect timeout. */
+	t->deadline_ms =
+		loop_now_ms(w->loop) + (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
+
+	t->started_sync = true;
+	if (chain_pick_path(t) == 0) {
+		snprintf(t->why, sizeof(t->why),
+			 t->chain->mode == CONFIG_CHAIN_STRICT
+				 ? "strict chain %s has a hop marked down"
+				 : "no hop of chain %s is up",
+			 t->chain->name);
+		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+	} else if (t->chain->resolve_local && dst->type == TARGET_DOMAIN) {
+		t->resolving_target = true;
+		chain_resolve(t, dst->addr.domain);
+	} else {
+		chain_begin_attempt(t);
+	}
+	t->started_sync = false;
+	if (t->early_fail)
+		loop_timer_set(w->loop, &t->timer, 0);
+}
+
+void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
+		 void *arg)
+{
+	chain_start_mode(t, w, snap, idx, dst, client, false, fn, arg);
+}
+
+void chain_start_udp(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+		     chain_fn fn, void *arg)
+{
+	struct target none = { .type = TARGET_IPV4 };
+	chain_start_mode(t, w, snap, idx, &none, NULL, true, fn, arg);
+}
+
+void chain_cancel(struct chain_tunnel *t)
+{
+	if (!t->w)
+		return;
+	if (t->phase != CH_DONE) {
+		chain_close_fd(t);
+		chain_release(t);
+	}
+	buf_put(&t->w->bufs, t->in);
+	t->in = NULL;
+}
+
+struct buf *chain_take_leftover(struct chain_tunnel *t)
+{
+	struct buf *b = t->in;
+	t->in = NULL;
+	return b;
+}
