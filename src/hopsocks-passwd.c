@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "policy/auth.h"
+#include "proto/username.h"
 
 #define PROG "hopsocks-passwd"
 
@@ -539,7 +540,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	ctx.user = argv[optind + 1];
-	why = userdb_check_name(ctx.user);
+	why = username_check(ctx.user);
 	if (why != NULL) {
 		passwd_warn("invalid user name: %s", why);
 		return EXIT_USAGE;

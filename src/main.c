@@ -21,17 +21,20 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
-#include "policy/auth.h"
-#include "session/chain.h"
-#include "config/config.h"
-#include "policy/connlimit.h"
 #include "base/log.h"
-#include "server/service.h"
-#include "policy/snapshot.h"
 #include "base/stats.h"
-#include "policy/throttle.h"
 #include "base/util.h"
+#include "config/config.h"
+#include "config/config_chain.h"
+#include "config/config_load.h"
+#include "config/config_value.h"
+#include "policy/auth.h"
+#include "policy/connlimit.h"
+#include "policy/snapshot.h"
+#include "policy/throttle.h"
+#include "server/service.h"
 #include "server/worker.h"
+#include "session/chain.h"
 
 #define MAX_CLI_LISTEN	  64
 #define AUTH_POOL_THREADS 2

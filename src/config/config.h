@@ -1,5 +1,7 @@
-/* The validated configuration. It is built once (or once per reload) and then
- * read-only: workers share one snapshot without locks. */
+/* The validated configuration: what a parsed config file (and the command
+ * line) says, as types only. It is built once (or once per reload) by
+ * config_load.h's functions and then read-only: workers share one
+ * snapshot without locks. */
 #ifndef HOPSOCKS_CONFIG_H
 #define HOPSOCKS_CONFIG_H
 
@@ -209,56 +211,5 @@ struct config {
 	unsigned drain_ms;	   /* SIGTERM: how long relaying sessions may go on; 0 = none */
 	bool reload_keep_sessions; /* keep sessions of users a reload deleted */
 };
-
-/* Defaults: no listen address yet (config_finish adds the default one),
- * workers 0, handshake 10 s, connect 10 s, idle 5 min, log info, access
- * log on, dns cache 1024 entries, max TTL 5 min, no access rules,
- * destination guard off, no per-client or per-user limit, auth-throttle
- * 10 failures in 1 min block for 5 min, no admin listener, no privilege
- * drop, drain 10 s, reload-keep-sessions off. */
-void config_init(struct config *cfg);
-void config_free(struct config *cfg);
-
-/* Parse a whole config text. name is used in error messages. On error
- * returns -1 and writes "name:LINE: message" into err. Directives add to or
- * override what cfg already holds, so defaults come from config_init. */
-int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len,
-		      char *err, size_t errlen);
-/* Read and parse a file. Errors as above; an unreadable file is
- * "path: strerror". */
-int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
-
-/* Cross-directive checks and defaults after parsing and command-line
- * overrides: adds 127.0.0.1:1080 when nothing listens, validates. Refuses
- * an open relay: a listen address beyond loopback with neither a user file
- * nor an allow rule that admits clients beyond loopback. */
-int config_finish(struct config *cfg, char *err, size_t errlen);
-
-/* Does some listen address accept clients from beyond this machine's
- * loopback (anything but 127.0.0.0/8 and ::1; the wildcards count)? */
-bool config_listens_beyond_loopback(const struct config *cfg);
-
-/* "127.0.0.1:1080", "[::1]:1080", "*:1080" (= 0.0.0.0), "1080" (= 127.0.0.1).
- * Returns 0 or -1 with a message in err. */
-int config_parse_listen(const char *text, struct config_addr *out, char *err, size_t errlen);
-/* An address without port ("10.0.0.1", "::1", "[::1]"). */
-int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen);
-/* "10s", "500ms", "5m", "1h", "30" (seconds). Returns 0 or -1. */
-int config_parse_duration(const char *text, unsigned *ms);
-
-/* Replace (not add to) the listen list: the command line's -l does this. */
-int config_set_listen(struct config *cfg, const struct config_addr *addrs, size_t n);
-int config_set_string(char **slot, const char *value);
-
-/* The command line's --chain URL[,URL...]: adds a strict chain named "cli"
- * with those hops and puts a catch-all route to it in front of every other
- * rule, so every connection uses it whatever the file's routes say (the
- * command line wins), whether the file is read before or after. Returns 0,
- * or -1 with "--chain: ..." in err (a bad URL, no URL, more than 32, a
- * chain "cli" already defined); cfg is then unchanged. */
-int config_set_cli_chain(struct config *cfg, const char *csv, char *err, size_t errlen);
-
-/* The chain called name, or -1. */
-int config_chain_find(const struct config *cfg, const char *name);
 
 #endif

@@ -15,8 +15,7 @@
  * An omitted term matches everything. What the rules mean when a session
  * is checked against them is acl.h's business; this file only turns the
  * words into struct config_acl_rule and refuses what can never work. */
-#include "config/config.h"
-#include "config/config_int.h"
+#include "config/config_acl.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -25,8 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/auth.h"
-#include "policy/route.h"
+#include "config/config_dest.h"
+#include "config/config_value.h"
+#include "proto/username.h"
 
 #define AUTH_THROTTLE_FAILURES_MAX 1000000
 
@@ -60,7 +60,7 @@ static int term_from(const char *text, struct config_acl_rule *r, char *err, siz
 	/* The same networks as route destinations, with the same checks
 	 * (host bits, prefix range) and ::ffff:a.b.c.d/N turned into IPv4. */
 	memset(&net, 0, sizeof(net));
-	if (route_parse_dest(text, &net, err, errlen) < 0)
+	if (config_dest_parse(text, &net, err, errlen) < 0)
 		return -1;
 	r->any_client = false;
 	r->family = net.family;
@@ -69,7 +69,7 @@ static int term_from(const char *text, struct config_acl_rule *r, char *err, siz
 	return 0;
 }
 
-_Static_assert(CONFIG_ACL_USER_MAX == AUTH_NAME_MAX, "a rule holds any user-file name");
+_Static_assert(CONFIG_ACL_USER_MAX == USERNAME_MAX, "a rule holds any user name");
 
 static int term_user(const char *text, struct config_acl_rule *r, char *err, size_t errlen)
 {
@@ -81,7 +81,7 @@ static int term_user(const char *text, struct config_acl_rule *r, char *err, siz
 	}
 	/* A name a user file could not hold could never match: refused with
 	 * the user file's own rules. */
-	problem = userdb_check_name(text);
+	problem = username_check(text);
 	if (problem != NULL) {
 		config_err_set(err, errlen, "invalid name '%." QUOTE_MAX "s' (%s)", text, problem);
 		return -1;
@@ -135,12 +135,12 @@ static int term_command(const char *text, struct config_acl_rule *r, char *err, 
 
 static int term_to(const char *text, struct config_acl_rule *r, char *err, size_t errlen)
 {
-	return route_parse_dest(text, &r->dest, err, errlen);
+	return config_dest_parse(text, &r->dest, err, errlen);
 }
 
 static int term_port(const char *text, struct config_acl_rule *r, char *err, size_t errlen)
 {
-	if (route_parse_ports(text, &r->dest.port_min, &r->dest.port_max) < 0) {
+	if (config_dest_parse_ports(text, &r->dest.port_min, &r->dest.port_max) < 0) {
 		config_err_set(err, errlen,
 			       "invalid port '%." QUOTE_MAX "s' (expected P or P-Q, 1..65535)",
 			       text);

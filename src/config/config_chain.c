@@ -17,16 +17,16 @@
  * after the last line. Messages are written without the "NAME:LINE: "
  * prefix, which config.c adds, pointing at ps->err_line when the error is
  * about another line than the current one. */
-#include "config/config.h"
-#include "config/config_int.h"
+#include "config/config_chain.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_dest.h"
+#include "config/config_value.h"
 #include "proto/hop.h"
-#include "policy/route.h"
 
 #define CHAIN_RETRY_DEAD_MS (30 * 1000)
 
@@ -307,7 +307,7 @@ int config_chain_line(struct parse_state *ps, const struct line_words *lw, char 
 		if (strcmp(chain_directives[i].name, lw->word[0]) == 0)
 			d = &chain_directives[i];
 	if (d == NULL) {
-		if (config_directive_exists(lw->word[0]))
+		if (ps->is_directive(lw->word[0]))
 			config_err_set(err, errlen,
 				       "chain '%s': '%s' is not allowed in a chain (is a '}' "
 				       "missing?)",
@@ -348,14 +348,14 @@ int config_route_add(struct parse_state *ps, char *const *argv, char *err, size_
 	struct config_route *grown;
 	size_t i = 1;
 
-	if (route_parse_dest(argv[0], &r, err, errlen) < 0)
+	if (config_dest_parse(argv[0], &r, err, errlen) < 0)
 		return -1;
 	if (argv[i] != NULL && strcmp(argv[i], "port") == 0) {
 		if (argv[i + 1] == NULL) {
 			config_err_set(err, errlen, "port: missing value");
 			return -1;
 		}
-		if (route_parse_ports(argv[i + 1], &r.port_min, &r.port_max) < 0) {
+		if (config_dest_parse_ports(argv[i + 1], &r.port_min, &r.port_max) < 0) {
 			config_err_set(err, errlen,
 				       "invalid port '%." QUOTE_MAX "s' (expected P or P-Q, "
 				       "1..65535)",

@@ -12,22 +12,14 @@
  * Like the rest of the parser this is pure: no I/O, no allocation (the
  * caller provides the scratch space the words are written into).
  */
-#include "config/config_int.h"
+#include "config/config_lex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-void config_err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
+#include "config/config_value.h"
 
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Read a double-quoted word starting after the opening quote. Unescapes into
  * *out and advances it. Returns the position after the closing quote, or

@@ -10,11 +10,12 @@
  * Nothing here looks a name up: whether a user or group exists is for the
  * code that drops privileges to find out (at start, with a clear message),
  * since the config parser is pure and runs in tests and fuzzers. */
-#include "config/config.h"
-#include "config/config_int.h"
+#include "config/config_service.h"
 
 #include <netinet/in.h>
 #include <string.h>
+
+#include "config/config_value.h"
 
 static int err_oom(char *err, size_t errlen)
 {

@@ -1,13 +1,26 @@
 /* The config language's value parsers: numbers, durations and numeric
  * addresses (listen, outgoing, resolver). Pure functions: no I/O and, on
  * purpose, no name lookups, so a parse never depends on DNS. */
-#include "config/config_int.h"
+#include "config/config_value.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void config_err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
 
 /* ---- numbers and durations ---- */
 
@@ -240,4 +253,77 @@ int config_parse_listen(const char *text, struct config_addr *out, char *err, si
 int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen)
 {
 	return config_addr_parse(text, CONFIG_PORT_FORBIDDEN, 0, out, err, errlen);
+}
+
+/* ---- keywords, counts and durations with their error messages ---- */
+
+int config_parse_bool(const char *text, bool *out)
+{
+	static const char *const yes[] = { "on", "yes", "true" };
+	static const char *const no[] = { "off", "no", "false" };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(text, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(text, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int config_keyword(const char *text, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int config_bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
+{
+	config_err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected %s)", value,
+		       expected);
+	return -1;
+}
+
+int config_set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
+		     char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (config_parse_uint(value, max, &v) < 0) {
+		config_err_set(err, errlen, "invalid number '%." QUOTE_MAX "s' (%s)", value, hint);
+		return -1;
+	}
+	*slot = (unsigned)v;
+	return 0;
+}
+
+int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
+{
+	if (config_parse_duration(value, slot) < 0) {
+		config_err_set(err, errlen,
+			       "invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)",
+			       value);
+		return -1;
+	}
+	return 0;
+}
+
+int config_set_string(char **slot, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL) {
+		copy = strdup(value);
+		if (copy == NULL)
+			return -1;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/config_dest.h"
 #include "policy/route.h"
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -267,10 +268,10 @@ int acl_rule_format(const struct config_acl_rule *rule, char *out, size_t cap)
 		}
 	}
 	if (has_dest_term(rule)) {
-		/* route_format() writes "DEST[ port P] direct": keep all but
+		/* config_dest_format() writes "DEST[ port P] direct": keep all but
 		 * " direct", and the "*" of a rule that only names ports. */
 		char dest[CONFIG_ROUTE_NAME_MAX + 40];
-		int n = route_format(&rule->dest, dest, sizeof(dest));
+		int n = config_dest_format(&rule->dest, dest, sizeof(dest));
 		size_t dlen = n > 7 ? (size_t)n - 7 : 0;
 
 		dest[dlen < sizeof(dest) ? dlen : sizeof(dest) - 1] = '\0';

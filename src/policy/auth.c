@@ -173,32 +173,6 @@ size_t userdb_count(const struct userdb *db)
 	return db != NULL ? db->count : 0;
 }
 
-static const char *userdb_check_name_len(const char *name, size_t len)
-{
-	if (len == 0)
-		return "empty user name";
-	if (len > AUTH_NAME_MAX)
-		return "user name longer than 255 bytes";
-	/* In the file such a line is a comment, so the user could never log in. */
-	if (name[0] == '#')
-		return "user name starts with '#'";
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		/* Bytes >= 0x80 are allowed so UTF-8 names work. */
-		if (c <= ' ' || c == 0x7f)
-			return "user name contains whitespace or a control character";
-		if (c == ':')
-			return "user name contains ':'";
-	}
-	return NULL;
-}
-
-const char *userdb_check_name(const char *name)
-{
-	return userdb_check_name_len(name, strlen(name));
-}
-
 static bool auth_has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -309,7 +283,7 @@ static int userdb_parse_line(struct userdb_loader *ld, unsigned line, char *s, s
 	size_t namelen = (size_t)(colon - s);
 	size_t hashlen = len - namelen - 1;
 
-	msg = userdb_check_name_len(s, namelen);
+	msg = username_check_len(s, namelen);
 	if (msg == NULL)
 		msg = userdb_check_hash(colon + 1, hashlen);
 	if (msg != NULL)

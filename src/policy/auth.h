@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_NAME_MAX 255
+#include "proto/username.h"
+
+#define AUTH_NAME_MAX USERNAME_MAX
 #define AUTH_PASS_MAX 255
 #define AUTH_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
 
@@ -25,9 +27,6 @@ void userdb_free(struct userdb *db);
 /* The stored hash string of user, or NULL. */
 const char *userdb_find(const struct userdb *db, const char *user);
 size_t userdb_count(const struct userdb *db);
-/* NULL if name is acceptable as a user name (1..255 bytes, no ':',
- * whitespace or control characters, not starting with '#'), else why not. */
-const char *userdb_check_name(const char *name);
 
 /* ---- verification jobs ---- */
 

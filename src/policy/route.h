@@ -1,8 +1,9 @@
 /* Route rules: which destinations go through which upstream chain.
  *
- * The rules live in struct config (config.h); this module parses a rule's
- * destination and matches targets against the rules. Everything here is
- * pure: no I/O, no clock and, above all, no name lookups. A target given as
+ * The rules live in struct config (config/config.h), their destinations
+ * parsed by config/config_dest.c; this module matches targets against
+ * them. Everything here is pure: no I/O, no clock and, above all, no name
+ * lookups. A target given as
  * a name is matched only against name rules and an address only against
  * address rules, because deciding whether a name falls in a CIDR would
  * mean resolving it locally, which is exactly the DNS leak a chain that
@@ -33,15 +34,6 @@ bool route_rule_matches(const struct config_route *r, const struct target *dst);
 
 /* ---- the pieces, exposed for tests ---- */
 
-/* Parse a rule's destination into r->kind and its address or name:
- * "*", "10.0.0.0/8", "2001:db8::/32", "192.0.2.7" (= /32), "::1" (= /128),
- * ".corp.example" (suffix), "host.example" (exact). Returns 0, or -1 with a
- * message in err. Other fields of r are left alone. */
-int route_parse_dest(const char *text, struct config_route *r, char *err, size_t errlen);
-
-/* "P" or "P-Q", 1..65535, P <= Q. Returns 0, or -1. */
-int route_parse_ports(const char *text, uint16_t *lo, uint16_t *hi);
-
 /* Are the first prefix bits of addr and net equal? prefix is at most 8 times
  * the length of both arrays. */
 bool route_prefix_equal(const uint8_t *net, const uint8_t *addr, unsigned prefix);
@@ -54,10 +46,5 @@ bool route_suffix_matches(const char *suffix, const char *name, size_t len);
 /* Is name (len bytes, any case, one final dot ignored) equal to exact
  * (lower case, no final dot)? */
 bool route_name_equal(const char *exact, const char *name, size_t len);
-
-/* The rule as written, normalised, without "route": "10.0.0.0/8 port 443
- * via corp", ".onion via tor", "* direct". For logs and tests. Returns what
- * snprintf returns. */
-int route_format(const struct config_route *r, char *out, size_t cap);
 
 #endif

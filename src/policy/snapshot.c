@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_load.h"
 #include "policy/auth.h"
 #include "session/chain.h"
 

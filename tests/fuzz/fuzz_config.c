@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "config/config_load.h"
 
 #define NAME "fuzz.conf"
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "policy/auth.h"
+#include "proto/username.h"
 
 static int memfd = -1;
 static char path[64];
@@ -71,7 +72,7 @@ static size_t check_lines(const struct userdb *db, const uint8_t *data, size_t s
 		FUZZ_CHECK(namelen >= 1 && namelen <= AUTH_NAME_MAX);
 		memcpy(name, s, namelen);
 		name[namelen] = '\0';
-		FUZZ_CHECK(userdb_check_name(name) == NULL);
+		FUZZ_CHECK(username_check(name) == NULL);
 		hash = colon + 1;
 		hashlen = len - namelen - 1;
 		FUZZ_CHECK(hashlen >= 1 && hashlen < AUTH_HASH_MAX);

@@ -5,6 +5,7 @@
  * destination guard's ranges at their boundaries, and the throttle's
  * windows, blocks and eviction. Rules are written in the config language
  * and parsed, as hopsocks reads them. */
+#include "config/config_load.h"
 #include "policy/acl.h"
 #include "policy/throttle.h"
 

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "policy/auth.h"
+#include "proto/username.h"
 
 /* Check's default of 4 s is tight for argon2 under the sanitizers. */
 #define SLOW_TIMEOUT 120
@@ -273,19 +274,19 @@ END_TEST
 
 START_TEST(test_userdb_check_name)
 {
-	ck_assert_ptr_null(userdb_check_name("alice"));
-	ck_assert_ptr_null(userdb_check_name("a"));
-	ck_assert_ptr_null(userdb_check_name("j\xc3\xb6rg"));
-	ck_assert_ptr_null(userdb_check_name("user@example.com"));
-	ck_assert_ptr_null(userdb_check_name(NAME256 + 1));
-	ck_assert_str_eq(userdb_check_name(""), "empty user name");
-	ck_assert_str_eq(userdb_check_name(NAME256), "user name longer than 255 bytes");
-	ck_assert_str_eq(userdb_check_name("a:b"), "user name contains ':'");
-	ck_assert_str_eq(userdb_check_name("#a"), "user name starts with '#'");
-	ck_assert_ptr_null(userdb_check_name("a#"));
-	ck_assert_str_eq(userdb_check_name("a b"),
+	ck_assert_ptr_null(username_check("alice"));
+	ck_assert_ptr_null(username_check("a"));
+	ck_assert_ptr_null(username_check("j\xc3\xb6rg"));
+	ck_assert_ptr_null(username_check("user@example.com"));
+	ck_assert_ptr_null(username_check(NAME256 + 1));
+	ck_assert_str_eq(username_check(""), "empty user name");
+	ck_assert_str_eq(username_check(NAME256), "user name longer than 255 bytes");
+	ck_assert_str_eq(username_check("a:b"), "user name contains ':'");
+	ck_assert_str_eq(username_check("#a"), "user name starts with '#'");
+	ck_assert_ptr_null(username_check("a#"));
+	ck_assert_str_eq(username_check("a b"),
 			 "user name contains whitespace or a control character");
-	ck_assert_str_eq(userdb_check_name("a\nb"),
+	ck_assert_str_eq(username_check("a\nb"),
 			 "user name contains whitespace or a control character");
 }
 END_TEST

@@ -6,9 +6,10 @@
 
 #include <check.h>
 
-#include "session/chain.h"
 #include "config/config.h"
+#include "config/config_load.h"
 #include "proto/hop.h"
+#include "session/chain.h"
 
 static struct hop hops[4];
 

@@ -4,6 +4,8 @@
  * people grep for them, so most invalid-input tests compare the whole
  * "name:LINE: message" text. */
 #include "config/config.h"
+#include "config/config_load.h"
+#include "config/config_value.h"
 #include "config_suite.h"
 
 #include <arpa/inet.h>

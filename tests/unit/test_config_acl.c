@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/auth.h"
 #include "config/config.h"
+#include "config/config_acl.h"
+#include "config/config_load.h"
+#include "config/config_value.h"
+#include "policy/auth.h"
+#include "proto/username.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -299,7 +303,7 @@ START_TEST(test_rule_user_names_agree)
 		reset();
 		snprintf(line, sizeof(line), "allow user \"%s\"\n", names[i]);
 		bool ok = parse(line) == 0;
-		ck_assert_msg(ok == (userdb_check_name(names[i]) == NULL), "'%s': rule %s",
+		ck_assert_msg(ok == (username_check(names[i]) == NULL), "'%s': rule %s",
 			      names[i], ok ? "accepted" : "refused");
 	}
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/config_chain.h"
+#include "config/config_load.h"
 #include "proto/hop.h"
 
 static struct config cfg;

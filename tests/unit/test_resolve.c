@@ -6,6 +6,8 @@
 #include <check.h>
 
 #include "config/config.h"
+#include "config/config_load.h"
+#include "config/config_value.h"
 #include "net/loop.h"
 #include "net/resolve.h"
 

@@ -3,6 +3,9 @@
  * first match wins, and the rule that names and addresses never match each
  * other's rules (no DNS lookup, so no leak). Rules are written in the config
  * language and parsed, as hopsocks would read them. */
+#include "config/config_chain.h"
+#include "config/config_dest.h"
+#include "config/config_load.h"
 #include "policy/route.h"
 
 #include <arpa/inet.h>
@@ -96,7 +99,7 @@ static const char *where(const char *text, uint16_t port)
 static const struct {
 	const char *in;
 	enum config_route_dest kind;
-	const char *formatted; /* route_format() of "route IN direct" */
+	const char *formatted; /* config_dest_format() of "route IN direct" */
 } dest_ok[] = {
 	{ "*", CONFIG_DEST_ANY, "* direct" },
 	{ "10.0.0.0/8", CONFIG_DEST_CIDR, "10.0.0.0/8 direct" },
@@ -129,7 +132,7 @@ START_TEST(test_dest_valid)
 	ck_assert_int_eq(cfg.routes[0].kind, dest_ok[_i].kind);
 	ck_assert_int_eq(cfg.routes[0].chain, -1);
 	ck_assert_uint_eq(cfg.routes[0].line, 1);
-	route_format(&cfg.routes[0], out, sizeof(out));
+	config_dest_format(&cfg.routes[0], out, sizeof(out));
 	ck_assert_str_eq(out, dest_ok[_i].formatted);
 }
 END_TEST
@@ -183,7 +186,7 @@ START_TEST(test_dest_invalid)
 	char line[128], expected[CONFIG_ERR_MAX];
 
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(route_parse_dest(c->in, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(config_dest_parse(c->in, &r, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, c->msg);
 
 	/* Through the file parser: the prefix, and nothing added. */
@@ -204,10 +207,10 @@ START_TEST(test_dest_name_limits)
 	/* 63-byte labels are fine, 64 are not. */
 	memset(name, 'a', 63);
 	strcpy(name + 63, ".example");
-	ck_assert_int_eq(route_parse_dest(name, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_dest_parse(name, &r, err, sizeof(err)), 0);
 	memset(name, 'a', 64);
 	strcpy(name + 64, ".example");
-	ck_assert_int_eq(route_parse_dest(name, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(config_dest_parse(name, &r, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "invalid destination "
 			      "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
 			      "(a label is at most 63 bytes)");
@@ -216,13 +219,13 @@ START_TEST(test_dest_name_limits)
 	for (size_t i = 0; i < 253; i++)
 		name[i] = i % 2 == 0 ? 'a' : '.';
 	name[253] = '\0';
-	ck_assert_int_eq(route_parse_dest(name, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_dest_parse(name, &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(strlen(r.name), 253);
 	strcpy(name + 253, ".");
-	ck_assert_int_eq(route_parse_dest(name, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_dest_parse(name, &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(strlen(r.name), 253);
 	strcpy(name + 253, "a");
-	ck_assert_int_eq(route_parse_dest(name, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(config_dest_parse(name, &r, err, sizeof(err)), -1);
 	ck_assert_str_eq(err,
 			 "invalid destination "
 			 "'a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a....' "
@@ -234,20 +237,20 @@ START_TEST(test_parse_ports)
 {
 	uint16_t lo, hi;
 
-	ck_assert_int_eq(route_parse_ports("443", &lo, &hi), 0);
+	ck_assert_int_eq(config_dest_parse_ports("443", &lo, &hi), 0);
 	ck_assert_uint_eq(lo, 443);
 	ck_assert_uint_eq(hi, 443);
-	ck_assert_int_eq(route_parse_ports("1-65535", &lo, &hi), 0);
+	ck_assert_int_eq(config_dest_parse_ports("1-65535", &lo, &hi), 0);
 	ck_assert_uint_eq(lo, 1);
 	ck_assert_uint_eq(hi, 65535);
-	ck_assert_int_eq(route_parse_ports("8000-8000", &lo, &hi), 0);
+	ck_assert_int_eq(config_dest_parse_ports("8000-8000", &lo, &hi), 0);
 	ck_assert_uint_eq(lo, 8000);
 	ck_assert_uint_eq(hi, 8000);
 	static const char *const bad[] = { "",	    "0",    "65536",	 "-1",	     "1-",    "-80",
 					   "90-80", "0-80", "80-0",	 "80-65536", "80 90", "a",
 					   "1-2-3", "+80",  "0080000-1", "80,443" };
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-		ck_assert_msg(route_parse_ports(bad[i], &lo, &hi) == -1, "'%s' accepted", bad[i]);
+		ck_assert_msg(config_dest_parse_ports(bad[i], &lo, &hi) == -1, "'%s' accepted", bad[i]);
 }
 END_TEST
 
@@ -555,13 +558,13 @@ START_TEST(test_format)
 
 	rules("route 10.0.0.0/8 port 443 via a\nroute .onion port 1-1024 via b\n"
 	      "route * port 22 direct\n");
-	route_format(&cfg.routes[0], out, sizeof(out));
+	config_dest_format(&cfg.routes[0], out, sizeof(out));
 	ck_assert_str_eq(out, "10.0.0.0/8 port 443 via a");
-	route_format(&cfg.routes[1], out, sizeof(out));
+	config_dest_format(&cfg.routes[1], out, sizeof(out));
 	ck_assert_str_eq(out, ".onion port 1-1024 via b");
-	route_format(&cfg.routes[2], out, sizeof(out));
+	config_dest_format(&cfg.routes[2], out, sizeof(out));
 	ck_assert_str_eq(out, "* port 22 direct");
-	ck_assert_int_eq(route_format(&cfg.routes[0], out, 4), 25);
+	ck_assert_int_eq(config_dest_format(&cfg.routes[0], out, 4), 25);
 	ck_assert_str_eq(out, "10.");
 }
 END_TEST

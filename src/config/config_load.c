@@ -12,13 +12,12 @@
  * route's destination), config_acl.c access rules, limits and the
  * open-relay check, config_service.c the service directives (admin, user,
  * group, drain), and this file decides what the other words mean.
- * What they share is in config_int.h.
+ * What they share is in config_parse.h.
  *
  * Errors stop the parse at the first bad line and read "NAME:LINE: message",
  * where NAME is whatever the caller passed (usually the path).
  */
-#include "config/config.h"
-#include "config/config_int.h"
+#include "config/config_load.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config/config_acl.h"
+#include "config/config_chain.h"
+#include "config/config_lex.h"
+#include "config/config_parse.h"
+#include "config/config_service.h"
+#include "config/config_value.h"
 
 #define CONFIG_FILE_MAX	     (1024 * 1024) /* a config bigger than this is a mistake */
 #define CONFIG_WORKERS_MAX   256
@@ -38,49 +44,7 @@
 #define CONFIG_SPLICE_PIPES_MAX	    4096
 #define CONFIG_RESOLVER_PORT 53
 
-/* ---- small value parsers ---- */
-
-int config_parse_bool(const char *text, bool *out)
-{
-	static const char *const yes[] = { "on", "yes", "true" };
-	static const char *const no[] = { "off", "no", "false" };
-
-	for (size_t i = 0; i < 3; i++) {
-		if (strcmp(text, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(text, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int config_keyword(const char *text, const char *const *names)
-{
-	for (int i = 0; names[i] != NULL; i++)
-		if (strcmp(text, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* ---- mutators ---- */
-
-int config_set_string(char **slot, const char *value)
-{
-	char *copy = NULL;
-
-	if (value != NULL) {
-		copy = strdup(value);
-		if (copy == NULL)
-			return -1;
-	}
-	free(*slot);
-	*slot = copy;
-	return 0;
-}
 
 int config_set_listen(struct config *cfg, const struct config_addr *addrs, size_t n)
 {
@@ -155,8 +119,6 @@ static int csv_append(char **csv, const char *entry)
  * Each handler gets exactly the number of arguments its table row asks for
  * and writes a message without prefix; the caller adds "NAME:LINE: directive: ". */
 
-typedef int (*directive_fn)(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
-
 static int err_oom(char *err, size_t errlen)
 {
 	config_err_set(err, errlen, "out of memory");
@@ -220,13 +182,6 @@ static const char *const log_to_names[] = { "auto", "stderr", "syslog", NULL };
 static const char *const order_names[] = { "as-returned", "ipv4-first", "ipv6-first",
 					   "ipv4-only",	  "ipv6-only",	NULL };
 
-int config_bad_keyword(const char *value, const char *expected, char *err, size_t errlen)
-{
-	config_err_set(err, errlen, "invalid value '%." QUOTE_MAX "s' (expected %s)", value,
-		       expected);
-	return -1;
-}
-
 static int do_socks4(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	int i = config_keyword(argv[0], socks4_names);
@@ -276,19 +231,6 @@ static int do_access_log(struct parse_state *ps, char *const *argv, char *err, s
 	return 0;
 }
 
-int config_set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
-		     char *err, size_t errlen)
-{
-	unsigned long v;
-
-	if (config_parse_uint(value, max, &v) < 0) {
-		config_err_set(err, errlen, "invalid number '%." QUOTE_MAX "s' (%s)", value, hint);
-		return -1;
-	}
-	*slot = (unsigned)v;
-	return 0;
-}
-
 static int do_max_connections(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	return config_set_count(&ps->cfg->max_connections, argv[0], UINT_MAX,
@@ -305,17 +247,6 @@ static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, si
 {
 	return config_set_count(&ps->cfg->dns_cache_size, argv[0], CONFIG_DNS_CACHE_MAX,
 				"expected 0..1048576, 0 turns the cache off", err, errlen);
-}
-
-int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
-{
-	if (config_parse_duration(value, slot) < 0) {
-		config_err_set(err, errlen,
-			       "invalid duration '%." QUOTE_MAX "s' (examples: 500ms, 10s, 5m, 1h)",
-			       value);
-		return -1;
-	}
-	return 0;
 }
 
 static int do_timeout(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
@@ -468,7 +399,7 @@ static int do_route(struct parse_state *ps, char *const *argv, char *err, size_t
 static const struct directive {
 	const char *name;
 	unsigned min_args, max_args;
-	directive_fn fn;
+	config_directive_fn fn;
 } directives[] = {
 	{ "listen", 1, 1, do_listen },
 	{ "workers", 1, 1, do_workers },
@@ -516,7 +447,7 @@ static const struct directive *directive_find(const char *name)
 	return NULL;
 }
 
-bool config_directive_exists(const char *name)
+static bool directive_exists(const char *name)
 {
 	return directive_find(name) != NULL;
 }
@@ -576,7 +507,11 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 		      size_t errlen)
 {
 	struct parse_state ps = {
-		.cfg = cfg, .name = name, .chain = -1, .first_route = cfg->nroutes
+		.cfg = cfg,
+		.name = name,
+		.is_directive = directive_exists,
+		.chain = -1,
+		.first_route = cfg->nroutes,
 	};
 	struct line_words lw;
 	char msg[CONFIG_ERR_MAX];
