@@ -29,6 +29,7 @@
 #include "config/config_load.h"
 #include "config/config_value.h"
 #include "policy/auth.h"
+#include "policy/chain_health.h"
 #include "policy/connlimit.h"
 #include "policy/snapshot.h"
 #include "policy/throttle.h"
@@ -423,7 +424,7 @@ static void runtime_reload(struct runtime *rt)
 	rt->generation++;
 	log_set_level((enum log_level)snap->cfg.log_level);
 	log_set_access(snap->cfg.access_log);
-	throttle_configure(rt->srv.throttle, snap->cfg.auth_throttle_failures,
+	throttle_configure(rt->srv.shared.throttle, snap->cfg.auth_throttle_failures,
 			   snap->cfg.auth_throttle_window_ms, snap->cfg.auth_throttle_block_ms);
 	server_publish(&rt->srv, snap);
 	for (unsigned i = 0; i < rt->nworkers; i++)
@@ -485,9 +486,9 @@ static void runtime_stop(struct runtime *rt)
 		worker_join(&rt->workers[i]);
 	/* The pool hands finished jobs back to worker queues: stop it before
 	 * the queues go away. */
-	if (rt->srv.auth_pool)
-		auth_pool_stop(rt->srv.auth_pool);
-	rt->srv.auth_pool = NULL;
+	if (rt->srv.shared.auth_pool)
+		auth_pool_stop(rt->srv.shared.auth_pool);
+	rt->srv.shared.auth_pool = NULL;
 	for (unsigned i = 0; i < rt->nworkers; i++)
 		worker_destroy(&rt->workers[i]);
 	free(rt->workers);
@@ -570,11 +571,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	rt.srv.throttle = throttle_new(THROTTLE_CAPACITY, cfg->auth_throttle_failures,
+	rt.srv.shared.throttle = throttle_new(THROTTLE_CAPACITY, cfg->auth_throttle_failures,
 				       cfg->auth_throttle_window_ms, cfg->auth_throttle_block_ms);
-	rt.srv.limits = limits_new();
+	rt.srv.shared.limits = limits_new();
 	rc = 1;
-	if (!rt.srv.throttle || !rt.srv.limits) {
+	if (!rt.srv.shared.throttle || !rt.srv.shared.limits) {
 		log_error("cannot start: out of memory");
 		goto out;
 	}
@@ -608,8 +609,8 @@ int main(int argc, char **argv)
 	}
 	/* Threads from here on, with the final credentials. The pool is
 	 * there even without a user file: a reload may add one. */
-	rt.srv.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
-	if (!rt.srv.auth_pool) {
+	rt.srv.shared.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
+	if (!rt.srv.shared.auth_pool) {
 		startup_failed("cannot start the password verification threads");
 		goto out;
 	}
@@ -643,8 +644,8 @@ out:
 	stats_log(&rt.srv.stats);
 	close(sfd);
 	pthread_mutex_destroy(&rt.srv.snap_lock);
-	throttle_free(rt.srv.throttle);
-	limits_free(rt.srv.limits);
+	throttle_free(rt.srv.shared.throttle);
+	limits_free(rt.srv.shared.limits);
 	ares_library_cleanup();
 	log_close();
 	return rc;

@@ -23,14 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "session/chain.h"
-#include "config/config.h"
-#include "proto/hop.h"
+#include "admin/admin_format.h"
+#include "admin/admin_html.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "config/config.h"
 #include "net/loop.h"
 #include "policy/snapshot.h"
-#include "base/util.h"
+#include "proto/hop.h"
 #include "server/worker.h"
+#include "session/chain.h"
 
 #define ADMIN_LINGER_MS 1000
 #define ADMIN_BACKLOG	64
@@ -189,7 +191,7 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 			.generation = snap->generation,
 			.auth = snap->users != NULL,
 			.connections =
-				atomic_load_explicit(&a->srv->connections, memory_order_relaxed),
+				atomic_load_explicit(&a->srv->shared.connections, memory_order_relaxed),
 			.max_connections = cfg->max_connections,
 			.admin_addr = a->addr,
 			.listeners = lv,

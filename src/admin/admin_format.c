@@ -2,7 +2,7 @@
  * request parser and the Prometheus text format (0.0.4), built from a
  * struct admin_view (the status page is in admin_html.c). No I/O, no
  * clock, no locks, so tests can render a known view exactly. */
-#include "admin/admin.h"
+#include "admin/admin_format.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * script, no external assets) that reloads itself every ADMIN_REFRESH_S
  * seconds. Every number has an id (or its row a data- attribute) so tests
  * and scrapers can find it; names are escaped with admin_escape_html. */
-#include "admin/admin.h"
+#include "admin/admin_html.h"
 
 #include <stdio.h>
 #include <string.h>

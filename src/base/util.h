@@ -3,8 +3,13 @@
 #define HOPSOCKS_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+/* The struct of the given type whose member is at ptr: how an owner finds
+ * itself from the member it handed to a lower layer's callback. */
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* Monotonic clock in milliseconds. */
 uint64_t util_monotonic_ms(void);

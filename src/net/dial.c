@@ -8,14 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/stats.h"
+#include "net/net_ctx.h"
 #include "policy/acl.h"
-#include "server/worker.h"
 
 static void dial_next(struct dial *d);
 
 static void dial_close_socket(struct dial *d)
 {
-	loop_io_del(d->w->loop, &d->io);
+	loop_io_del(d->net->loop, &d->io);
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
@@ -25,7 +26,7 @@ static void dial_close_socket(struct dial *d)
  * (through a deferred free), so nothing touches d afterwards. */
 static void dial_finish(struct dial *d, int fd, int err)
 {
-	loop_timer_cancel(d->w->loop, &d->timer);
+	loop_timer_cancel(d->net->loop, &d->timer);
 	free(d->addrs);
 	d->addrs = NULL;
 	d->active = false;
@@ -100,7 +101,7 @@ static void dial_on_timer(struct loop *loop, void *arg)
  * one black-holed address cannot eat the whole deadline. */
 static void dial_arm_attempt_timer(struct dial *d)
 {
-	struct loop *loop = d->w->loop;
+	struct loop *loop = d->net->loop;
 	uint64_t now = loop_now_ms(loop);
 	size_t left = d->addrs->n - d->next + 1;
 	uint64_t remaining = d->deadline_ms > now ? d->deadline_ms - now : 0;
@@ -147,7 +148,7 @@ static int dial_connect_one(struct dial *d, const struct resolve_addr *a)
 	    errno != EINPROGRESS)
 		rc = -errno;
 	if (rc == 0)
-		rc = loop_io_add(d->w->loop, &d->io, fd, LOOP_WRITE);
+		rc = loop_io_add(d->net->loop, &d->io, fd, LOOP_WRITE);
 	if (rc < 0)
 		dial_close_socket(d);
 	return rc;
@@ -181,7 +182,7 @@ static void dial_try(struct dial *d, const struct resolve_result *res)
 static void dial_on_resolved(void *arg, int status, const struct resolve_result *res)
 {
 	struct dial *d = arg;
-	struct stats *st = &d->w->srv->stats;
+	struct stats *st = d->net->stats;
 	d->query = NULL;
 	if (status < 0) {
 		stats_inc(st, dns_failures);
@@ -198,13 +199,13 @@ static void dial_on_early_failure(struct loop *loop, void *arg)
 	dial_finish(d, -1, d->last_err);
 }
 
-void dial_start(struct dial *d, struct worker *w, const struct config *cfg,
+void dial_start(struct dial *d, struct net_ctx *net, const struct config *cfg,
 		const struct sockaddr_storage *client, const struct target *t, unsigned timeout_ms,
 		dial_fn fn, void *arg)
 {
 	struct resolve_result res = { 0 };
 	memset(d, 0, sizeof(*d));
-	d->w = w;
+	d->net = net;
 	d->cfg = cfg;
 	d->client = client;
 	d->fn = fn;
@@ -212,20 +213,20 @@ void dial_start(struct dial *d, struct worker *w, const struct config *cfg,
 	d->fd = -1;
 	d->port = t->port;
 	d->active = true;
-	d->deadline_ms = loop_now_ms(w->loop) + timeout_ms;
+	d->deadline_ms = loop_now_ms(net->loop) + timeout_ms;
 	loop_io_init(&d->io, dial_on_writable, d);
 	loop_timer_init(&d->timer, dial_on_timer, d);
 
 	d->starting = true;
 	if (t->type == TARGET_DOMAIN) {
-		if (resolver_lookup_now(w->resolver, t->addr.domain, &res)) {
-			stats_inc(&w->srv->stats, dns_cache_hits);
+		if (resolver_lookup_now(net->resolver, t->addr.domain, &res)) {
+			stats_inc(net->stats, dns_cache_hits);
 			dial_try(d, &res);
 		} else {
-			stats_inc(&w->srv->stats, dns_queries);
-			loop_timer_set_at(w->loop, &d->timer, d->deadline_ms);
+			stats_inc(net->stats, dns_queries);
+			loop_timer_set_at(net->loop, &d->timer, d->deadline_ms);
 			d->query =
-				resolver_lookup(w->resolver, t->addr.domain, dial_on_resolved, d);
+				resolver_lookup(net->resolver, t->addr.domain, dial_on_resolved, d);
 			if (!d->query)
 				dial_give_up(d, ENOMEM);
 		}
@@ -237,9 +238,9 @@ void dial_start(struct dial *d, struct worker *w, const struct config *cfg,
 	}
 	d->starting = false;
 	if (d->early_fail) {
-		loop_timer_cancel(w->loop, &d->timer);
+		loop_timer_cancel(net->loop, &d->timer);
 		loop_timer_init(&d->timer, dial_on_early_failure, d);
-		loop_timer_set(w->loop, &d->timer, 0);
+		loop_timer_set(net->loop, &d->timer, 0);
 	}
 }
 
@@ -250,7 +251,7 @@ void dial_cancel(struct dial *d)
 	resolver_cancel(d->query);
 	d->query = NULL;
 	dial_close_socket(d);
-	loop_timer_cancel(d->w->loop, &d->timer);
+	loop_timer_cancel(d->net->loop, &d->timer);
 	free(d->addrs);
 	d->addrs = NULL;
 	d->active = false;

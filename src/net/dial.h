@@ -1,7 +1,7 @@
 /* Outgoing TCP connections: resolve a target if it is a name, then try its
  * addresses in turn until one connects, all within one deadline. Used by
  * the session for direct connections (and later by the chain code for the
- * first hop). Runs on the worker's loop; never blocks. */
+ * first hop). Runs on its thread's loop (net_ctx.h); never blocks. */
 #ifndef HOPSOCKS_DIAL_H
 #define HOPSOCKS_DIAL_H
 
@@ -13,7 +13,7 @@
 #include "net/resolve.h"
 #include "proto/target.h"
 
-struct worker;
+struct net_ctx;
 struct dial;
 
 /* Called once, from the loop (never from inside dial_start). On success
@@ -26,7 +26,7 @@ struct dial;
 typedef void (*dial_fn)(struct dial *d, void *arg, int fd, int err);
 
 struct dial {
-	struct worker *w;
+	struct net_ctx *net;
 	const struct config *cfg;
 	/* The client the connection is for, when the destination guard of
 	 * cfg must vet each resolved address; NULL for connections to hops. */
@@ -52,7 +52,7 @@ struct dial {
 };
 
 /* Start connecting to t (an IP or a name) within timeout_ms. */
-void dial_start(struct dial *d, struct worker *w, const struct config *cfg,
+void dial_start(struct dial *d, struct net_ctx *net, const struct config *cfg,
 		const struct sockaddr_storage *client, const struct target *t, unsigned timeout_ms,
 		dial_fn fn, void *arg);
 /* Stop a dial in progress: its socket is closed, fn is not called. Safe on

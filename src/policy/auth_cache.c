@@ -1,8 +1,9 @@
 /* Auth cache (one per worker, not thread-safe): a keyed BLAKE2b digest of
  * (user, password, stored hash) per verified login, so repeated logins do
  * not pay for argon2 each time and the cache never holds a password. The
- * contracts are in auth.h. */
-#include "policy/auth.h"
+ * contract is in auth_cache.h. */
+#include "policy/auth_cache.h"
+
 #include "policy/auth_int.h"
 
 #include <stdlib.h>

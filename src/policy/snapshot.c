@@ -5,7 +5,7 @@
 
 #include "config/config_load.h"
 #include "policy/auth.h"
-#include "session/chain.h"
+#include "policy/chain_health.h"
 
 struct snapshot *snapshot_new(struct config *cfg, struct userdb *users, unsigned generation)
 {

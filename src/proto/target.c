@@ -1,6 +1,5 @@
 /* Destinations (struct target): conversion to and from socket addresses and
- * text for logs. Also the message table for the wire parsers' errors
- * (proto.h), since every protocol module links this file. No I/O. */
+ * text for logs. No I/O. */
 #include "proto/target.h"
 
 #include <arpa/inet.h>
@@ -11,36 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/proto.h"
-
-const char *proto_strerror(int err)
-{
-	/* Accept either sign: parsers return -PROTO_E*, callers may negate. */
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0:
-		return "no error";
-	case PROTO_EVERSION:
-		return "wrong protocol version";
-	case PROTO_ENOMETHODS:
-		return "no authentication methods offered";
-	case PROTO_ECMD:
-		return "unknown command";
-	case PROTO_EATYP:
-		return "unknown address type";
-	case PROTO_EDOMAIN:
-		return "empty domain name or NUL in domain name";
-	case PROTO_ETOOLONG:
-		return "field too long";
-	case PROTO_EUSER:
-		return "empty user name";
-	case PROTO_EMALFORMED:
-		return "malformed message";
-	default:
-		return "unknown protocol error";
-	}
-}
 
 /* ---- text output that truncates instead of overflowing ---- */
 

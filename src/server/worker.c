@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "net/resolve.h"
-#include "server/service.h"
-#include "session/session.h"
+#include "policy/auth_cache.h"
 #include "policy/snapshot.h"
 #include "proto/target.h"
-#include "base/util.h"
+#include "server/service.h"
+#include "session/session.h"
 
 #define WORKER_ACCEPT_BATCH	  64
 #define WORKER_ACCEPT_PAUSE_MS	  100
@@ -58,7 +59,7 @@ static void worker_set_accepting(struct worker *w, bool on)
 {
 	for (struct listener *l = w->listeners; l; l = l->next)
 		if (l->io.fd >= 0)
-			loop_io_set(w->loop, &l->io, on ? LOOP_READ : 0);
+			loop_io_set(w->ctx.net.loop, &l->io, on ? LOOP_READ : 0);
 }
 
 static void worker_on_accept_pause_end(struct loop *loop, void *arg)
@@ -76,17 +77,17 @@ static void worker_pause_accepting(struct worker *w, int err)
 	log_warn("accept: %s; pausing new connections for %d ms",
 		 util_strerror(err, ebuf, sizeof(ebuf)), WORKER_ACCEPT_PAUSE_MS);
 	worker_set_accepting(w, false);
-	loop_timer_set(w->loop, &w->accept_pause, WORKER_ACCEPT_PAUSE_MS);
+	loop_timer_set(w->ctx.net.loop, &w->accept_pause, WORKER_ACCEPT_PAUSE_MS);
 }
 
 static bool worker_admit(struct worker *w, const struct sockaddr *peer)
 {
 	struct server *srv = w->srv;
-	long n = atomic_fetch_add(&srv->connections, 1) + 1;
-	unsigned max = w->snap->cfg.max_connections;
+	long n = atomic_fetch_add(&srv->shared.connections, 1) + 1;
+	unsigned max = w->ctx.snap->cfg.max_connections;
 	if (max == 0 || n <= (long)max)
 		return true;
-	atomic_fetch_sub(&srv->connections, 1);
+	atomic_fetch_sub(&srv->shared.connections, 1);
 	stats_inc(&srv->stats, refused_max_connections);
 	char who[64];
 	sockaddr_format(peer, who, sizeof(who));
@@ -117,7 +118,7 @@ static void worker_on_accept(struct loop *loop, void *arg, unsigned events)
 			continue;
 		}
 		stats_listener_accepted(l->accepted);
-		session_start(w, fd, (struct sockaddr *)&peer, len);
+		session_start(&w->ctx, fd, (struct sockaddr *)&peer, len);
 	}
 }
 
@@ -138,11 +139,11 @@ static void worker_on_auth_done(struct loop *loop, void *arg, unsigned events)
 static void worker_close_listener(struct worker *w, struct listener *l)
 {
 	int fd = l->io.fd;
-	loop_io_del(w->loop, &l->io);
+	loop_io_del(w->ctx.net.loop, &l->io);
 	if (fd >= 0)
 		close(fd);
 	/* Its accept event may still be queued in this round. */
-	loop_defer_free(w->loop, free, l);
+	loop_defer_free(w->ctx.net.loop, free, l);
 }
 
 static void worker_close_listeners(struct worker *w)
@@ -178,7 +179,7 @@ static int worker_open_listener(struct worker *w, const struct config_addr *addr
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	int rc = fd < 0 ? fd : loop_io_add(w->loop, &l->io, fd, w->stopping ? 0 : LOOP_READ);
+	int rc = fd < 0 ? fd : loop_io_add(w->ctx.net.loop, &l->io, fd, w->stopping ? 0 : LOOP_READ);
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -240,30 +241,30 @@ static void worker_reconcile_listeners(struct worker *w, const struct config *cf
 static void worker_apply_reload(struct worker *w)
 {
 	struct snapshot *snap = server_snapshot(w->srv);
-	if (snap == w->snap) {
+	if (snap == w->ctx.snap) {
 		snapshot_unref(snap);
 		return;
 	}
-	struct snapshot *old = w->snap;
-	w->snap = snap;
-	resolver_reconfigure(w->resolver, &snap->cfg);
+	struct snapshot *old = w->ctx.snap;
+	w->ctx.snap = snap;
+	resolver_reconfigure(w->ctx.net.resolver, &snap->cfg);
 	pipe_pool_set_max(&w->pipes, snap->cfg.splice_pipes);
 	if (!w->stopping)
 		worker_reconcile_listeners(w, &snap->cfg);
-	session_on_reload(w);
+	session_on_reload(&w->ctx);
 	snapshot_unref(old);
 }
 
 static void worker_drain_check(struct worker *w)
 {
-	if (w->stopping && !w->sessions)
-		loop_stop(w->loop);
+	if (w->stopping && !w->ctx.sessions)
+		loop_stop(w->ctx.net.loop);
 }
 
 static void worker_on_drain_end(struct loop *loop, void *arg)
 {
 	struct worker *w = arg;
-	session_close_all(w, "shutdown");
+	session_close_all(&w->ctx, "shutdown");
 	loop_stop(loop);
 }
 
@@ -273,15 +274,15 @@ static void worker_begin_stop(struct worker *w)
 {
 	w->stopping = true;
 	worker_close_listeners(w);
-	loop_timer_cancel(w->loop, &w->accept_pause);
-	unsigned drain = w->snap->cfg.drain_ms;
+	loop_timer_cancel(w->ctx.net.loop, &w->accept_pause);
+	unsigned drain = w->ctx.snap->cfg.drain_ms;
 	if (drain == 0) {
-		session_close_all(w, "shutdown");
-		loop_stop(w->loop);
+		session_close_all(&w->ctx, "shutdown");
+		loop_stop(w->ctx.net.loop);
 		return;
 	}
-	session_close_unestablished(w, "shutdown");
-	loop_timer_set(w->loop, &w->drain, drain);
+	session_close_unestablished(&w->ctx, "shutdown");
+	loop_timer_set(w->ctx.net.loop, &w->drain, drain);
 	worker_drain_check(w);
 }
 
@@ -318,9 +319,10 @@ void worker_reload(struct worker *w)
 	worker_ctl(w, WORKER_CTL_RELOAD);
 }
 
-void worker_session_ended(struct worker *w)
+/* The session layer's callback (ctx.session_ended). */
+static void worker_on_session_ended(struct session_ctx *ctx)
 {
-	worker_drain_check(w);
+	worker_drain_check(container_of(ctx, struct worker, ctx));
 }
 
 /* ---- life cycle ---- */
@@ -333,13 +335,17 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	w->ctl_fd = -1;
 	w->auth_done.eventfd = -1;
 	buf_pool_init(&w->bufs, WORKER_SPARE_BUFFERS);
-	w->snap = server_snapshot(srv);
-	pipe_pool_init(&w->pipes, w->snap->cfg.splice_pipes);
-	w->pools.bufs = &w->bufs;
-	w->pools.pipes = &w->pipes;
+	w->ctx.snap = server_snapshot(srv);
+	pipe_pool_init(&w->pipes, w->ctx.snap->cfg.splice_pipes);
+	w->ctx.net.pools.bufs = &w->bufs;
+	w->ctx.net.pools.pipes = &w->pipes;
+	w->ctx.net.stats = &srv->stats;
+	w->ctx.shared = &srv->shared;
+	w->ctx.auth_done = &w->auth_done;
+	w->ctx.session_ended = worker_on_session_ended;
 
-	w->loop = loop_new();
-	if (!w->loop) {
+	w->ctx.net.loop = loop_new();
+	if (!w->ctx.net.loop) {
 		snprintf(err, errlen, "cannot create event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -348,21 +354,21 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	loop_io_init(&w->ctl_io, worker_on_ctl, w);
 	loop_io_init(&w->auth_io, worker_on_auth_done, w);
 
-	w->resolver = resolver_new(w->loop, &w->snap->cfg, err, errlen);
-	if (!w->resolver)
+	w->ctx.net.resolver = resolver_new(w->ctx.net.loop, &w->ctx.snap->cfg, err, errlen);
+	if (!w->ctx.net.resolver)
 		return -1;
-	w->auth_cache = auth_cache_new(WORKER_AUTH_CACHE_ENTRIES, WORKER_AUTH_CACHE_AGE_MS);
+	w->ctx.auth_cache = auth_cache_new(WORKER_AUTH_CACHE_ENTRIES, WORKER_AUTH_CACHE_AGE_MS);
 	w->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!w->auth_cache || w->ctl_fd < 0 || auth_done_queue_init(&w->auth_done) < 0) {
+	if (!w->ctx.auth_cache || w->ctl_fd < 0 || auth_done_queue_init(&w->auth_done) < 0) {
 		snprintf(err, errlen, "cannot set up worker %u: %s", id, strerror(errno));
 		return -1;
 	}
-	if (loop_io_add(w->loop, &w->ctl_io, w->ctl_fd, LOOP_READ) < 0 ||
-	    loop_io_add(w->loop, &w->auth_io, w->auth_done.eventfd, LOOP_READ) < 0) {
+	if (loop_io_add(w->ctx.net.loop, &w->ctl_io, w->ctl_fd, LOOP_READ) < 0 ||
+	    loop_io_add(w->ctx.net.loop, &w->auth_io, w->auth_done.eventfd, LOOP_READ) < 0) {
 		snprintf(err, errlen, "cannot set up worker %u: %s", id, strerror(errno));
 		return -1;
 	}
-	const struct config *cfg = &w->snap->cfg;
+	const struct config *cfg = &w->ctx.snap->cfg;
 	for (size_t i = cfg->nlisten; i-- > 0;)
 		if (worker_open_listener(w, &cfg->listen[i], err, errlen) < 0)
 			return -1;
@@ -372,7 +378,7 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	int rc = loop_run(w->loop);
+	int rc = loop_run(w->ctx.net.loop);
 	if (rc < 0) {
 		char ebuf[64];
 		log_error("worker %u: event loop failed: %s", w->id,
@@ -399,25 +405,25 @@ void worker_join(struct worker *w)
 
 void worker_destroy(struct worker *w)
 {
-	if (w->loop) {
-		session_close_all(w, "shutdown");
+	if (w->ctx.net.loop) {
+		session_close_all(&w->ctx, "shutdown");
 		worker_close_listeners(w);
-		loop_io_del(w->loop, &w->ctl_io);
-		loop_io_del(w->loop, &w->auth_io);
-		loop_timer_cancel(w->loop, &w->accept_pause);
-		loop_timer_cancel(w->loop, &w->drain);
+		loop_io_del(w->ctx.net.loop, &w->ctl_io);
+		loop_io_del(w->ctx.net.loop, &w->auth_io);
+		loop_timer_cancel(w->ctx.net.loop, &w->accept_pause);
+		loop_timer_cancel(w->ctx.net.loop, &w->drain);
 	}
-	resolver_free(w->resolver);
+	resolver_free(w->ctx.net.resolver);
 	/* Deferred frees (sessions and listeners closed above) run here. */
-	loop_free(w->loop);
+	loop_free(w->ctx.net.loop);
 	if (w->ctl_fd >= 0)
 		close(w->ctl_fd);
 	if (w->auth_done.eventfd >= 0)
 		auth_done_queue_destroy(&w->auth_done);
-	auth_cache_free(w->auth_cache);
+	auth_cache_free(w->ctx.auth_cache);
 	buf_pool_destroy(&w->bufs);
 	pipe_pool_destroy(&w->pipes);
-	free(w->udp_scratch);
-	snapshot_unref(w->snap);
+	free(w->ctx.udp_scratch);
+	snapshot_unref(w->ctx.snap);
 	memset(w, 0, sizeof(*w));
 }

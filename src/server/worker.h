@@ -9,16 +9,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "policy/auth.h"
+#include "base/stats.h"
 #include "config/config.h"
 #include "net/loop.h"
 #include "net/relay.h"
-#include "base/stats.h"
+#include "policy/auth.h"
+#include "session/session_ctx.h"
 
-struct session;
-struct resolver;
 struct snapshot;
-struct udp_scratch;
 
 /* What every worker shares. The configuration is reached through the
  * current snapshot, which a reload replaces (under snap_lock); everything
@@ -26,15 +24,14 @@ struct udp_scratch;
 struct server {
 	pthread_mutex_t snap_lock;
 	struct snapshot *snap; /* the current one; the server holds a reference */
-	struct auth_pool *auth_pool;
-	struct throttle *throttle; /* failed authentications per client address */
-	struct limits *limits;	   /* sessions per client address and per user */
 	/* Listening sockets systemd passed us (socket activation); each worker
 	 * polls its own duplicate of the one for its address. Owned by main. */
 	const int *listen_fds;
 	size_t nlisten_fds;
 	struct stats stats;
-	atomic_long connections; /* open client connections, all workers */
+	/* What every session shares: the connection count, the verification
+	 * pool, the throttle, the limits. */
+	struct session_shared shared;
 };
 
 /* The current snapshot, with a reference for the caller. */
@@ -58,19 +55,15 @@ struct worker {
 	pthread_t thread;
 	bool started;
 
-	struct loop *loop;
-	struct resolver *resolver;
+	/* What its sessions share: the loop, resolver and pools (ctx.net),
+	 * the snapshot new sessions use (swapped on reload), the list of
+	 * sessions, the credential cache, the UDP scratch area. src/session/
+	 * sees the worker only through this. */
+	struct session_ctx ctx;
 	struct buf_pool bufs;
-	struct pipe_pool pipes;	  /* for splicing bulk relays */
-	struct relay_pools pools; /* points at the two above */
-	/* UDP batch receive slots and send queue (laid out in udp.c), shared
-	 * by the worker's associations; allocated at the first datagram */
-	struct udp_scratch *udp_scratch;
-	struct auth_cache *auth_cache;
+	struct pipe_pool pipes; /* for splicing bulk relays */
 	struct auth_done_queue auth_done;
 	struct loop_io auth_io;
-
-	struct snapshot *snap; /* what new sessions use; swapped on reload */
 
 	struct listener *listeners;	/* one per listen address, this worker's own sockets */
 	struct loop_timer accept_pause; /* re-enables accepting after EMFILE */
@@ -82,8 +75,6 @@ struct worker {
 	struct loop_io ctl_io;
 	bool stopping;
 	struct loop_timer drain; /* graceful stop: the end of the drain time */
-
-	struct session *sessions; /* every live session, for shutdown */
 };
 
 /* Create the worker's loop, resolver and listening sockets. Errors are
@@ -96,8 +87,6 @@ int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
 /* Ask the worker to pick up the server's current snapshot (thread-safe). */
 void worker_reload(struct worker *w);
-/* A session of this worker has ended (a stopping worker may be done). */
-void worker_session_ended(struct worker *w);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 

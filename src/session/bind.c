@@ -6,16 +6,18 @@
  *   request ──> BIND_WAIT [resolve DST] ──> listen ──first reply──> accept
  *           ──second reply──> RELAY
  */
+#include "session/bind.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "net/resolve.h"
-#include "session/session_int.h"
-#include "proto/socks5.h"
 #include "base/util.h"
+#include "net/resolve.h"
+#include "proto/socks5.h"
+#include "session/session_core.h"
 
 /* Pause after accept() fails for lack of descriptors. */
 #define BIND_RETRY_MS 100
@@ -140,7 +142,7 @@ static void bind_on_resolved(void *arg, int status, const struct resolve_result 
 	struct session *s = arg;
 	s->setup->query = NULL;
 	if (status < 0) {
-		stats_inc(&s->w->srv->stats, dns_failures);
+		stats_inc(s->ctx->net.stats, dns_failures);
 		session_log(s, LOG_LVL_INFO, "BIND: cannot resolve %s", s->dst.addr.domain);
 		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
 			     status == -ENOENT ? "not-found" : "dns-failed");
@@ -156,6 +158,8 @@ static bool bind_ip_unspecified(const struct target *t)
 	return memcmp(t->addr.ipv6, zero, t->type == TARGET_IPV4 ? 4 : 16) == 0;
 }
 
+static void bind_on_retry(struct loop *loop, void *arg);
+
 void bind_start(struct session *s)
 {
 	struct resolve_result res;
@@ -166,6 +170,7 @@ void bind_start(struct session *s)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
 	}
+	loop_timer_init(&su->retry, bind_on_retry, s);
 	/* One deadline for resolving DST and waiting for the peer. */
 	loop_timer_set(session_loop(s), &s->timer, session_cfg(s)->timeout_bind_ms);
 	session_set_state(s, S_BIND_WAIT);
@@ -179,12 +184,12 @@ void bind_start(struct session *s)
 		bind_ready(s);
 		return;
 	}
-	if (resolver_lookup_now(s->w->resolver, s->dst.addr.domain, &res)) {
+	if (resolver_lookup_now(s->ctx->net.resolver, s->dst.addr.domain, &res)) {
 		bind_on_resolved(s, 0, &res);
 		return;
 	}
-	stats_inc(&s->w->srv->stats, dns_queries);
-	su->query = resolver_lookup(s->w->resolver, s->dst.addr.domain, bind_on_resolved, s);
+	stats_inc(s->ctx->net.stats, dns_queries);
+	su->query = resolver_lookup(s->ctx->net.resolver, s->dst.addr.domain, bind_on_resolved, s);
 	if (!su->query) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 		return;
@@ -212,7 +217,7 @@ static void bind_accepted(struct session *s, int fd, const struct sockaddr_stora
 	close(s->tfd);
 	s->tfd = fd;
 	sockaddr_ip_set(&s->addr, (const struct sockaddr *)peer, peerlen); /* addr= in the log */
-	stats_inc(&s->w->srv->stats, binds_accepted);
+	stats_inc(s->ctx->net.stats, binds_accepted);
 	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0 ||
 	    !session_queue_success(s, (const struct sockaddr *)peer)) {
 		session_close(s, "error");
@@ -255,13 +260,13 @@ void bind_on_event(struct session *s, unsigned events)
 		sockaddr_format((const struct sockaddr *)&s->setup->peer, want, sizeof(want));
 		session_log(s, LOG_LVL_WARN, "BIND: refused a connection from %s (expected %s)",
 			    who, want);
-		stats_inc(&s->w->srv->stats, binds_refused);
+		stats_inc(s->ctx->net.stats, binds_refused);
 		close(fd);
 	}
 }
 
 /* The retry timer is the setup's: it only fires while the setup exists. */
-void bind_on_retry(struct loop *loop, void *arg)
+static void bind_on_retry(struct loop *loop, void *arg)
 {
 	struct session *s = arg;
 	s->setup->bind_paused = false;

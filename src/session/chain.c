@@ -22,17 +22,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "policy/acl.h"
-#include "proto/hop.h"
-#include "proto/http.h"
 #include "base/log.h"
+#include "base/stats.h"
+#include "base/util.h"
+#include "net/net_ctx.h"
 #include "net/relay.h"
 #include "net/resolve.h"
-#include "proto/socks4.h"
+#include "policy/acl.h"
 #include "policy/snapshot.h"
+#include "proto/hop.h"
+#include "proto/http.h"
+#include "proto/socks4.h"
 #include "proto/socks5.h"
-#include "base/util.h"
-#include "server/worker.h"
 
 /* Replies are read into a pool buffer; keep room so the leftover bytes and
  * our own success reply always fit in one buffer of the session. */
@@ -43,99 +44,10 @@ static void chain_begin_attempt(struct chain_tunnel *t);
 
 /* ---- health ---- */
 
-struct chain_health *chain_health_new(const struct config *cfg)
-{
-	struct chain_health *h = calloc(cfg->nchains ? cfg->nchains : 1, sizeof(*h));
-	if (!h)
-		return NULL;
-	for (size_t i = 0; i < cfg->nchains; i++) {
-		h[i].nhops = cfg->chains[i].nhops;
-		h[i].down_until_ms = calloc(h[i].nhops, sizeof(*h[i].down_until_ms));
-		if (!h[i].down_until_ms) {
-			chain_health_free(h, i);
-			return NULL;
-		}
-	}
-	return h;
-}
-
-void chain_health_free(struct chain_health *h, size_t nchains)
-{
-	if (!h)
-		return;
-	for (size_t i = 0; i < nchains; i++)
-		free(h[i].down_until_ms);
-	free(h);
-}
-
-static const struct config_chain *chain_find(const struct config *cfg, const char *name,
-					     size_t *index)
-{
-	for (size_t i = 0; i < cfg->nchains; i++)
-		if (strcmp(cfg->chains[i].name, name) == 0) {
-			*index = i;
-			return &cfg->chains[i];
-		}
-	return NULL;
-}
-
-/* The same upstream, as far as its health goes: a changed password may be
- * what fixes a hop that refused us, so it makes another hop. */
-static bool chain_same_hop(const struct hop *a, const struct hop *b)
-{
-	return strcmp(a->display, b->display) == 0 && a->has_pass == b->has_pass &&
-	       strcmp(a->pass, b->pass) == 0;
-}
-
-static bool chain_same_hops(const struct config_chain *a, const struct config_chain *b)
-{
-	if (a->nhops != b->nhops)
-		return false;
-	for (size_t i = 0; i < a->nhops; i++)
-		if (!chain_same_hop(&a->hops[i], &b->hops[i]))
-			return false;
-	return true;
-}
-
-size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
-			  const struct chain_health *from, const struct config *from_cfg,
-			  uint64_t now_ms)
-{
-	size_t still_down = 0;
-	for (size_t i = 0; i < to_cfg->nchains; i++) {
-		const struct config_chain *nc = &to_cfg->chains[i];
-		size_t j;
-		const struct config_chain *oc = chain_find(from_cfg, nc->name, &j);
-		if (!oc)
-			continue;
-		if (chain_same_hops(nc, oc))
-			atomic_store(&to[i].next_start, atomic_load(&from[j].next_start));
-		uint64_t latest = now_ms + nc->retry_dead_ms;
-		for (size_t h = 0; h < nc->nhops; h++)
-			for (size_t k = 0; k < oc->nhops; k++) {
-				if (!chain_same_hop(&nc->hops[h], &oc->hops[k]))
-					continue;
-				uint64_t until = atomic_load(&from[j].down_until_ms[k]);
-				if (until <= now_ms)
-					break;
-				atomic_store(&to[i].down_until_ms[h], until < latest ? until : latest);
-				still_down++;
-				break;
-			}
-	}
-	return still_down;
-}
-
-static bool chain_hop_up(const struct chain_health *h, size_t i, uint64_t now)
-{
-	return atomic_load_explicit(&h->down_until_ms[i], memory_order_relaxed) <= now;
-}
-
 static void chain_mark_down(struct chain_tunnel *t, size_t hop, const char *why)
 {
-	uint64_t until = loop_now_ms(t->w->loop) + t->chain->retry_dead_ms;
-	atomic_store_explicit(&t->health->down_until_ms[hop], until, memory_order_relaxed);
-	stats_hop_failed(&t->w->srv->stats, t->chain->name, hop, t->chain->hops[hop].display);
+	chain_health_mark_down(t->health, hop, loop_now_ms(t->net->loop) + t->chain->retry_dead_ms);
+	stats_hop_failed(t->net->stats, t->chain->name, hop, t->chain->hops[hop].display);
 	log_warn("chain %s: hop %s marked down for %u ms: %s", t->chain->name,
 		 t->chain->hops[hop].display, t->chain->retry_dead_ms, why);
 }
@@ -143,88 +55,18 @@ static void chain_mark_down(struct chain_tunnel *t, size_t hop, const char *why)
 /* A tunnel is about to go through hop number hop (per-hop counters). */
 static void chain_count_attempt(struct chain_tunnel *t, size_t hop)
 {
-	stats_hop_attempt(&t->w->srv->stats, t->chain->name, hop, t->chain->hops[hop].display);
-}
-
-/* ---- choosing hops ---- */
-
-/* The hops a path can hold (the config parser caps chains at the same). */
-static size_t chain_nhops(const struct config_chain *c)
-{
-	return c->nhops < CHAIN_MAX_HOPS ? c->nhops : CHAIN_MAX_HOPS;
-}
-
-/* Hops per connection for random and round-robin: length, 0 = all. */
-static size_t chain_length(unsigned length, size_t nhops)
-{
-	return length == 0 || length > nhops ? nhops : length;
-}
-
-size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
-		    uint8_t *path)
-{
-	size_t n = chain_nhops(c);
-	size_t want = chain_length(c->length, n);
-	size_t got = 0;
-
-	switch (c->mode) {
-	case CONFIG_CHAIN_STRICT:
-		for (size_t i = 0; i < n; i++) {
-			if (!up[i])
-				return 0; /* every hop is required */
-			path[got++] = (uint8_t)i;
-		}
-		return got;
-	case CONFIG_CHAIN_DYNAMIC:
-		for (size_t i = 0; i < n; i++)
-			if (up[i])
-				path[got++] = (uint8_t)i;
-		return got;
-	case CONFIG_CHAIN_ROUND_ROBIN:
-		for (size_t k = 0; k < n && got < want; k++) {
-			size_t i = (rr + k) % n;
-			if (up[i])
-				path[got++] = (uint8_t)i;
-		}
-		return got;
-	case CONFIG_CHAIN_RANDOM: {
-		/* A partial Fisher-Yates shuffle of the hops that are up, driven
-		 * by one random word (an LCG step per draw). */
-		uint8_t pool[CHAIN_MAX_HOPS];
-		size_t npool = 0;
-		for (size_t i = 0; i < n; i++)
-			if (up[i])
-				pool[npool++] = (uint8_t)i;
-		uint32_t x = rnd;
-		for (size_t k = 0; k < npool && got < want; k++) {
-			x = x * 1664525u + 1013904223u;
-			size_t j = k + (x >> 8) % (npool - k);
-			uint8_t tmp = pool[k];
-			pool[k] = pool[j];
-			pool[j] = tmp;
-			path[got++] = pool[k];
-		}
-		return got;
-	}
-	}
-	return 0;
+	stats_hop_attempt(t->net->stats, t->chain->name, hop, t->chain->hops[hop].display);
 }
 
 static size_t chain_pick_path(struct chain_tunnel *t)
 {
-	bool up[CHAIN_MAX_HOPS];
-	uint64_t now = loop_now_ms(t->w->loop);
-	size_t n = chain_nhops(t->chain);
-	for (size_t i = 0; i < n; i++)
-		up[i] = chain_hop_up(t->health, i, now);
-	unsigned rr = 0;
-	if (t->chain->mode == CONFIG_CHAIN_ROUND_ROBIN)
-		rr = atomic_fetch_add_explicit(&t->health->next_start, 1, memory_order_relaxed);
+	uint64_t now = loop_now_ms(t->net->loop);
 	uint32_t rnd = 0;
+
 	if (t->chain->mode == CONFIG_CHAIN_RANDOM &&
 	    getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (uint32_t)now;
-	t->npath = chain_select(t->chain, up, rr, rnd, t->path);
+	t->npath = chain_health_pick(t->health, t->chain, now, rnd, t->path);
 	return t->npath;
 }
 
@@ -232,7 +74,7 @@ static size_t chain_pick_path(struct chain_tunnel *t)
 
 static void chain_close_fd(struct chain_tunnel *t)
 {
-	loop_io_del(t->w->loop, &t->io);
+	loop_io_del(t->net->loop, &t->io);
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -240,7 +82,7 @@ static void chain_close_fd(struct chain_tunnel *t)
 
 static void chain_release(struct chain_tunnel *t)
 {
-	loop_timer_cancel(t->w->loop, &t->timer);
+	loop_timer_cancel(t->net->loop, &t->timer);
 	dial_cancel(&t->dial);
 	resolver_cancel(t->query);
 	t->query = NULL;
@@ -257,7 +99,7 @@ static void chain_fail(struct chain_tunnel *t, uint8_t rep)
 	}
 	chain_close_fd(t);
 	chain_release(t);
-	buf_put(&t->w->bufs, t->in);
+	buf_put(t->net->pools.bufs, t->in);
 	t->in = NULL;
 	t->fn(t, t->arg, -1, rep);
 }
@@ -265,7 +107,7 @@ static void chain_fail(struct chain_tunnel *t, uint8_t rep)
 static void chain_succeed(struct chain_tunnel *t)
 {
 	int fd = t->fd;
-	loop_io_del(t->w->loop, &t->io);
+	loop_io_del(t->net->loop, &t->io);
 	t->fd = -1;
 	chain_release(t);
 	t->fn(t, t->arg, fd, SOCKS5_REP_SUCCEEDED);
@@ -279,10 +121,10 @@ static void chain_hop_failed(struct chain_tunnel *t, size_t k, uint8_t rep, cons
 		 why);
 	chain_mark_down(t, t->path[k], why);
 	chain_close_fd(t);
-	buf_put(&t->w->bufs, t->in);
+	buf_put(t->net->pools.bufs, t->in);
 	t->in = NULL;
 	bool may_retry = t->chain->mode != CONFIG_CHAIN_STRICT && t->attempts < t->chain->nhops &&
-			 loop_now_ms(t->w->loop) < t->deadline_ms;
+			 loop_now_ms(t->net->loop) < t->deadline_ms;
 	if (may_retry && chain_pick_path(t) > 0) {
 		chain_begin_attempt(t);
 		return;
@@ -321,7 +163,7 @@ static void chain_next_failed(struct chain_tunnel *t, uint8_t rep, const char *w
 
 static void chain_arm_step_timer(struct chain_tunnel *t)
 {
-	loop_timer_set(t->w->loop, &t->timer, t->cfg->timeout_connect_ms);
+	loop_timer_set(t->net->loop, &t->timer, t->cfg->timeout_connect_ms);
 }
 
 static void chain_send(struct chain_tunnel *t, const uint8_t *msg, size_t len,
@@ -332,7 +174,7 @@ static void chain_send(struct chain_tunnel *t, const uint8_t *msg, size_t len,
 	t->out_off = 0;
 	t->phase = wait_for;
 	chain_arm_step_timer(t);
-	loop_io_set(t->w->loop, &t->io, LOOP_WRITE);
+	loop_io_set(t->net->loop, &t->io, LOOP_WRITE);
 }
 
 static bool chain_at_udp_step(const struct chain_tunnel *t)
@@ -577,7 +419,7 @@ static void chain_on_io(struct loop *loop, void *arg, unsigned events)
 	}
 	if (!(events & LOOP_READ))
 		return;
-	if (!t->in && !(t->in = buf_get(&t->w->bufs))) {
+	if (!t->in && !(t->in = buf_get(t->net->pools.bufs))) {
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
@@ -692,7 +534,7 @@ static void chain_on_resolved(void *arg, int status, const struct resolve_result
 	t->query = NULL;
 	snprintf(name, sizeof(name), "%s", which->addr.domain);
 	if (status < 0 || !chain_pick_addr(res, v4_only, which)) {
-		stats_inc(&t->w->srv->stats, dns_failures);
+		stats_inc(t->net->stats, dns_failures);
 		snprintf(t->why, sizeof(t->why), "cannot resolve %.200s%s", name,
 			 status < 0 ? "" : " to an address the hop accepts");
 		chain_fail(t, SOCKS5_REP_HOST_UNREACHABLE);
@@ -720,14 +562,14 @@ static void chain_on_resolved(void *arg, int status, const struct resolve_result
 static void chain_resolve(struct chain_tunnel *t, const char *name)
 {
 	struct resolve_result res;
-	if (resolver_lookup_now(t->w->resolver, name, &res)) {
+	if (resolver_lookup_now(t->net->resolver, name, &res)) {
 		chain_on_resolved(t, 0, &res);
 		return;
 	}
-	stats_inc(&t->w->srv->stats, dns_queries);
+	stats_inc(t->net->stats, dns_queries);
 	t->phase = CH_RESOLVE;
 	chain_arm_step_timer(t);
-	t->query = resolver_lookup(t->w->resolver, name, chain_on_resolved, t);
+	t->query = resolver_lookup(t->net->resolver, name, chain_on_resolved, t);
 	if (!t->query)
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 }
@@ -770,8 +612,8 @@ static void chain_on_dialed(struct dial *d, void *arg, int fd, int err)
 	t->fd = fd;
 	/* Quiet until there is something to send: chain_ask_hop may have to
 	 * resolve the next hop's name first. */
-	loop_io_move(t->w->loop, &d->io, &t->io);
-	if (loop_io_set(t->w->loop, &t->io, 0) < 0) {
+	loop_io_move(t->net->loop, &d->io, &t->io);
+	if (loop_io_set(t->net->loop, &t->io, 0) < 0) {
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
@@ -785,12 +627,12 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 	t->step = 0;
 	t->phase = CH_DIAL;
 	chain_count_attempt(t, t->path[0]);
-	loop_timer_cancel(t->w->loop, &t->timer);
-	dial_start(&t->dial, t->w, t->cfg, NULL, &t->chain->hops[t->path[0]].addr,
+	loop_timer_cancel(t->net->loop, &t->timer);
+	dial_start(&t->dial, t->net, t->cfg, NULL, &t->chain->hops[t->path[0]].addr,
 		   t->cfg->timeout_connect_ms, chain_on_dialed, t);
 }
 
-static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct snapshot *snap,
+static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
 			     size_t idx, const struct target *dst,
 			     const struct sockaddr_storage *client, bool udp, chain_fn fn,
 			     void *arg)
@@ -799,7 +641,7 @@ static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct sn
 	t->udp = udp;
 	t->client = client;
 	t->cfg = &snap->cfg;
-	t->w = w;
+	t->net = net;
 	t->chain = &snap->cfg.chains[idx];
 	t->health = &snap->health[idx];
 	t->fn = fn;
@@ -810,7 +652,7 @@ static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct sn
 	loop_timer_init(&t->timer, chain_on_timer, t);
 	/* Every hop may be tried once, each step within the connect timeout. */
 	t->deadline_ms =
-		loop_now_ms(w->loop) + (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
+		loop_now_ms(net->loop) + (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
 
 	t->started_sync = true;
 	if (chain_pick_path(t) == 0) {
@@ -828,32 +670,32 @@ static void chain_start_mode(struct chain_tunnel *t, struct worker *w, struct sn
 	}
 	t->started_sync = false;
 	if (t->early_fail)
-		loop_timer_set(w->loop, &t->timer, 0);
+		loop_timer_set(net->loop, &t->timer, 0);
 }
 
-void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+void chain_start(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
 		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
 		 void *arg)
 {
-	chain_start_mode(t, w, snap, idx, dst, client, false, fn, arg);
+	chain_start_mode(t, net, snap, idx, dst, client, false, fn, arg);
 }
 
-void chain_start_udp(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+void chain_start_udp(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
 		     chain_fn fn, void *arg)
 {
 	struct target none = { .type = TARGET_IPV4 };
-	chain_start_mode(t, w, snap, idx, &none, NULL, true, fn, arg);
+	chain_start_mode(t, net, snap, idx, &none, NULL, true, fn, arg);
 }
 
 void chain_cancel(struct chain_tunnel *t)
 {
-	if (!t->w)
+	if (!t->net)
 		return;
 	if (t->phase != CH_DONE) {
 		chain_close_fd(t);
 		chain_release(t);
 	}
-	buf_put(&t->w->bufs, t->in);
+	buf_put(t->net->pools.bufs, t->in);
 	t->in = NULL;
 }
 

@@ -1,5 +1,5 @@
-/* Upstream chains: choosing hops (strict, dynamic, random, round-robin),
- * hop health shared by all workers, and building a tunnel hop by hop with
+/* Upstream chains: building a tunnel hop by hop (the hops chosen by
+ * policy/chain_health.h, which also keeps their health) with
  * the same SOCKS4/4a/5 and HTTP CONNECT encoders and parsers the server
  * side uses. A tunnel is a small state machine that runs inside a session
  * on the worker's loop. */
@@ -15,42 +15,12 @@
 #include "config/config.h"
 #include "net/dial.h"
 #include "net/loop.h"
+#include "policy/chain_health.h"
 #include "proto/target.h"
 
-struct worker;
+struct net_ctx;
 struct buf;
 struct snapshot;
-
-#define CHAIN_MAX_HOPS 32
-
-/* ---- health: one per configured chain, shared by every worker ---- */
-
-struct chain_health {
-	_Atomic uint64_t *down_until_ms; /* per hop; 0 or in the past = up */
-	atomic_uint next_start;		 /* round-robin rotation */
-	size_t nhops;
-};
-
-struct chain_health *chain_health_new(const struct config *cfg);
-void chain_health_free(struct chain_health *h, size_t nchains);
-/* A reload: carry what is known about hops that are still configured from
- * the running configuration (from, from_cfg) into the new one (to, to_cfg),
- * so a hop known to be dead is not handed every new client again. A hop is
- * the same hop when its chain has the same name and the hop the same URL
- * and password (its position may change); it stays down for the rest of
- * its back-off, but no longer than the new chain's retry-dead from now_ms.
- * A chain with the same hops in the same order keeps its round-robin
- * rotation. Returns how many hops were carried over still down. */
-size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
-			  const struct chain_health *from, const struct config *from_cfg,
-			  uint64_t now_ms);
-
-/* Choose the hops for one connection (pure, for tests): up[i] says whether
- * hop i may be used now, rr is the round-robin counter, rnd a random value.
- * Writes hop indices into path and returns how many, 0 when the chain
- * cannot be used (strict with a hop down, or no hop up). */
-size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
-		    uint8_t *path);
 
 /* ---- a tunnel being built ---- */
 
@@ -76,7 +46,7 @@ struct chain_tunnel;
 typedef void (*chain_fn)(struct chain_tunnel *t, void *arg, int fd, uint8_t rep);
 
 struct chain_tunnel {
-	struct worker *w;
+	struct net_ctx *net;
 	const struct config *cfg;
 	const struct config_chain *chain;
 	struct chain_health *health;
@@ -120,13 +90,13 @@ struct chain_tunnel {
 };
 
 /* Build a tunnel to dst through chain number idx of the configuration. */
-void chain_start(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+void chain_start(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
 		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
 		 void *arg);
 /* Reach the last hop through the others and ask it for a UDP association
  * (it must speak SOCKS5). On success the fd is the association's control
  * connection and t->udp_relay the hop's relay address. */
-void chain_start_udp(struct chain_tunnel *t, struct worker *w, struct snapshot *snap, size_t idx,
+void chain_start_udp(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
 		     chain_fn fn, void *arg);
 void chain_cancel(struct chain_tunnel *t);
 /* Move the bytes the last hop sent after its reply to the caller. */

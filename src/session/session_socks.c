@@ -8,14 +8,18 @@
  *      │                 └──────────────────────────────────────┘
  *      └──"CONNECT "──> HTTP_REQUEST ──> [AUTH_VERIFY] ──> run command
  */
+#include "session/session_socks.h"
+
 #include <string.h>
 
 #include "policy/auth.h"
-#include "proto/http.h"
+#include "policy/auth_cache.h"
 #include "policy/throttle.h"
-#include "session/session_int.h"
+#include "proto/http.h"
 #include "proto/socks4.h"
 #include "proto/socks5.h"
+#include "session/session_cmd.h"
+#include "session/session_core.h"
 
 /* Keep the request's destination (and SOCKS4's USERID, when user is not
  * NULL) for the session's life, each at its own length: see struct
@@ -58,7 +62,7 @@ void session_socks4_request(struct session *s)
 		return;
 	if (n < 0) {
 		session_log(s, LOG_LVL_INFO, "bad SOCKS4 request: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
+		stats_inc(s->ctx->net.stats, bad_requests);
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "bad-request");
 		return;
 	}
@@ -99,7 +103,7 @@ void session_socks5_greeting(struct session *s)
 		return;
 	if (n < 0) {
 		session_log(s, LOG_LVL_INFO, "bad SOCKS5 greeting: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
+		stats_inc(s->ctx->net.stats, bad_requests);
 		session_send_method(s, SOCKS5_METHOD_UNACCEPTABLE);
 		return;
 	}
@@ -122,22 +126,22 @@ void session_socks5_greeting(struct session *s)
  * the protocol: successes clear its failure count, failures may block it. */
 static void session_auth_outcome(struct session *s, bool ok)
 {
-	struct server *srv = s->w->srv;
+	struct session_shared *shared = s->ctx->shared;
 	struct sockaddr_storage client;
 	sockaddr_ip_to_storage(&s->client, &client);
 	if (ok) {
-		stats_inc(&srv->stats, auth_ok);
+		stats_inc(s->ctx->net.stats, auth_ok);
 		s->authenticated = true;
 		s->user_from_file = true;
-		throttle_record_success(srv->throttle, &client);
+		throttle_record_success(shared->throttle, &client);
 		return;
 	}
-	stats_inc(&srv->stats, auth_failed);
+	stats_inc(s->ctx->net.stats, auth_failed);
 	if (s->user)
 		/* A line fail2ban-style tools can match. */
 		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
 	if (!s->throttled &&
-	    throttle_record_failure(srv->throttle, &client, loop_now_ms(session_loop(s))))
+	    throttle_record_failure(shared->throttle, &client, loop_now_ms(session_loop(s))))
 		session_log(s, LOG_LVL_WARN, "too many failed authentications: blocked for %u ms",
 			    session_cfg(s)->auth_throttle_block_ms);
 }
@@ -174,24 +178,24 @@ static int session_check_password(struct session *s, const char *user, const cha
 	struct sockaddr_storage client;
 	sockaddr_ip_to_storage(&s->client, &client);
 	/* A blocked address is refused without spending argon2 on it. */
-	if (throttle_blocked(s->w->srv->throttle, &client, now)) {
+	if (throttle_blocked(s->ctx->shared->throttle, &client, now)) {
 		session_log(s, LOG_LVL_INFO, "authentication refused: address blocked for failing");
 		s->throttled = true;
 		return -2;
 	}
 	const char *hash = userdb_find(session_users(s), user);
-	if (hash && auth_cache_lookup(s->w->auth_cache, user, pass, hash, now)) {
-		stats_inc(&s->w->srv->stats, auth_cache_hits);
+	if (hash && auth_cache_lookup(s->ctx->auth_cache, user, pass, hash, now)) {
+		stats_inc(s->ctx->net.stats, auth_cache_hits);
 		return 1;
 	}
 	/* argon2 takes tens of milliseconds: never on the loop thread. */
-	s->auth_job = auth_job_new(user, pass, hash ? hash : "", &s->w->auth_done, s);
+	s->auth_job = auth_job_new(user, pass, hash ? hash : "", s->ctx->auth_done, s);
 	if (!s->auth_job) {
 		session_close(s, "error");
 		return -1;
 	}
 	session_set_state(s, S_AUTH_VERIFY);
-	auth_pool_submit(s->w->srv->auth_pool, s->auth_job);
+	auth_pool_submit(s->ctx->shared->auth_pool, s->auth_job);
 	return 0;
 }
 
@@ -204,7 +208,7 @@ void session_socks5_auth(struct session *s)
 		return;
 	if (n < 0) {
 		session_log(s, LOG_LVL_INFO, "bad RFC 1929 message: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
+		stats_inc(s->ctx->net.stats, bad_requests);
 		session_auth_reply(s, false);
 		return;
 	}
@@ -253,7 +257,7 @@ void session_http_request(struct session *s)
 				    req.method);
 		else
 			session_log(s, LOG_LVL_INFO, "bad HTTP request: %s", http_strerror((int)n));
-		stats_inc(&s->w->srv->stats, bad_requests);
+		stats_inc(s->ctx->net.stats, bad_requests);
 		session_http_refuse(s, status, http_strerror((int)n),
 				    n == -HTTP_EMETHOD ? "unsupported" : "bad-request");
 		return;
@@ -287,19 +291,8 @@ void session_http_request(struct session *s)
 	}
 }
 
-void session_on_auth_done(struct auth_job *job)
+void session_auth_verified(struct session *s, bool ok)
 {
-	struct session *s = job->owner;
-	if (!s)
-		return; /* the session ended while the job ran */
-	s->auth_job = NULL;
-	/* A reload while argon2 ran may have changed or deleted the user:
-	 * the password must match the file the session now runs under. */
-	const char *hash_now = userdb_find(session_users(s), job->user);
-	bool ok = job->ok && job->hash[0] && hash_now && strcmp(hash_now, job->hash) == 0;
-	if (ok)
-		auth_cache_insert(s->w->auth_cache, job->user, job->pass, job->hash,
-				  loop_now_ms(session_loop(s)));
 	if (s->proto == P_HTTP) {
 		if (!ok) {
 			session_http_auth_failed(s, "wrong password");
@@ -348,7 +341,7 @@ void session_socks5_request(struct session *s)
 	if (n < 0) {
 		uint8_t rep = socks5_rep_for_parse_error((int)-n);
 		session_log(s, LOG_LVL_INFO, "bad SOCKS5 request: %s", proto_strerror((int)-n));
-		stats_inc(&s->w->srv->stats, bad_requests);
+		stats_inc(s->ctx->net.stats, bad_requests);
 		session_fail(s, rep,
 			     rep == SOCKS5_REP_GENERAL_FAILURE ? "bad-request" : "unsupported");
 		return;
@@ -372,13 +365,13 @@ void session_detect(struct session *s)
 	uint8_t v = buf_head(in)[0];
 	if (v == SOCKS4_VERSION) {
 		s->proto = P_SOCKS4;
-		stats_inc(&s->w->srv->stats, sessions_socks4);
+		stats_inc(s->ctx->net.stats, sessions_socks4);
 		session_set_state(s, S_S4_REQUEST);
 		return;
 	}
 	if (v == SOCKS5_VERSION) {
 		s->proto = P_SOCKS5;
-		stats_inc(&s->w->srv->stats, sessions_socks5);
+		stats_inc(s->ctx->net.stats, sessions_socks5);
 		session_set_state(s, S_S5_GREETING);
 		return;
 	}
@@ -388,12 +381,12 @@ void session_detect(struct session *s)
 		return;
 	if (h == HTTP_DETECT_YES) {
 		s->proto = P_HTTP;
-		stats_inc(&s->w->srv->stats, sessions_http);
+		stats_inc(s->ctx->net.stats, sessions_http);
 		session_set_state(s, S_HTTP_REQUEST);
 		return;
 	}
 	session_log(s, LOG_LVL_INFO, "neither SOCKS nor HTTP (first byte 0x%02x)", v);
-	stats_inc(&s->w->srv->stats, bad_requests);
+	stats_inc(s->ctx->net.stats, bad_requests);
 	session_close(s, "bad-request");
 }
 

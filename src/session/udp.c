@@ -16,12 +16,14 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "policy/acl.h"
 #include "base/log.h"
-#include "net/resolve.h"
-#include "proto/socks5.h"
+#include "base/stats.h"
 #include "base/util.h"
-#include "server/worker.h"
+#include "net/loop.h"
+#include "net/resolve.h"
+#include "policy/acl.h"
+#include "proto/socks5.h"
+#include "session/session_ctx.h"
 
 /* Largest UDP payload (IPv4: 65535 - 8 - 20). A receive slot holds any
  * datagram plus room for our header in front of it. */
@@ -69,7 +71,7 @@ struct udp_out {
 };
 
 struct udp_assoc {
-	struct worker *w;
+	struct session_ctx *ctx;
 	const struct config *cfg;	    /* the owning session's snapshot */
 	const char *user;		    /* authenticated user or NULL, for access rules */
 	struct sockaddr_storage tcp_client; /* the control connection's peer, for rules */
@@ -139,18 +141,18 @@ struct udp_scratch {
 	uint8_t slot[UDP_RX_BATCH][UDP_SLOT_SIZE];
 };
 
-static struct udp_scratch *udp_scratch(struct worker *w)
+static struct udp_scratch *udp_scratch(struct session_ctx *ctx)
 {
 	/* The worker frees it with free() when it ends. */
-	if (!w->udp_scratch)
-		w->udp_scratch = malloc(sizeof(*w->udp_scratch));
-	return w->udp_scratch;
+	if (!ctx->udp_scratch)
+		ctx->udp_scratch = malloc(sizeof(*ctx->udp_scratch));
+	return ctx->udp_scratch;
 }
 
 static void udp_drop(struct udp_assoc *a, enum udp_drop why)
 {
 	a->c.drops[why]++;
-	stats_inc(&a->w->srv->stats, udp_dropped);
+	stats_inc(a->ctx->net.stats, udp_dropped);
 }
 
 /* A burst of large datagrams overflows the default receive buffer before
@@ -347,7 +349,7 @@ typedef void (*udp_rx_fn)(struct udp_assoc *a, struct udp_scratch *s, unsigned i
  * is drained, so the idle case costs no extra EAGAIN call. */
 static void udp_pump(struct udp_assoc *a, int fd, size_t at, udp_rx_fn fn)
 {
-	struct udp_scratch *s = udp_scratch(a->w);
+	struct udp_scratch *s = udp_scratch(a->ctx);
 	if (!s)
 		return;
 	unsigned done = 0, want, got;
@@ -381,7 +383,7 @@ static int udp_out_socket(struct udp_assoc *a, int family)
 		close(fd);
 		return err;
 	}
-	if (loop_io_add(a->w->loop, &o->io, fd, LOOP_READ) < 0) {
+	if (loop_io_add(a->ctx->net.loop, &o->io, fd, LOOP_READ) < 0) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -450,8 +452,8 @@ static bool udp_lookup_start(struct udp_assoc *a, const char *name)
 			continue;
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		l->a = a;
-		stats_inc(&a->w->srv->stats, dns_queries);
-		l->query = resolver_lookup(a->w->resolver, name, udp_on_lookup, l);
+		stats_inc(a->ctx->net.stats, dns_queries);
+		l->query = resolver_lookup(a->ctx->net.resolver, name, udp_on_lookup, l);
 		return l->query != NULL;
 	}
 	return false;
@@ -513,11 +515,11 @@ static void udp_on_lookup(void *arg, int status, const struct resolve_result *re
 	struct udp_lookup *l = arg;
 	struct udp_assoc *a = l->a;
 	/* The scratch exists: the queued datagrams were received into it. */
-	struct udp_scratch *s = udp_scratch(a->w);
+	struct udp_scratch *s = udp_scratch(a->ctx);
 
 	l->query = NULL;
 	if (status < 0)
-		stats_inc(&a->w->srv->stats, dns_failures);
+		stats_inc(a->ctx->net.stats, dns_failures);
 	struct udp_pending *ready = udp_queue_take(a, l->name);
 	for (struct udp_pending *p = ready; p; p = p->next) {
 		if (status < 0 || res->n == 0)
@@ -575,7 +577,7 @@ static void udp_from_client(struct udp_assoc *a, struct udp_tx *tx, const uint8_
 		return;
 	}
 	struct resolve_result res;
-	if (resolver_lookup_now(a->w->resolver, h.dst.addr.domain, &res)) {
+	if (resolver_lookup_now(a->ctx->net.resolver, h.dst.addr.domain, &res)) {
 		if (res.n == 0) {
 			udp_drop(a, UDP_DROP_DNS);
 			return;
@@ -612,7 +614,7 @@ static void udp_rx_from_client(struct udp_assoc *a, struct udp_scratch *s, unsig
 		udp_drop(a, UDP_DROP_FOREIGN);
 		return;
 	}
-	a->last_active_ms = loop_now_ms(a->w->loop);
+	a->last_active_ms = loop_now_ms(a->ctx->net.loop);
 	udp_from_client(a, &s->tx, buf, len);
 }
 
@@ -662,7 +664,7 @@ static void udp_rx_from_target(struct udp_assoc *a, struct udp_scratch *s, unsig
 		udp_drop(a, UDP_DROP_UNCONTACTED);
 		return;
 	}
-	a->last_active_ms = loop_now_ms(a->w->loop);
+	a->last_active_ms = loop_now_ms(a->ctx->net.loop);
 	udp_to_client(a, &s->tx, src, payload, len);
 }
 
@@ -688,7 +690,7 @@ static void udp_rx_from_upstream(struct udp_assoc *a, struct udp_scratch *s, uns
 		udp_drop(a, UDP_DROP_UNCONTACTED);
 		return;
 	}
-	a->last_active_ms = loop_now_ms(a->w->loop);
+	a->last_active_ms = loop_now_ms(a->ctx->net.loop);
 	udp_tx_add(&s->tx, a, a->relay_fd, UDP_TX_CLIENT, &a->client, buf, len, len - (size_t)hl);
 }
 
@@ -715,7 +717,7 @@ static int udp_connect_upstream(struct udp_assoc *a, const struct sockaddr_stora
 	else if (connect(fd, (const struct sockaddr *)relay, util_sa_len(relay)) < 0)
 		rc = -errno;
 	else
-		rc = loop_io_add(a->w->loop, &o->io, fd, LOOP_READ);
+		rc = loop_io_add(a->ctx->net.loop, &o->io, fd, LOOP_READ);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -765,7 +767,7 @@ static int udp_open_relay(struct udp_assoc *a, int control_fd)
 	if (rc == 0 && getsockname(fd, (struct sockaddr *)&a->relay_addr, &len) < 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = loop_io_add(a->w->loop, &a->relay_io, fd, LOOP_READ);
+		rc = loop_io_add(a->ctx->net.loop, &a->relay_io, fd, LOOP_READ);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -774,7 +776,7 @@ static int udp_open_relay(struct udp_assoc *a, int control_fd)
 	return 0;
 }
 
-struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, const char *user,
+struct udp_assoc *udp_assoc_new(struct session_ctx *ctx, const struct config *cfg, const char *user,
 				int control_fd, const struct sockaddr_storage *client,
 				const struct target *requested, int *err)
 {
@@ -783,7 +785,7 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, cons
 		*err = -ENOMEM;
 		return NULL;
 	}
-	a->w = w;
+	a->ctx = ctx;
 	a->cfg = cfg;
 	a->user = user;
 	a->tcp_client = *client;
@@ -800,7 +802,7 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, cons
 	 * and the control connection's peer address is used instead. */
 	util_sa_set_port(&a->client, requested->port);
 	a->client_port_known = requested->port != 0;
-	a->last_active_ms = loop_now_ms(w->loop);
+	a->last_active_ms = loop_now_ms(ctx->net.loop);
 	*err = udp_open_relay(a, control_fd);
 	if (*err < 0) {
 		free(a);
@@ -809,13 +811,13 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, cons
 	return a;
 }
 
-struct udp_assoc *udp_assoc_new_upstream(struct worker *w, const struct config *cfg,
+struct udp_assoc *udp_assoc_new_upstream(struct session_ctx *ctx, const struct config *cfg,
 					 const char *user, int control_fd,
 					 const struct sockaddr_storage *client,
 					 const struct target *requested,
 					 const struct sockaddr_storage *relay, int *err)
 {
-	struct udp_assoc *a = udp_assoc_new(w, cfg, user, control_fd, client, requested, err);
+	struct udp_assoc *a = udp_assoc_new(ctx, cfg, user, control_fd, client, requested, err);
 	if (!a)
 		return NULL;
 	*err = udp_connect_upstream(a, relay);
@@ -830,7 +832,7 @@ void udp_assoc_free(struct udp_assoc *a)
 {
 	if (!a)
 		return;
-	struct loop *loop = a->w->loop;
+	struct loop *loop = a->ctx->net.loop;
 	loop_io_del(loop, &a->relay_io);
 	if (a->relay_fd >= 0)
 		close(a->relay_fd);

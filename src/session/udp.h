@@ -12,7 +12,7 @@
 #include "config/config.h"
 #include "proto/target.h"
 
-struct worker;
+struct session_ctx;
 struct udp_assoc;
 
 enum udp_drop {
@@ -40,7 +40,7 @@ struct udp_counters {
  * DST.ADDR/DST.PORT of the request: a non-zero port pins the client's
  * source port; port 0 latches the source port of the first datagram from
  * the client's address. Returns NULL with -errno in *err. */
-struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, const char *user,
+struct udp_assoc *udp_assoc_new(struct session_ctx *ctx, const struct config *cfg, const char *user,
 				int control_fd, const struct sockaddr_storage *client,
 				const struct target *requested, int *err);
 /* The same, relaying through an upstream SOCKS5 server's UDP relay at
@@ -48,7 +48,7 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct config *cfg, cons
  * client datagrams go there header and all, its datagrams come back to
  * the client as they are. Names are never resolved here: they travel in
  * the header to the upstream. */
-struct udp_assoc *udp_assoc_new_upstream(struct worker *w, const struct config *cfg,
+struct udp_assoc *udp_assoc_new_upstream(struct session_ctx *ctx, const struct config *cfg,
 					 const char *user, int control_fd,
 					 const struct sockaddr_storage *client,
 					 const struct target *requested,

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "config/config_load.h"
+#include "config/config_value.h"
 
 #define NAME "fuzz.conf"
 

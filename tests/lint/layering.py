@@ -23,6 +23,7 @@ import re
 INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.M)
 IDENT_AT_END_RE = re.compile(r"([A-Za-z_]\w*)\s*$")
 FIRST_WORD_RE = re.compile(r"[A-Za-z_]\w*")
+EXTERN_C_RE = re.compile(r'extern\s*"\s*"\s*$')  # extern "C" once string insides are blanked
 
 # A file-scope statement starting with one of these is not a prototype
 # (struct X { ... } is told apart by its body; struct buf *buf_get(...) is one).
@@ -135,9 +136,13 @@ def file_scope_statements(text):
     function definition (signature then { ... })."""
     statements = []
     start, brace, paren, has_body, is_function = None, 0, 0, False, False
+    linkage = 0  # open extern "C" { blocks: their insides are file scope
     for i, c in enumerate(text):
         if start is None:
             if c.isspace() or c == ";":
+                continue
+            if c == "}" and linkage:
+                linkage -= 1
                 continue
             start, has_body, is_function = i, False, False
         if c == "(":
@@ -146,6 +151,10 @@ def file_scope_statements(text):
             paren = max(0, paren - 1)
         elif c == "{":
             if brace == 0 and paren == 0:
+                if EXTERN_C_RE.match(text[start:i]):
+                    linkage += 1
+                    start = None
+                    continue
                 has_body = True
                 is_function = text[start:i].rstrip().endswith(")")
             brace += 1

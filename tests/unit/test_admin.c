@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin_format.h"
+#include "admin/admin_html.h"
 #include "base/stats.h"
 
 static struct stats *st;

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "policy/auth.h"
+#include "policy/auth_cache.h"
 #include "proto/username.h"
 
 /* Check's default of 4 s is tight for argon2 under the sanitizers. */

@@ -8,8 +8,8 @@
 
 #include "config/config.h"
 #include "config/config_load.h"
+#include "policy/chain_health.h"
 #include "proto/hop.h"
-#include "session/chain.h"
 
 static struct hop hops[4];
 

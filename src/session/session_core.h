@@ -1,22 +1,26 @@
-/* The session's insides, shared by the files that implement its states:
- * session.c (lifecycle, events, relay, CONNECT), session_socks.c (the SOCKS4
- * and SOCKS5 handshakes), bind.c (BIND) and the UDP ASSOCIATE glue in
- * session.c. Nothing outside those files includes this header. */
-#ifndef HOPSOCKS_SESSION_INT_H
-#define HOPSOCKS_SESSION_INT_H
+/* The session's core (session_core.c): struct session and what every
+ * state uses -- state changes, replies, failing, closing, the access-log
+ * line, which events to wait for, starting the relay. The files that
+ * implement the states build on it: session_socks.c (the handshakes),
+ * session_cmd.c (CONNECT, UDP ASSOCIATE, the rules and limits), bind.c
+ * (BIND), and session.c (the entry points: events, timers, auth results)
+ * on top. Nothing outside src/session/ includes this header. */
+#ifndef HOPSOCKS_SESSION_CORE_H
+#define HOPSOCKS_SESSION_CORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "policy/auth.h"
-#include "net/dial.h"
 #include "base/log.h"
+#include "base/stats.h"
+#include "net/dial.h"
+#include "net/loop.h"
 #include "net/relay.h"
+#include "policy/auth.h"
 #include "policy/snapshot.h"
-#include "session/session.h"
 #include "proto/target.h"
-#include "server/worker.h"
+#include "session/session_ctx.h"
 
 struct udp_assoc;
 struct snapshot;
@@ -75,7 +79,7 @@ struct session_setup {
  * setup of a command lives in struct session_setup; the user and a target
  * name are allocations of their own length, not 256-byte arrays. */
 struct session {
-	struct worker *w;
+	struct session_ctx *ctx; /* what its owner (a worker) shares with it */
 	struct snapshot *snap; /* the configuration this session started with */
 	struct session *prev, *next;
 
@@ -94,7 +98,7 @@ struct session {
 	bool authenticated;   /* by RFC 1929 or HTTP Basic: user names a user-file entry */
 	bool throttled;	      /* its address was blocked for failed authentications */
 	bool user_from_file;  /* user names a user-file entry (logged in, or SOCKS4 known-user) */
-	bool holds_client_slot, holds_user_slot; /* counted in srv->limits */
+	bool holds_client_slot, holds_user_slot; /* counted in ctx->shared->limits */
 	bool busy;				 /* refused by a connection limit (HTTP: 503) */
 
 	/* Kept to the end for the access-log line (and the limits, the
@@ -123,12 +127,12 @@ static inline const char *session_user(const struct session *s)
 
 static inline struct buf_pool *session_pool(struct session *s)
 {
-	return &s->w->bufs;
+	return s->ctx->net.pools.bufs;
 }
 
 static inline const struct relay_pools *session_pools(struct session *s)
 {
-	return &s->w->pools;
+	return &s->ctx->net.pools;
 }
 
 static inline const struct config *session_cfg(struct session *s)
@@ -143,7 +147,7 @@ static inline const struct userdb *session_users(struct session *s)
 
 static inline struct loop *session_loop(struct session *s)
 {
-	return s->w->loop;
+	return s->ctx->net.loop;
 }
 
 void session_set_state(struct session *s, enum session_state next);
@@ -187,24 +191,12 @@ void session_update_interest(struct session *s);
  * queued: start relaying, pipelined client bytes first. */
 void session_start_relay(struct session *s);
 
-/* The request is parsed into s->cmd and s->dst: carry it out. */
-void session_run_command(struct session *s);
-
-/* session_socks.c: one parser step each; they consume from relay.buf[UP]. */
-void session_detect(struct session *s);
-void session_socks4_request(struct session *s);
-void session_socks5_greeting(struct session *s);
-void session_socks5_auth(struct session *s);
-void session_socks5_request(struct session *s);
-void session_http_request(struct session *s);
-/* Resume parsing after an asynchronous step (authentication). */
-void session_advance(struct session *s);
-
-/* bind.c */
-void bind_start(struct session *s);
-void bind_on_event(struct session *s, unsigned events);
-/* Close the listening socket (the wait is over: nobody else may connect). */
-void bind_stop_listening(struct session *s);
-void bind_on_retry(struct loop *loop, void *arg);
+/* Is the client socket read for handshake bytes in the current state? */
+bool session_reads_handshake(const struct session *s);
+/* An error reply is being flushed: once it is out, linger or close. */
+void session_closing_progress(struct session *s);
+/* Read and throw away what fd has; true when it reached EOF or failed
+ * (the caller then ends what it was waiting on). */
+bool session_discard_input(int fd);
 
 #endif

@@ -1,0 +1,404 @@
+/* Carrying out a request once it is parsed: the access rules and the
+ * connection limits first, then the command. See session_cmd.h.
+ *
+ *   run command ─┬─> CONNECT: direct (dial.c) or through a chain (chain.c) ──> RELAY
+ *                ├─> BIND (bind.c) ──> RELAY
+ *                └─> UDP ASSOCIATE (udp.c), direct or through a chain,
+ *                    until the control connection ends */
+#include "session/session_cmd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "net/resolve.h"
+#include "policy/acl.h"
+#include "policy/connlimit.h"
+#include "policy/route.h"
+#include "proto/socks5.h"
+#include "session/bind.h"
+#include "session/chain.h"
+#include "session/session_core.h"
+#include "session/udp.h"
+
+static const char *result_from_rep(uint8_t rep)
+{
+	switch (rep) {
+	case SOCKS5_REP_NOT_ALLOWED:
+		return "denied";
+	case SOCKS5_REP_NET_UNREACHABLE:
+	case SOCKS5_REP_HOST_UNREACHABLE:
+		return "unreachable";
+	case SOCKS5_REP_CONN_REFUSED:
+		return "refused";
+	case SOCKS5_REP_TTL_EXPIRED:
+		return "timeout";
+	case SOCKS5_REP_CMD_NOT_SUPPORTED:
+	case SOCKS5_REP_ATYP_NOT_SUPPORTED:
+		return "unsupported";
+	default:
+		return "error";
+	}
+}
+
+static void session_connected(struct session *s)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	stats_inc(s->ctx->net.stats, connects_ok);
+	if (getsockname(s->tfd, (struct sockaddr *)&local, &len) < 0)
+		memset(&local, 0, sizeof(local));
+	/* BND.ADDR/PORT: the address our outgoing connection uses. */
+	if (!session_queue_success(s, (const struct sockaddr *)&local)) {
+		session_close(s, "error");
+		return;
+	}
+	session_start_relay(s);
+}
+
+/* The destination guard refused the address a name resolved to. */
+static void session_deny_guard(struct session *s, const char *target)
+{
+	session_log(s, LOG_LVL_INFO, "denied connect to %s by destination guard", target);
+	stats_inc(s->ctx->net.stats, denied);
+	s->deny_reason = "destination guard";
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
+}
+
+static void session_dial_failed(struct session *s, const struct dial *d, int err)
+{
+	char ebuf[64], target[TARGET_TEXT_MAX];
+	target_compact_format(&s->dst, target, sizeof(target));
+	if (d->failed_in_dns) {
+		const char *why = err == ENOENT	     ? "name not found"
+				  : err == ETIMEDOUT ? "timed out"
+						     : "resolver failure";
+		session_log(s, LOG_LVL_INFO, "cannot resolve %s: %s", target, why);
+		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
+			     err == ENOENT ? "not-found" : "dns-failed");
+		return;
+	}
+	if (d->guard_refused) {
+		session_deny_guard(s, target);
+		return;
+	}
+	uint8_t rep = socks5_rep_from_errno(err);
+	session_log(s, LOG_LVL_INFO, "connect to %s failed: %s", target,
+		    util_strerror(err, ebuf, sizeof(ebuf)));
+	stats_inc(s->ctx->net.stats, connects_failed);
+	session_fail(s, rep, result_from_rep(rep));
+}
+
+static void session_on_dialed(struct dial *d, void *arg, int fd, int err)
+{
+	struct session *s = arg;
+	if (fd < 0) {
+		session_dial_failed(s, d, err);
+		return;
+	}
+	s->tfd = fd;
+	loop_io_move(session_loop(s), &d->io, &s->tio); /* session_connected sets its interest */
+	session_connected(s);
+}
+
+static void session_on_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t rep)
+{
+	struct session *s = arg;
+	if (fd < 0) {
+		char target[TARGET_TEXT_MAX];
+		target_compact_format(&s->dst, target, sizeof(target));
+		if (t->guard_refused) {
+			session_deny_guard(s, target);
+			return;
+		}
+		session_log(s, LOG_LVL_INFO, "chain %s to %s failed: %s", t->chain->name, target,
+			    t->why);
+		stats_inc(s->ctx->net.stats, connects_failed);
+		session_fail(s, rep, result_from_rep(rep));
+		return;
+	}
+	s->tfd = fd;
+	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0) {
+		session_close(s, "error");
+		return;
+	}
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
+		memset(&local, 0, sizeof(local));
+	stats_inc(s->ctx->net.stats, connects_ok);
+	if (!session_queue_success(s, (const struct sockaddr *)&local)) {
+		session_close(s, "error");
+		return;
+	}
+	/* What the last hop sent right after its reply is the target's first
+	 * bytes: they follow our reply. */
+	struct buf *extra = chain_take_leftover(t);
+	if (extra) {
+		buf_append(s->relay.buf[RELAY_DOWN], buf_head(extra), buf_len(extra));
+		buf_put(session_pool(s), extra);
+	}
+	session_start_relay(s);
+}
+
+/* The request is accepted: the handshake deadline ends here. The connect
+ * deadline (resolution included) lives in the dial, or in the tunnel when
+ * a route sends the target through a chain. */
+static void session_start_connect(struct session *s)
+{
+	struct target dst;
+	target_compact_get(&s->dst, &dst);
+	loop_timer_cancel(session_loop(s), &s->timer);
+	session_set_state(s, S_CONNECT);
+	const struct config_route *route = route_match(session_cfg(s), &dst);
+	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
+	struct session_setup *su = session_setup_new(s);
+	if (!su) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
+	if (route && route->chain >= 0) {
+		su->tunnel = malloc(sizeof(*su->tunnel));
+		if (!su->tunnel) {
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+			return;
+		}
+		chain_start(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, &dst, &su->client,
+			    session_on_tunnel, s);
+	} else {
+		dial_start(&su->dial, &s->ctx->net, session_cfg(s), &su->client, &dst,
+			   session_cfg(s)->timeout_connect_ms, session_on_dialed, s);
+	}
+	session_update_interest(s);
+}
+
+/* ---- UDP ASSOCIATE ---- */
+
+/* Open the association (through an upstream relay when relay is set),
+ * answer the client and wait in S_UDP. */
+static void session_udp_open(struct session *s, const struct sockaddr_storage *relay)
+{
+	int err;
+	struct sockaddr_storage bnd, client;
+	struct target dst;
+
+	/* The association copies both; it keeps a pointer to the user name,
+	 * which lives as long as the session. */
+	sockaddr_ip_to_storage(&s->client, &client);
+	target_compact_get(&s->dst, &dst);
+	if (relay)
+		s->udp = udp_assoc_new_upstream(s->ctx, session_cfg(s),
+						s->authenticated ? session_user(s) : NULL, s->cfd,
+						&client, &dst, relay, &err);
+	else
+		s->udp = udp_assoc_new(s->ctx, session_cfg(s),
+				       s->authenticated ? session_user(s) : NULL, s->cfd, &client,
+				       &dst, &err);
+	if (!s->udp) {
+		char ebuf[64];
+		session_log(s, LOG_LVL_WARN, "cannot open a UDP relay socket: %s",
+			    util_strerror(err, ebuf, sizeof(ebuf)));
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
+	stats_inc(s->ctx->net.stats, udp_associations);
+	/* Through a chain: the association has its own socket to the hop's
+	 * relay now, so the tunnel can go (relay points into it, and stays
+	 * readable until the deferred free at the end of this round). */
+	session_setup_end(s);
+	udp_assoc_reply_addr(s->udp, &bnd);
+	if (!session_queue_success(s, (const struct sockaddr *)&bnd)) {
+		session_close(s, "error");
+		return;
+	}
+	s->result = "ok";
+	session_set_state(s, S_UDP);
+	/* Whatever the client sent after the request on the control
+	 * connection means nothing to us. */
+	buf_consume(s->relay.buf[RELAY_UP], buf_len(s->relay.buf[RELAY_UP]));
+	unsigned idle = session_cfg(s)->timeout_udp_idle_ms;
+	if (idle)
+		loop_timer_set(session_loop(s), &s->timer, idle);
+	if (session_flush_client(s) < 0) {
+		session_close(s, "reset");
+		return;
+	}
+	session_update_interest(s);
+}
+
+static void session_on_udp_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t rep)
+{
+	struct session *s = arg;
+	if (fd < 0) {
+		session_log(s, LOG_LVL_INFO, "UDP through chain %s failed: %s", t->chain->name,
+			    t->why);
+		session_fail(s, rep, result_from_rep(rep));
+		return;
+	}
+	/* The upstream association lives as long as this connection. */
+	s->tfd = fd;
+	buf_put(session_pool(s), chain_take_leftover(t));
+	if (loop_io_add(session_loop(s), &s->tio, fd, 0) < 0) {
+		session_close(s, "error");
+		return;
+	}
+	session_udp_open(s, &t->udp_relay);
+}
+
+/* UDP ASSOCIATE's DST is the client's own address, not a destination, so
+ * the route is the one its DST matches: in practice the catch-all rule. */
+static void session_udp_start(struct session *s)
+{
+	struct target dst;
+	target_compact_get(&s->dst, &dst);
+	loop_timer_cancel(session_loop(s), &s->timer);
+	const struct config_route *route = route_match(session_cfg(s), &dst);
+	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
+	if (!route) {
+		session_udp_open(s, NULL);
+		return;
+	}
+	struct session_setup *su = session_setup_new(s);
+	if (su)
+		su->tunnel = malloc(sizeof(*su->tunnel));
+	if (!su || !su->tunnel) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
+	session_set_state(s, S_CONNECT);
+	chain_start_udp(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, session_on_udp_tunnel, s);
+	session_update_interest(s);
+}
+
+/* The control connection of an association: it carries nothing, and its
+ * end (or an error) ends the association (RFC 1928, section 7). */
+void session_on_udp_control(struct session *s)
+{
+	if (session_discard_input(s->cfd)) {
+		session_close(s, "ok");
+		return;
+	}
+	if (session_flush_client(s) < 0) {
+		session_close(s, "reset");
+		return;
+	}
+	session_update_interest(s);
+}
+
+/* The upstream's control connection carries nothing either; when the
+ * upstream closes it, its relay is gone and so is our association. */
+void session_on_udp_upstream(struct session *s)
+{
+	if (!session_discard_input(s->tfd))
+		return;
+	session_log(s, LOG_LVL_INFO, "the upstream ended the UDP association");
+	session_close(s, "upstream-closed");
+}
+
+/* ---- commands ---- */
+
+static unsigned acl_command_of(uint8_t cmd)
+{
+	switch (cmd) {
+	case SOCKS5_CMD_BIND:
+		return ACL_CMD_BIND;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		return ACL_CMD_UDP;
+	default:
+		return ACL_CMD_CONNECT;
+	}
+}
+
+/* Access rules, before anything is resolved or connected. For UDP the
+ * request's DST is the client's own address, not a destination: each
+ * datagram's destination is checked instead (udp.c). */
+static bool session_acl_allows(struct session *s)
+{
+	struct sockaddr_storage client;
+	struct target dst;
+	sockaddr_ip_to_storage(&s->client, &client);
+	target_compact_get(&s->dst, &dst);
+	struct acl_request req = {
+		.client = &client,
+		.user = s->authenticated ? session_user(s) : NULL,
+		.command = acl_command_of(s->cmd),
+		.dst = s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? NULL : &dst,
+	};
+	struct acl_verdict v = acl_check(session_cfg(s), &req);
+	if (v.allow)
+		return true;
+	char target[TARGET_TEXT_MAX];
+	target_format(&dst, target, sizeof(target));
+	session_log(s, LOG_LVL_INFO, "denied %s to %s by %s",
+		    s->cmd == SOCKS5_CMD_BIND		 ? "bind"
+		    : s->cmd == SOCKS5_CMD_UDP_ASSOCIATE ? "udp"
+							 : "connect",
+		    target, v.why);
+	stats_inc(s->ctx->net.stats, denied);
+	s->deny_reason = v.why;
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
+	return false;
+}
+
+/* Per-client and per-user session limits; the slots are given back when
+ * the session ends. */
+static bool session_take_slots(struct session *s)
+{
+	const struct config *cfg = session_cfg(s);
+	struct limits *lim = s->ctx->shared->limits;
+	const char *which = NULL;
+	struct sockaddr_storage client;
+	sockaddr_ip_to_storage(&s->client, &client);
+	if (!limits_take_client(lim, &client, cfg->max_per_client))
+		which = "max-connections-per-client";
+	else
+		s->holds_client_slot = true;
+	if (!which && s->authenticated) {
+		if (!limits_take_user(lim, session_user(s), cfg->max_per_user))
+			which = "max-connections-per-user";
+		else
+			s->holds_user_slot = true;
+	}
+	if (!which)
+		return true;
+	session_log(s, LOG_LVL_WARN, "refused: %s reached", which);
+	stats_inc(s->ctx->net.stats, refused_max_connections);
+	s->busy = true; /* HTTP clients get 503 */
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "busy");
+	return false;
+}
+
+void session_run_command(struct session *s)
+{
+	if (!session_acl_allows(s) || !session_take_slots(s))
+		return;
+	/* Counted by protocol, command and logged-in user until it ends. */
+	if (s->cmd != SOCKS5_CMD_UDP_ASSOCIATE || s->proto == P_SOCKS5)
+		stats_session_begin(s->ctx->net.stats, &s->sstats, (unsigned)s->proto - P_SOCKS4,
+				    (unsigned)s->cmd - SOCKS5_CMD_CONNECT,
+				    s->authenticated ? session_user(s) : NULL);
+	switch (s->cmd) {
+	case SOCKS5_CMD_CONNECT:
+		session_start_connect(s);
+		return;
+	case SOCKS5_CMD_BIND:
+		s->route = "direct"; /* BIND never goes through a chain */
+		bind_start(s);
+		return;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		if (s->proto == P_SOCKS5) {
+			session_udp_start(s);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	session_log(s, LOG_LVL_INFO, "command %u not supported", s->cmd);
+	session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "unsupported");
+}

@@ -1,0 +1,447 @@
+/* The session's core: what every state of the session uses. See
+ * session_core.h; the state machine itself is drawn in session.c.
+ *
+ * Every decision lives in struct session, never in a local that outlives a
+ * call, because handlers are re-entered whenever more bytes arrive. Input
+ * is parsed from relay.buf[RELAY_UP]; a parser consumes only whole
+ * messages, so whatever follows the request stays there and is relayed. */
+#include "session/session_core.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "net/resolve.h"
+#include "policy/connlimit.h"
+#include "proto/http.h"
+#include "proto/socks4.h"
+#include "proto/socks5.h"
+#include "session/chain.h"
+#include "session/udp.h"
+
+/* After an error reply, how long we keep reading (and discarding) so that
+ * closing with unread input does not reset the connection and destroy the
+ * reply before the client has read it. */
+#define SESSION_LINGER_MS 2000
+
+static const char *const state_names[] = {
+	"detect",     "s4-request",   "s5-greeting", "s5-auth",	  "auth-verify",
+	"s5-request", "http-request", "connect",     "bind-wait", "relay",
+	"udp",	      "closing",      "linger",	     "done",
+};
+
+static const char *const proto_names[] = { "-", "socks4", "socks4a", "socks5", "http" };
+
+/* ---- small helpers ---- */
+
+const char *session_state_name(enum session_state st)
+{
+	return state_names[st];
+}
+
+void session_set_state(struct session *s, enum session_state next)
+{
+	if (s->state == next)
+		return;
+	log_debug("session %p: %s -> %s", (void *)s, state_names[s->state], state_names[next]);
+	s->state = next;
+}
+
+const char *session_client_text(const struct session *s, char *buf, size_t cap)
+{
+	sockaddr_format(&s->client.sa, buf, cap);
+	return buf;
+}
+
+bool session_set_user(struct session *s, const char *name)
+{
+	/* Cut where the 256-byte array this replaces cut it, so log lines,
+	 * limits and statistics see the same name. */
+	size_t n = strnlen(name, AUTH_NAME_MAX);
+	char *copy = NULL;
+	if (n > 0) {
+		copy = malloc(n + 1);
+		if (!copy)
+			return false;
+		memcpy(copy, name, n);
+		copy[n] = '\0';
+	}
+	free(s->user);
+	s->user = copy;
+	return true;
+}
+
+/* ---- the setup of a command ---- */
+
+struct session_setup *session_setup_new(struct session *s)
+{
+	if (s->setup)
+		return s->setup;
+	struct session_setup *su = calloc(1, sizeof(*su));
+	if (!su)
+		return NULL;
+	sockaddr_ip_to_storage(&s->client, &su->client);
+	/* bind.c gives it its callback when a BIND starts. */
+	loop_timer_init(&su->retry, NULL, s);
+	s->setup = su;
+	return su;
+}
+
+void session_setup_end(struct session *s)
+{
+	struct session_setup *su = s->setup;
+	if (!su)
+		return;
+	s->setup = NULL;
+	/* addr= names the address dialled last: the target, or a chain's
+	 * first hop (a BIND peer is kept when it is accepted). */
+	const struct dial *d = su->tunnel ? &su->tunnel->dial : &su->dial;
+	if (d->have_addr)
+		sockaddr_ip_set(&s->addr, (const struct sockaddr *)&d->addr, sizeof(d->addr));
+	dial_cancel(&su->dial);
+	if (su->tunnel) {
+		chain_cancel(su->tunnel);
+		loop_defer_free(session_loop(s), free, su->tunnel);
+	}
+	resolver_cancel(su->query);
+	loop_timer_cancel(session_loop(s), &su->retry);
+	/* We may be inside the dial's or the tunnel's callback, and events for
+	 * the dial's socket may still be queued in this loop round. */
+	loop_defer_free(session_loop(s), free, su);
+}
+
+/* Queue bytes for the client behind anything already queued. The replies
+ * we send are small and the buffer is empty when they are queued, so they
+ * always fit. */
+bool session_queue_reply(struct session *s, const uint8_t *p, size_t n)
+{
+	struct relay *r = &s->relay;
+	if (!r->buf[RELAY_DOWN]) {
+		r->buf[RELAY_DOWN] = buf_get(session_pool(s));
+		if (!r->buf[RELAY_DOWN])
+			return false;
+	}
+	s->reply_bytes += (uint32_t)n;
+	return buf_append(r->buf[RELAY_DOWN], p, n) == n;
+}
+
+/* Send what is queued for the client now, without waiting for EPOLLOUT. */
+int session_flush_client(struct session *s)
+{
+	return relay_flush(&s->relay, RELAY_DOWN, s->cfd, session_pool(s));
+}
+
+/* In CLOSING, once the reply is out (and our FIN with it), start lingering. */
+void session_closing_progress(struct session *s)
+{
+	if (s->state == S_CLOSING && !relay_wants_write(&s->relay, RELAY_DOWN))
+		session_set_state(s, S_LINGER);
+}
+
+/* Send bytes, then close once they are out (CLOSING -> LINGER -> DONE). */
+void session_reply_and_close(struct session *s, const uint8_t *p, size_t n, const char *result)
+{
+	s->result = result;
+	if (!session_queue_reply(s, p, n)) {
+		session_close(s, result);
+		return;
+	}
+	session_set_state(s, S_CLOSING);
+	/* Ask relay_flush to send our FIN right after the reply. */
+	s->relay.eof[RELAY_DOWN] = true;
+	loop_timer_set(session_loop(s), &s->timer, SESSION_LINGER_MS);
+	if (session_flush_client(s) < 0) {
+		session_close(s, result);
+		return;
+	}
+	session_closing_progress(s);
+	session_update_interest(s);
+}
+
+/* How a SOCKS5 REP code reads to an HTTP CONNECT client. */
+static int http_status_from_rep(uint8_t rep)
+{
+	switch (rep) {
+	case SOCKS5_REP_NOT_ALLOWED:
+		return 403;
+	case SOCKS5_REP_TTL_EXPIRED:
+		return 504;
+	case SOCKS5_REP_CMD_NOT_SUPPORTED:
+	case SOCKS5_REP_ATYP_NOT_SUPPORTED:
+		return 501;
+	default:
+		return 502;
+	}
+}
+
+/* The request failed: answer with the protocol's error reply and close. */
+void session_fail(struct session *s, uint8_t socks5_rep, const char *result)
+{
+	uint8_t reply[HTTP_RESPONSE_MAX];
+	ssize_t n;
+	if (s->proto == P_SOCKS5)
+		n = socks5_encode_reply(reply, sizeof(reply), socks5_rep, NULL);
+	else if (s->proto == P_HTTP)
+		/* The reason stays in our log: an unauthenticated client has
+		 * no business reading the config file's path and lines. */
+		n = http_encode_response(reply, sizeof(reply),
+					 s->busy ? 503 : http_status_from_rep(socks5_rep),
+					 s->busy	  ? "connection limit reached"
+					 : s->deny_reason ? "access denied"
+							  : socks5_rep_name(socks5_rep));
+	else
+		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_REJECTED, NULL);
+	if (n < 0) {
+		session_close(s, result);
+		return;
+	}
+	session_reply_and_close(s, reply, (size_t)n, result);
+}
+
+/* ---- closing ---- */
+
+static void session_unlink(struct session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->ctx->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void session_close_fd(struct session *s, struct loop_io *io, int *fd)
+{
+	/* Our sockets are never duplicated, so close() alone leaves epoll. */
+	loop_io_forget(session_loop(s), io);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Bytes relayed from the target to the client, without our replies. */
+static uint64_t session_bytes_down(const struct session *s)
+{
+	uint64_t all = s->relay.bytes[RELAY_DOWN];
+	return all > s->reply_bytes ? all - s->reply_bytes : 0;
+}
+
+static void session_log_access(struct session *s)
+{
+	/* Formatting the line is most of a short session's user-space cost
+	 * (bench/RESULTS.md): not for a line nobody will read. */
+	if (!log_access_enabled())
+		return;
+	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", extra[320] = "";
+	const char *cmd = "-";
+	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
+
+	session_client_text(s, client, sizeof(client));
+	target_compact_format(&s->dst, target, sizeof(target)); /* "-" before a request */
+	if (s->addr.sa.sa_family != AF_UNSPEC)
+		sockaddr_format(&s->addr.sa, addr, sizeof(addr));
+	if (s->deny_reason) {
+		/* "rule x.conf:12" -> deny=rule:x.conf:12, one token for parsers */
+		size_t n = (size_t)snprintf(extra, sizeof(extra), " deny=%s", s->deny_reason);
+		for (size_t i = 6; i < n && i < sizeof(extra); i++)
+			if (extra[i] == ' ')
+				extra[i] = ':';
+	}
+	if (s->udp) {
+		const struct udp_counters *c = udp_assoc_counters(s->udp);
+		extra[0] = ' ';
+		udp_counters_format(c, extra + 1, sizeof(extra) - 1);
+		up = c->bytes_up;
+		down = c->bytes_down;
+	}
+	if (s->cmd == SOCKS5_CMD_CONNECT)
+		cmd = "connect";
+	else if (s->cmd == SOCKS5_CMD_BIND)
+		cmd = "bind";
+	else if (s->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
+		cmd = "udp";
+
+	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s route=%s result=%s up=%llu "
+		   "down=%llu ms=%llu%s",
+		   client, s->user ? s->user : "-", proto_names[s->proto], cmd, target, addr,
+		   s->route ? s->route : "-", s->result ? s->result : "closed",
+		   (unsigned long long)up, (unsigned long long)down,
+		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
+}
+
+static void session_free(void *p)
+{
+	struct session *s = p;
+	snapshot_unref(s->snap);
+	/* Freed with the session, not in session_close: the UDP association
+	 * (freed there, deferred too) points at the user name. */
+	free(s->user);
+	target_compact_clear(&s->dst);
+	free(s);
+}
+
+void session_close(struct session *s, const char *result)
+{
+	if (s->state == S_DONE)
+		return;
+	if (!s->result || s->state == S_RELAY || s->state == S_UDP)
+		s->result = result;
+	session_set_state(s, S_DONE);
+
+	struct stats *st = s->ctx->net.stats;
+	stats_add(st, bytes_up, s->relay.bytes[RELAY_UP]);
+	stats_add(st, bytes_down, session_bytes_down(s));
+	stats_add(st, bytes_spliced,
+		  s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN]);
+	/* A command still being set up stops here, and leaves its addr= for
+	 * the log line. */
+	session_setup_end(s);
+	session_log_access(s);
+	if (s->udp) {
+		const struct udp_counters *c = udp_assoc_counters(s->udp);
+		stats_add(st, udp_datagrams_up, c->pkts_up);
+		stats_add(st, udp_datagrams_down, c->pkts_down);
+		stats_add(st, bytes_up, c->bytes_up);
+		stats_add(st, bytes_down, c->bytes_down);
+	}
+	const struct udp_counters *uc = s->udp ? udp_assoc_counters(s->udp) : NULL;
+	stats_session_end(st, &s->sstats,
+			  s->relay.bytes[RELAY_UP] + (uc ? uc->bytes_up : 0),
+			  session_bytes_down(s) + (uc ? uc->bytes_down : 0));
+	if (s->result && strcmp(s->result, "auth-failed") == 0 && session_users(s) &&
+	    userdb_find(session_users(s), session_user(s)))
+		stats_user_auth_failed(st, session_user(s));
+
+	loop_timer_cancel(session_loop(s), &s->timer);
+	session_close_fd(s, &s->cio, &s->cfd);
+	session_close_fd(s, &s->tio, &s->tfd);
+	relay_release(&s->relay, session_pools(s));
+	if (s->holds_client_slot) {
+		struct sockaddr_storage client;
+		sockaddr_ip_to_storage(&s->client, &client);
+		limits_give_client(s->ctx->shared->limits, &client);
+	}
+	if (s->holds_user_slot)
+		limits_give_user(s->ctx->shared->limits, session_user(s));
+	udp_assoc_free(s->udp);
+	if (s->auth_job) {
+		s->auth_job->owner = NULL; /* the worker frees it when it returns */
+		s->auth_job = NULL;
+	}
+	session_unlink(s);
+	atomic_fetch_sub(&s->ctx->shared->connections, 1);
+	stats_add(st, sessions_active, -1);
+	/* Events for our fds may still be queued in this loop round. */
+	loop_defer_free(session_loop(s), session_free, s);
+	s->ctx->session_ended(s->ctx);
+}
+
+/* ---- interest: which events each socket should wake us for ---- */
+
+bool session_reads_handshake(const struct session *s)
+{
+	return s->state < S_RELAY && !s->relay.eof[RELAY_UP] &&
+	       buf_len(s->relay.buf[RELAY_UP]) < RELAY_BUF_SIZE;
+}
+
+void session_update_interest(struct session *s)
+{
+	struct relay *r = &s->relay;
+	unsigned cev = 0, tev = 0;
+
+	switch (s->state) {
+	case S_RELAY:
+		if (relay_wants_read(r, RELAY_UP))
+			cev |= LOOP_READ;
+		if (relay_wants_read(r, RELAY_DOWN))
+			tev |= LOOP_READ;
+		if (relay_wants_write(r, RELAY_UP))
+			tev |= LOOP_WRITE;
+		break;
+	case S_CLOSING:
+		break;
+	case S_LINGER:
+		cev |= LOOP_READ;
+		break;
+	case S_UDP:
+		cev |= LOOP_READ;
+		tev |= LOOP_READ; /* an upstream's control connection, if any */
+		break;
+	case S_BIND_WAIT:
+		if (session_reads_handshake(s))
+			cev |= LOOP_READ;
+		/* The setup lives as long as BIND_WAIT does. */
+		if (s->setup && !s->setup->bind_paused)
+			tev |= LOOP_READ; /* the listening socket, once it exists */
+		break;
+	default:
+		/* Until the relay starts, keep collecting pipelined client bytes
+		 * (and notice a client that gives up). */
+		if (session_reads_handshake(s))
+			cev |= LOOP_READ;
+		break;
+	}
+	if (relay_wants_write(r, RELAY_DOWN))
+		cev |= LOOP_WRITE;
+
+	if (loop_io_set(session_loop(s), &s->cio, cev) < 0 ||
+	    (s->tfd >= 0 && loop_io_set(session_loop(s), &s->tio, tev) < 0))
+		session_close(s, "error");
+}
+
+/* ---- connecting ---- */
+
+bool session_queue_success(struct session *s, const struct sockaddr *bnd)
+{
+	uint8_t reply[HTTP_RESPONSE_MAX];
+	ssize_t n;
+	if (s->proto == P_SOCKS5)
+		n = socks5_encode_reply(reply, sizeof(reply), SOCKS5_REP_SUCCEEDED, bnd);
+	else if (s->proto == P_HTTP)
+		n = http_encode_response(reply, sizeof(reply), 200, NULL);
+	else
+		n = socks4_encode_reply(reply, sizeof(reply), SOCKS4_CD_GRANTED, bnd);
+	return n > 0 && session_queue_reply(s, reply, (size_t)n);
+}
+
+void session_start_relay(struct session *s)
+{
+	/* What the relay needs is in the session now: the setup can go. */
+	session_setup_end(s);
+	s->result = "ok";
+	session_set_state(s, S_RELAY);
+	s->last_active_ms = loop_now_ms(session_loop(s));
+	unsigned idle = session_cfg(s)->timeout_idle_ms;
+	if (idle)
+		loop_timer_set(session_loop(s), &s->timer, idle);
+	else
+		loop_timer_cancel(session_loop(s), &s->timer);
+
+	/* The reply first, then whatever the client pipelined. */
+	int rc = session_flush_client(s);
+	if (rc == 0)
+		rc = relay_flush(&s->relay, RELAY_UP, s->tfd, session_pool(s));
+	if (rc < 0) {
+		session_close(s, "reset");
+		return;
+	}
+	session_update_interest(s);
+}
+
+/* Read and throw away whatever fd has for us (a UDP control connection,
+ * a lingering client). true when the peer has ended: EOF or an error. */
+bool session_discard_input(int fd)
+{
+	uint8_t sink[4096];
+	for (;;) {
+		ssize_t n = recv(fd, sink, sizeof(sink), 0);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	}
+}
