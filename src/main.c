@@ -571,8 +571,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	rt.srv.shared.throttle = throttle_new(THROTTLE_CAPACITY, cfg->auth_throttle_failures,
-				       cfg->auth_throttle_window_ms, cfg->auth_throttle_block_ms);
+	rt.srv.shared.throttle =
+		throttle_new(THROTTLE_CAPACITY, cfg->auth_throttle_failures,
+			     cfg->auth_throttle_window_ms, cfg->auth_throttle_block_ms);
 	rt.srv.shared.limits = limits_new();
 	rc = 1;
 	if (!rt.srv.shared.throttle || !rt.srv.shared.limits) {

@@ -190,8 +190,8 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 			.start_unix = a->start_unix,
 			.generation = snap->generation,
 			.auth = snap->users != NULL,
-			.connections =
-				atomic_load_explicit(&a->srv->shared.connections, memory_order_relaxed),
+			.connections = atomic_load_explicit(&a->srv->shared.connections,
+							    memory_order_relaxed),
 			.max_connections = cfg->max_connections,
 			.admin_addr = a->addr,
 			.listeners = lv,

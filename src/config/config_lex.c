@@ -20,7 +20,6 @@
 
 #include "config/config_value.h"
 
-
 /* Read a double-quoted word starting after the opening quote. Unescapes into
  * *out and advances it. Returns the position after the closing quote, or
  * NULL with a message. */

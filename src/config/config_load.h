@@ -20,8 +20,8 @@ void config_free(struct config *cfg);
 /* Parse a whole config text. name is used in error messages. On error
  * returns -1 and writes "name:LINE: message" into err. Directives add to or
  * override what cfg already holds, so defaults come from config_init. */
-int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len,
-		      char *err, size_t errlen);
+int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len, char *err,
+		      size_t errlen);
 /* Read and parse a file. Errors as above; an unreadable file is
  * "path: strerror". */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);

@@ -15,10 +15,10 @@ struct auth_cache;
 
 struct auth_cache *auth_cache_new(size_t max_entries, uint64_t max_age_ms);
 void auth_cache_free(struct auth_cache *c);
-bool auth_cache_lookup(struct auth_cache *c, const char *user, const char *pass,
-		       const char *hash, uint64_t now_ms);
-void auth_cache_insert(struct auth_cache *c, const char *user, const char *pass,
-		       const char *hash, uint64_t now_ms);
+bool auth_cache_lookup(struct auth_cache *c, const char *user, const char *pass, const char *hash,
+		       uint64_t now_ms);
+void auth_cache_insert(struct auth_cache *c, const char *user, const char *pass, const char *hash,
+		       uint64_t now_ms);
 /* Entries held, expired ones included until looked up or evicted. */
 size_t auth_cache_size(const struct auth_cache *c);
 

@@ -84,7 +84,8 @@ size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
 				uint64_t until = atomic_load(&from[j].down_until_ms[k]);
 				if (until <= now_ms)
 					break;
-				atomic_store(&to[i].down_until_ms[h], until < latest ? until : latest);
+				atomic_store(&to[i].down_until_ms[h],
+					     until < latest ? until : latest);
 				still_down++;
 				break;
 			}

@@ -37,7 +37,6 @@ static bool lower_equal(const char *name, const char *lower, size_t len)
 	return true;
 }
 
-
 bool route_name_equal(const char *exact, const char *name, size_t len)
 {
 	len = config_dest_name_len(name, len);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ---- text output that truncates instead of overflowing ---- */
 
 struct text_buf {

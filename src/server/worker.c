@@ -179,7 +179,8 @@ static int worker_open_listener(struct worker *w, const struct config_addr *addr
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	int rc = fd < 0 ? fd : loop_io_add(w->ctx.net.loop, &l->io, fd, w->stopping ? 0 : LOOP_READ);
+	int rc =
+		fd < 0 ? fd : loop_io_add(w->ctx.net.loop, &l->io, fd, w->stopping ? 0 : LOOP_READ);
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);

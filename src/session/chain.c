@@ -651,8 +651,8 @@ static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct
 	loop_io_init(&t->io, chain_on_io, t);
 	loop_timer_init(&t->timer, chain_on_timer, t);
 	/* Every hop may be tried once, each step within the connect timeout. */
-	t->deadline_ms =
-		loop_now_ms(net->loop) + (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
+	t->deadline_ms = loop_now_ms(net->loop) +
+			 (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
 
 	t->started_sync = true;
 	if (chain_pick_path(t) == 0) {

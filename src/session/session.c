@@ -27,6 +27,8 @@
 #include "session/session_socks.h"
 #include "session/udp.h"
 
+/* ---- what the owner asks of all its sessions ---- */
+
 void session_close_all(struct session_ctx *ctx, const char *reason)
 {
 	while (ctx->sessions)
@@ -215,7 +217,8 @@ static void session_on_timer(struct loop *loop, void *arg)
 		session_close(s, s->result);
 		return;
 	default:
-		session_log(s, LOG_LVL_INFO, "handshake timed out (%s)", session_state_name(s->state));
+		session_log(s, LOG_LVL_INFO, "handshake timed out (%s)",
+			    session_state_name(s->state));
 		session_close(s, "handshake-timeout");
 		return;
 	}

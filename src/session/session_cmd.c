@@ -25,6 +25,9 @@
 #include "session/session_core.h"
 #include "session/udp.h"
 
+/* ---- CONNECT ---- */
+
+/* The access log's result word for the REP a failed command got. */
 static const char *result_from_rep(uint8_t rep)
 {
 	switch (rep) {
@@ -168,8 +171,8 @@ static void session_start_connect(struct session *s)
 			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
 			return;
 		}
-		chain_start(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, &dst, &su->client,
-			    session_on_tunnel, s);
+		chain_start(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, &dst,
+			    &su->client, session_on_tunnel, s);
 	} else {
 		dial_start(&su->dial, &s->ctx->net, session_cfg(s), &su->client, &dst,
 			   session_cfg(s)->timeout_connect_ms, session_on_dialed, s);
@@ -271,7 +274,8 @@ static void session_udp_start(struct session *s)
 		return;
 	}
 	session_set_state(s, S_CONNECT);
-	chain_start_udp(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, session_on_udp_tunnel, s);
+	chain_start_udp(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain,
+			session_on_udp_tunnel, s);
 	session_update_interest(s);
 }
 

@@ -296,8 +296,7 @@ void session_close(struct session *s, const char *result)
 	struct stats *st = s->ctx->net.stats;
 	stats_add(st, bytes_up, s->relay.bytes[RELAY_UP]);
 	stats_add(st, bytes_down, session_bytes_down(s));
-	stats_add(st, bytes_spliced,
-		  s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN]);
+	stats_add(st, bytes_spliced, s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN]);
 	/* A command still being set up stops here, and leaves its addr= for
 	 * the log line. */
 	session_setup_end(s);
@@ -310,8 +309,7 @@ void session_close(struct session *s, const char *result)
 		stats_add(st, bytes_down, c->bytes_down);
 	}
 	const struct udp_counters *uc = s->udp ? udp_assoc_counters(s->udp) : NULL;
-	stats_session_end(st, &s->sstats,
-			  s->relay.bytes[RELAY_UP] + (uc ? uc->bytes_up : 0),
+	stats_session_end(st, &s->sstats, s->relay.bytes[RELAY_UP] + (uc ? uc->bytes_up : 0),
 			  session_bytes_down(s) + (uc ? uc->bytes_down : 0));
 	if (s->result && strcmp(s->result, "auth-failed") == 0 && session_users(s) &&
 	    userdb_find(session_users(s), session_user(s)))
@@ -394,7 +392,7 @@ void session_update_interest(struct session *s)
 		session_close(s, "error");
 }
 
-/* ---- connecting ---- */
+/* ---- success: the reply and the relay ---- */
 
 bool session_queue_success(struct session *s, const struct sockaddr *bnd)
 {

@@ -80,7 +80,7 @@ struct session_setup {
  * name are allocations of their own length, not 256-byte arrays. */
 struct session {
 	struct session_ctx *ctx; /* what its owner (a worker) shares with it */
-	struct snapshot *snap; /* the configuration this session started with */
+	struct snapshot *snap;	 /* the configuration this session started with */
 	struct session *prev, *next;
 
 	enum session_state state;

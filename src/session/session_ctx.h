@@ -31,8 +31,8 @@ struct session_shared {
 struct session_ctx {
 	struct net_ctx net;
 	struct session_shared *shared;
-	struct snapshot *snap;	    /* what new sessions start with; swapped on reload */
-	struct session *sessions;   /* every live session, for shutdown and reload */
+	struct snapshot *snap;	  /* what new sessions start with; swapped on reload */
+	struct session *sessions; /* every live session, for shutdown and reload */
 	struct auth_cache *auth_cache;
 	struct auth_done_queue *auth_done; /* where the pool returns verification jobs */
 	/* UDP batch receive slots and send queue (laid out in udp.c), shared

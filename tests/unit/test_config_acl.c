@@ -303,8 +303,8 @@ START_TEST(test_rule_user_names_agree)
 		reset();
 		snprintf(line, sizeof(line), "allow user \"%s\"\n", names[i]);
 		bool ok = parse(line) == 0;
-		ck_assert_msg(ok == (username_check(names[i]) == NULL), "'%s': rule %s",
-			      names[i], ok ? "accepted" : "refused");
+		ck_assert_msg(ok == (username_check(names[i]) == NULL), "'%s': rule %s", names[i],
+			      ok ? "accepted" : "refused");
 	}
 }
 END_TEST

@@ -250,7 +250,8 @@ START_TEST(test_parse_ports)
 					   "90-80", "0-80", "80-0",	 "80-65536", "80 90", "a",
 					   "1-2-3", "+80",  "0080000-1", "80,443" };
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-		ck_assert_msg(config_dest_parse_ports(bad[i], &lo, &hi) == -1, "'%s' accepted", bad[i]);
+		ck_assert_msg(config_dest_parse_ports(bad[i], &lo, &hi) == -1, "'%s' accepted",
+			      bad[i]);
 }
 END_TEST
 
