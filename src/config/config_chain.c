@@ -15,7 +15,7 @@
  * nest. Checks that need the whole block run at its '}', and checks that
  * need the whole text (a route may name a chain defined further down) run
  * after the last line. Messages are written without the "NAME:LINE: "
- * prefix, which config.c adds, pointing at ps->err_line when the error is
+ * prefix, which config_load.c adds, pointing at ps->err_line when the error is
  * about another line than the current one. */
 #include "config/config_chain.h"
 

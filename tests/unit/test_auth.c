@@ -273,7 +273,7 @@ START_TEST(test_userdb_many)
 }
 END_TEST
 
-START_TEST(test_userdb_check_name)
+START_TEST(test_username_check)
 {
 	ck_assert_ptr_null(username_check("alice"));
 	ck_assert_ptr_null(username_check("a"));
@@ -704,7 +704,7 @@ static Suite *make_suite(void)
 			    (int)(sizeof bad_files / sizeof bad_files[0]));
 	tcase_add_test(tc, test_userdb_small_errbuf);
 	tcase_add_test(tc, test_userdb_many);
-	tcase_add_test(tc, test_userdb_check_name);
+	tcase_add_test(tc, test_username_check);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("verify");

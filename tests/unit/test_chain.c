@@ -1,6 +1,7 @@
 /* Hop selection for each chain mode (chain_select is pure: the caller
  * passes which hops are up, the round-robin counter and a random word),
- * and what a reload carries over of hop health (chain_health_carry). */
+ * what a reload carries over of hop health (chain_health_carry), and the
+ * pick a tunnel makes from the health and the rotation (chain_health_pick). */
 #include <stdatomic.h>
 #include <string.h>
 
@@ -185,6 +186,46 @@ START_TEST(carry_keeps_rotation_of_unchanged_chain)
 }
 END_TEST
 
+/* ---- health as a tunnel uses it: chain_health_pick ---- */
+
+START_TEST(pick_uses_health_and_rotation)
+{
+	struct config cfg;
+	parse(&cfg, "chain rr {\n"
+		    "  mode round-robin\n"
+		    "  length 1\n"
+		    "  hop socks5://127.0.0.1:1001\n"
+		    "  hop socks5://127.0.0.1:1002\n"
+		    "  hop socks5://127.0.0.1:1003\n"
+		    "}\n");
+	struct chain_health *h = chain_health_new(&cfg);
+	ck_assert_ptr_nonnull(h);
+	const struct config_chain *c = &cfg.chains[0];
+	uint8_t path[CHAIN_MAX_HOPS];
+
+	/* Each pick takes the next turn of the shared rotation. */
+	for (unsigned k = 0; k < 4; k++) {
+		ck_assert_uint_eq(chain_health_pick(h, c, NOW, 0, path), 1);
+		ck_assert_uint_eq(path[0], k % 3);
+	}
+	/* Hop 1002 down until NOW + 500: skipped before, usable from then. */
+	chain_health_mark_down(h, 1, NOW + 500);
+	ck_assert(!chain_health_hop_up(h, 1, NOW + 499));
+	ck_assert(chain_health_hop_up(h, 1, NOW + 500));
+	ck_assert_uint_eq(atomic_load(&h->next_start), 4);
+	ck_assert_uint_eq(chain_health_pick(h, c, NOW, 0, path), 1);
+	ck_assert_uint_eq(path[0], 2); /* turn 4 starts at hop 1 (down): the next up */
+	ck_assert_uint_eq(chain_health_pick(h, c, NOW + 500, 0, path), 1);
+	ck_assert_uint_eq(path[0], 2); /* turn 5 starts at hop 2 */
+	ck_assert_uint_eq(chain_health_pick(h, c, NOW + 500, 0, path), 1);
+	ck_assert_uint_eq(path[0], 0);
+	ck_assert_uint_eq(chain_health_pick(h, c, NOW + 500, 0, path), 1);
+	ck_assert_uint_eq(path[0], 1); /* back up: its turn again */
+	chain_health_free(h, cfg.nchains);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -198,6 +239,9 @@ static Suite *make_suite(void)
 	tc = tcase_create("reload");
 	tcase_add_test(tc, carry_keeps_dead_hops_by_url);
 	tcase_add_test(tc, carry_keeps_rotation_of_unchanged_chain);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("pick");
+	tcase_add_test(tc, pick_uses_health_and_rotation);
 	suite_add_tcase(s, tc);
 	return s;
 }

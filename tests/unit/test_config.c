@@ -1,4 +1,4 @@
-/* Unit tests for the configuration parser (src/config.c).
+/* Unit tests for the configuration parser (src/config/).
  *
  * Error messages are part of the interface: `hopsocks -t` prints them and
  * people grep for them, so most invalid-input tests compare the whole
