@@ -66,6 +66,8 @@ struct admin {
 	uint64_t start_ms;
 	int64_t start_unix;
 	char addr[sizeof(((struct config_addr *)0)->text)];
+	struct sockaddr_storage ss; /* the listener's address, for the Host check */
+	bool public;		    /* "admin ADDR public": any IP literal as Host */
 };
 
 static void admin_conn_free(void *p)
@@ -109,6 +111,8 @@ static const char *status_reason(int status)
 		return "Bad Request";
 	case 404:
 		return "Not Found";
+	case 403:
+		return "Forbidden";
 	case 405:
 		return "Method Not Allowed";
 	case 431:
@@ -210,6 +214,14 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 static void admin_handle(struct admin_conn *c, const struct admin_request *req)
 {
 	bool head = req->method == ADMIN_HEAD;
+	/* No Host (HTTP/1.0 tools) is served; a browser always sends one. */
+	if (req->has_host && !admin_host_allowed(req->host, &c->a->ss, c->a->public)) {
+		respond_text(c, 403,
+			     "forbidden: the Host field names neither this listener nor "
+			     "localhost\n",
+			     head);
+		return;
+	}
 	if (req->method == ADMIN_OTHER) {
 		respond_text(c, 405, "method not allowed\n", false);
 		return;
@@ -439,6 +451,7 @@ struct admin *admin_open(struct server *srv, char *err, size_t errlen)
 	struct snapshot *snap = server_snapshot(srv);
 	const struct config *cfg = &snap->cfg;
 	struct config_addr addr = cfg->admin;
+	bool public = cfg->admin_public;
 	bool clash = false;
 	for (size_t i = 0; i < cfg->nlisten && addr.len && !clash; i++) {
 		clash = admin_overlaps(&addr, &cfg->listen[i]);
@@ -458,6 +471,8 @@ struct admin *admin_open(struct server *srv, char *err, size_t errlen)
 	a->srv = srv;
 	a->stop_fd = -1;
 	snprintf(a->addr, sizeof(a->addr), "%s", addr.text);
+	a->ss = addr.ss;
+	a->public = public;
 	a->lfd = admin_listen(&addr);
 	if (a->lfd < 0) {
 		char ebuf[64];
@@ -497,6 +512,10 @@ int admin_run(struct admin *a, char *err, size_t errlen)
 		return -1;
 	}
 	log_info("admin listener on http://%s/ (status page, /metrics, /health)", a->addr);
+	if (a->public && !util_sa_is_loopback(&a->ss))
+		log_warn("admin listener on %s is public: it has no authentication, anyone who "
+			 "can reach it reads the user names and upstreams it shows",
+			 a->addr);
 	return 0;
 }
 

@@ -4,10 +4,15 @@
  * clock, no locks, so tests can render a known view exactly. */
 #include "admin/admin_format.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "base/util.h"
 
 /* ---- the growable buffer ---- */
 
@@ -180,6 +185,57 @@ static ssize_t parse_request_line(const char *p, size_t n, struct admin_request 
 	return 0;
 }
 
+static bool name_is(const char *p, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
+
+/* One "Name: value" line (no line ending): keep the value if it is Host. */
+static ssize_t parse_field(const char *p, size_t n, struct admin_request *out)
+{
+	const char *colon = memchr(p, ':', n);
+	/* Only Host matters here; a line that is no field is not one. */
+	if (!colon || !name_is(p, (size_t)(colon - p), "host"))
+		return 0;
+	if (out->has_host)
+		return -400; /* two Host fields: which one would the page see? */
+	const char *v = colon + 1, *e = p + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if ((size_t)(e - v) > ADMIN_HOST_MAX)
+		return -400;
+	memcpy(out->host, v, (size_t)(e - v));
+	out->host[e - v] = '\0';
+	out->has_host = true;
+	return 0;
+}
+
+/* The lines between the request line and the blank line that ends them. */
+static ssize_t parse_header_fields(const char *p, size_t n, struct admin_request *out)
+{
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		if (!nl)
+			return 0; /* cannot happen: the section ends with its blank line */
+		size_t len = (size_t)(nl - p);
+		size_t line = len;
+		if (line > 0 && p[line - 1] == '\r')
+			line--;
+		if (line == 0)
+			return 0; /* the blank line */
+		if (memchr(p, '\r', line))
+			return -400; /* a bare CR */
+		ssize_t rc = parse_field(p, line, out);
+		if (rc < 0)
+			return rc;
+		p += len + 1;
+		n -= len + 1;
+	}
+	return 0;
+}
+
 ssize_t admin_parse_request(const char *buf, size_t len, struct admin_request *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -197,6 +253,9 @@ ssize_t admin_parse_request(const char *buf, size_t len, struct admin_request *o
 		if (buf[i] == '\r')
 			return -400; /* a bare CR */
 	ssize_t rc = parse_request_line(buf, n, out);
+	if (rc < 0)
+		return rc;
+	rc = parse_header_fields(nl + 1, end - (size_t)(nl + 1 - buf), out);
 	return rc < 0 ? rc : (ssize_t)end;
 }
 
@@ -411,4 +470,50 @@ bool admin_format_metrics(const struct admin_view *v, struct admin_buf *b)
 	prom_sample(b, "hopsocks_stats_untracked_total", LL(stats_get(s, hops_overflow)), "table",
 		    "hops", (const char *)NULL);
 	return !b->failed;
+}
+
+/* ---- the Host a request may name ---- */
+
+/* host without its port: "[::1]:9180" -> "::1", "127.0.0.1:9180" ->
+ * "127.0.0.1", "localhost" -> "localhost". false when it cannot be one. */
+static bool host_strip_port(const char *host, char *out, size_t cap)
+{
+	const char *end;
+
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end || (end[1] != '\0' && end[1] != ':'))
+			return false;
+		host++;
+	} else {
+		end = strchr(host, ':');
+		if (end && strchr(end + 1, ':'))
+			return false; /* an IPv6 literal must be in brackets */
+		if (!end)
+			end = host + strlen(host);
+	}
+	if ((size_t)(end - host) >= cap)
+		return false;
+	memcpy(out, host, (size_t)(end - host));
+	out[end - host] = '\0';
+	return true;
+}
+
+bool admin_host_allowed(const char *host, const struct sockaddr_storage *admin, bool public)
+{
+	char name[ADMIN_HOST_MAX + 1];
+	struct sockaddr_storage ss;
+
+	if (!host_strip_port(host, name, sizeof(name)))
+		return false;
+	if (strcasecmp(name, "localhost") == 0)
+		return true;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, name, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, name, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return false; /* a name: what a rebinding page would send */
+	return public || util_sa_is_loopback(&ss) || util_sa_same_ip(&ss, admin);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "base/stats.h"
@@ -43,18 +44,31 @@ enum admin_method {
 
 #define ADMIN_PATH_MAX 255
 
+#define ADMIN_HOST_MAX 255
+
 struct admin_request {
 	enum admin_method method;
 	char path[ADMIN_PATH_MAX + 1]; /* without the query string */
 	uint8_t version_minor;	       /* HTTP/1.x */
+	bool has_host;
+	char host[ADMIN_HOST_MAX + 1]; /* the Host field, spaces around it removed */
 };
 
 /* Parse a request header: bytes consumed (through the blank line) when it
  * is complete, 0 when more input is needed, or a negative HTTP status:
  * -400 (malformed request line, NUL, a path that is not origin-form or too
- * long), -431 (no blank line within ADMIN_REQUEST_MAX bytes), -505 (not
- * HTTP/1.x). Bare LF line endings are accepted. */
+ * long, a Host field twice or over ADMIN_HOST_MAX bytes), -431 (no blank
+ * line within ADMIN_REQUEST_MAX bytes), -505 (not HTTP/1.x). Bare LF line
+ * endings are accepted. Of the header fields only Host is kept. */
 ssize_t admin_parse_request(const char *buf, size_t len, struct admin_request *out);
+
+/* May a request naming host in its Host field be served? A page on some
+ * web site can make a browser on this machine send requests here (DNS
+ * rebinding) but cannot make it send a Host other than its own site's
+ * name, so only these are served: "localhost", a loopback address, the
+ * admin listener's own address (admin), and, when public, any IP address
+ * literal; each with or without a port. */
+bool admin_host_allowed(const char *host, const struct sockaddr_storage *admin, bool public);
 
 /* What the server shows, gathered from the stats and the snapshot. */
 struct admin_listener_view {

@@ -110,7 +110,63 @@ static size_t log_prefix(char *buf, size_t cap, enum log_level level)
 	return n + (m > 0 ? (size_t)m : 0);
 }
 
-static void log_emit(enum log_level level, const char *tag, const char *fmt, va_list ap)
+static bool log_byte_is_plain(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '\\' && c != '\'' && c != '"';
+}
+
+size_t log_escape(char *out, size_t cap, const char *s, size_t n, bool *cut)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = 0;
+	size_t i = 0;
+
+	if (cap == 0) {
+		if (cut)
+			*cut = n > 0;
+		return 0;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t need = log_byte_is_plain(c) ? 1 : 4;
+		if (len + need > cap - 1)
+			break;
+		if (need == 1) {
+			out[len++] = (char)c;
+			continue;
+		}
+		out[len++] = '\\';
+		out[len++] = 'x';
+		out[len++] = hex[c >> 4];
+		out[len++] = hex[c & 0x0f];
+	}
+	out[len] = '\0';
+	if (cut)
+		*cut = i < n;
+	return len;
+}
+
+const char *log_esc(char *out, size_t cap, const char *s)
+{
+	if (!s || !*s)
+		return cap > 1 ? strcpy(out, "-") : "-";
+	log_escape(out, cap, s, strlen(s), NULL);
+	return out;
+}
+
+/* The last line of defence: whatever reached the formatted line, a control
+ * character (a message that forgot to escape its argument) must not end
+ * the record or forge another one. Escaped strings hold none, so this only
+ * ever changes a line some caller got wrong. */
+static void log_neutralise_controls(char *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+}
+
+__attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, const char *tag,
+							   const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	size_t n = 0;
@@ -126,6 +182,7 @@ static void log_emit(enum log_level level, const char *tag, const char *fmt, va_
 		n += (size_t)m;
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2; /* truncated: keep room for the newline */
+	log_neutralise_controls(line, n);
 
 	if (atomic_load(&log_to_syslog)) {
 		line[n] = '\0';

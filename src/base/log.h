@@ -4,6 +4,7 @@
 #define HOPSOCKS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -24,6 +25,27 @@ void log_close(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The one-line-per-session access log (level info, tagged "access"). */
 void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- bytes from the network in a log line ----
+ *
+ * Every string a client chose -- a user name, a SOCKS4 USERID, a
+ * destination name, an HTTP method -- is written escaped: each byte that is not a visible ASCII
+ * character (0x21..0x7e), and the backslash and both quotes, becomes \xHH
+ * (lower-case hex). An escaped value is therefore one word with no space,
+ * quote or control character, so one record stays one line, key=value
+ * fields stay apart, and unescaping \xHH gives back the bytes exactly. */
+
+/* Room for n bytes escaped, and the NUL. */
+#define LOG_ESC_SIZE(n) (4 * (n) + 1)
+
+/* Escape n bytes of s into out (cap bytes, always NUL-terminated when cap
+ * > 0). Returns the length written; *cut (if not NULL) says whether some
+ * of s did not fit (an escape that does not fit whole is dropped, never
+ * cut in half). */
+size_t log_escape(char *out, size_t cap, const char *s, size_t n, bool *cut);
+/* The NUL-terminated s escaped into out; returns out (for a printf
+ * argument). NULL or "" gives "-", the log's empty field. */
+const char *log_esc(char *out, size_t cap, const char *s);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

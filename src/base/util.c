@@ -78,3 +78,17 @@ bool util_sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_sto
 		return false;
 	return memcmp(util_sa_addr(a), util_sa_addr(b), a->ss_family == AF_INET ? 4 : 16) == 0;
 }
+
+bool util_sa_is_loopback(const struct sockaddr_storage *ss)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const uint8_t *ip = util_sa_addr(ss);
+
+	if (ss->ss_family == AF_INET)
+		return ip[0] == 127;
+	if (ss->ss_family != AF_INET6)
+		return false;
+	if (memcmp(ip, v4mapped, 12) == 0)
+		return ip[12] == 127;
+	return memcmp(ip, &in6addr_loopback, 16) == 0;
+}

@@ -30,5 +30,7 @@ void util_sa_set_port(struct sockaddr_storage *ss, uint16_t port);
 socklen_t util_sa_len(const struct sockaddr_storage *ss);
 const uint8_t *util_sa_addr(const struct sockaddr_storage *ss);
 bool util_sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* Is it a loopback address: 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104? */
+bool util_sa_is_loopback(const struct sockaddr_storage *ss);
 
 #endif

@@ -200,8 +200,11 @@ struct config {
 	unsigned auth_throttle_window_ms;
 	unsigned auth_throttle_block_ms;
 
-	/* The status/metrics HTTP listener; len 0 = off. Never a listen address. */
+	/* The status/metrics HTTP listener; len 0 = off. Never a listen address.
+	 * It has no authentication: beyond loopback only when admin_public
+	 * ("admin ADDR public"). */
 	struct config_addr admin;
+	bool admin_public;
 
 	/* Privilege drop after binding: user and group names (or numeric ids);
 	 * NULL = keep. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "config/config_dest.h"
 #include "config/config_value.h"
 #include "proto/username.h"
@@ -320,28 +321,11 @@ int config_do_destination_guard(struct parse_state *ps, char *const *argv, char 
 /* ---- checks after the whole configuration ---- */
 
 static const uint8_t ip6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
-static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static bool listen_is_loopback(const struct config_addr *a)
-{
-	if (a->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
-
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (a->ss.ss_family == AF_INET6) {
-		const uint8_t *ip = ((const struct sockaddr_in6 *)&a->ss)->sin6_addr.s6_addr;
-
-		return memcmp(ip, ip6_loopback, 16) == 0 ||
-		       (memcmp(ip, v4mapped, 12) == 0 && ip[12] == 127);
-	}
-	return false;
-}
 
 bool config_listens_beyond_loopback(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->nlisten; i++)
-		if (!listen_is_loopback(&cfg->listen[i]))
+		if (!util_sa_is_loopback(&cfg->listen[i].ss))
 			return true;
 	return false;
 }
@@ -385,7 +369,7 @@ int config_acl_check(const struct config *cfg, char *err, size_t errlen)
 		if (rule_admits_beyond_loopback(&cfg->acl[i]))
 			return 0;
 	for (size_t i = 0; i < cfg->nlisten && open == NULL; i++)
-		if (!listen_is_loopback(&cfg->listen[i]))
+		if (!util_sa_is_loopback(&cfg->listen[i].ss))
 			open = &cfg->listen[i];
 	if (open == NULL)
 		return 0;

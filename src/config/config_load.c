@@ -431,7 +431,7 @@ static const struct directive {
 	{ "auth-throttle", 1, 3, config_do_auth_throttle },
 	{ "destination-guard", 1, 1, config_do_destination_guard },
 	/* running as a service (config_service.c) */
-	{ "admin", 1, 1, config_do_admin },
+	{ "admin", 1, 2, config_do_admin },
 	{ "user", 1, 1, config_do_user },
 	{ "run-as", 1, 1, config_do_user },
 	{ "group", 1, 1, config_do_group },

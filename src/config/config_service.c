@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "config/config_value.h"
 
 static int err_oom(char *err, size_t errlen)
@@ -27,14 +28,27 @@ int config_do_admin(struct parse_state *ps, char *const *argv, char *err, size_t
 {
 	struct config_addr addr;
 
+	bool public = false;
+
 	if (strcmp(argv[0], "off") == 0) {
+		if (argv[1] != NULL) {
+			config_err_set(err, errlen, "admin off takes nothing after it");
+			return -1;
+		}
 		memset(&ps->cfg->admin, 0, sizeof(ps->cfg->admin));
+		ps->cfg->admin_public = false;
 		return 0;
+	}
+	if (argv[1] != NULL) {
+		if (strcmp(argv[1], "public") != 0)
+			return config_bad_keyword(argv[1], "public, or nothing", err, errlen);
+		public = true;
 	}
 	/* The listen forms: "9090" is 127.0.0.1:9090, loopback by default. */
 	if (config_parse_listen(argv[0], &addr, err, errlen) < 0)
 		return -1;
 	ps->cfg->admin = addr;
+	ps->cfg->admin_public = public;
 	return 0;
 }
 
@@ -153,6 +167,16 @@ int config_service_check(const struct config *cfg, char *err, size_t errlen)
 				       "admin: %s overlaps listen %s (the admin listener needs a "
 				       "port of its own)",
 				       cfg->admin.text, l->text);
+		return -1;
+	}
+	/* The page and /metrics name users and upstreams, and nothing asks
+	 * who is reading them: beyond this machine only when asked for. */
+	if (!cfg->admin_public && !util_sa_is_loopback(&cfg->admin.ss)) {
+		config_err_set(err, errlen,
+			       "admin: %s is not a loopback address, and the admin listener has "
+			       "no authentication (write 'admin %s public' to serve it there "
+			       "anyway)",
+			       cfg->admin.text, cfg->admin.text);
 		return -1;
 	}
 	return 0;

@@ -86,6 +86,8 @@ static uint32_t epoll_mask(unsigned events)
 		m |= EPOLLIN | EPOLLRDHUP;
 	if (events & LOOP_WRITE)
 		m |= EPOLLOUT;
+	if (events & LOOP_PEER_CLOSED)
+		m |= EPOLLRDHUP;
 	return m;
 }
 
@@ -334,8 +336,10 @@ static unsigned loop_events_from_epoll(uint32_t e)
 		ev |= LOOP_READ;
 	if (e & EPOLLOUT)
 		ev |= LOOP_WRITE;
+	if (e & EPOLLRDHUP)
+		ev |= LOOP_PEER_CLOSED;
 	if (e & (EPOLLERR | EPOLLHUP))
-		ev |= LOOP_ERROR | LOOP_READ | LOOP_WRITE;
+		ev |= LOOP_ERROR | LOOP_READ | LOOP_WRITE | LOOP_PEER_CLOSED;
 	return ev;
 }
 

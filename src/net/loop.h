@@ -17,6 +17,11 @@ struct loop;
 /* Reported together with READ/WRITE when the peer hung up or the socket has
  * an error: the handler finds out which by reading or writing. */
 #define LOOP_ERROR 0x4u
+/* Wake when the peer has shut down its sending side (FIN), even while not
+ * reading: a paused reader still learns that its peer has gone. Reported
+ * as LOOP_PEER_CLOSED to a handler that asked for it; LOOP_READ, as
+ * before, also wakes on a FIN. */
+#define LOOP_PEER_CLOSED 0x8u
 
 typedef void (*loop_io_fn)(struct loop *loop, void *arg, unsigned events);
 typedef void (*loop_timer_fn)(struct loop *loop, void *arg);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,7 +316,11 @@ struct resolver *resolver_new(struct loop *loop, const struct config *cfg, char 
 	opts.sock_state_cb_data = r;
 	opts.timeout = DNS_TIMEOUT_MS;
 	opts.tries = DNS_TRIES;
-	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+	/* A name is looked up as the client wrote it, never completed with
+	 * resolv.conf's search list: "intranet" must not become
+	 * "intranet.corp.example" behind a rule that denies .corp.example. */
+	opts.flags = ARES_FLAG_NOSEARCH;
+	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
 	int rc = ares_init_options(&r->channel, &opts, mask);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
@@ -436,7 +441,13 @@ bool resolver_lookup_now(struct resolver *r, const char *name, struct resolve_re
 		resolve_order(out, r->order);
 		return true;
 	}
-	return dns_cache_get(r->cache, name, loop_now_ms(r->loop), out);
+	if (!dns_cache_get(r->cache, name, loop_now_ms(r->loop), out))
+		return false;
+	/* The cache keeps answers as they came: address-order holds for
+	 * them as for fresh ones. Only excluded families cached: ask again,
+	 * so the answer is the one a fresh lookup gives (no data). */
+	resolve_order(out, r->order);
+	return out->n > 0;
 }
 
 static int status_to_errno(int status)
@@ -478,6 +489,29 @@ static void result_from_ares(const struct ares_addrinfo *ai, struct resolve_resu
 			result_add(out, AF_INET6,
 				   &((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr);
 	}
+}
+
+/* The hosts file's addresses for name in the families order wants; true
+ * when it has any. Read the way c-ares reads it inside ares_getaddrinfo
+ * (a small local file, as that does). */
+static bool hosts_lookup(struct resolver *r, const char *name, struct resolve_result *out)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	out->n = 0;
+	for (size_t i = 0; i < 2; i++) {
+		struct hostent *he = NULL;
+
+		if (!family_wanted((uint8_t)families[i], r->order))
+			continue;
+		if (ares_gethostbyname_file(r->channel, name, families[i], &he) != ARES_SUCCESS)
+			continue;
+		for (char **a = he->h_addr_list; *a; a++)
+			result_add(out, families[i], *a);
+		ares_free_hostent(he);
+	}
+	resolve_order(out, r->order);
+	return out->n > 0;
 }
 
 static void query_deliver(struct resolve_query *q)
@@ -551,8 +585,22 @@ struct resolve_query *resolver_lookup(struct resolver *r, const char *name, reso
 			  : r->order == CONFIG_ORDER_IPV6_ONLY ? AF_INET6
 							       : AF_UNSPEC;
 	q->starting = true;
-	r->outstanding++;
-	ares_getaddrinfo(r->channel, q->name, NULL, &hints, resolver_on_answer, q);
+	if (hosts_lookup(r, name, &q->res)) {
+		q->status = 0;
+	} else {
+		/* Asked with a final dot: c-ares 1.18 completes a name with
+		 * resolv.conf's search list in ares_getaddrinfo whatever
+		 * ARES_FLAG_NOSEARCH says (fixed in 1.23), but never an
+		 * absolute one. The hosts file, which does not know the
+		 * dotted form, was asked above for the name as written. */
+		char absolute[sizeof(q->name) + 1];
+		size_t len = strlen(q->name);
+
+		snprintf(absolute, sizeof(absolute), "%s%s", q->name,
+			 len > 0 && q->name[len - 1] == '.' ? "" : ".");
+		r->outstanding++;
+		ares_getaddrinfo(r->channel, absolute, NULL, &hints, resolver_on_answer, q);
+	}
 	q->starting = false;
 	if (q->status <= 0) {
 		q->next_later = r->later;

@@ -219,6 +219,44 @@ struct acl_verdict acl_check(const struct config *cfg, const struct acl_request 
 	return v;
 }
 
+/* A rule that decides every request of the clients it names: no user,
+ * command, destination or port term. */
+static bool rule_is_client_only(const struct config_acl_rule *rule)
+{
+	return rule->user_kind == ACL_USER_ANY && rule->commands == 0 && !has_dest_term(rule);
+}
+
+struct acl_verdict acl_check_client(const struct config *cfg, const struct sockaddr_storage *client)
+{
+	struct acl_verdict v = { .allow = true, .rule = NULL, .why = "some request may pass" };
+
+	for (size_t i = 0; i < cfg->nacl; i++) {
+		const struct config_acl_rule *rule = &cfg->acl[i];
+
+		if (!client_matches(rule, client))
+			continue;
+		/* An allow rule admits some request of this client; a deny
+		 * rule with more terms lets the others go on to later rules. */
+		if (rule->allow)
+			return v;
+		if (rule_is_client_only(rule)) {
+			v.allow = false;
+			v.rule = rule;
+			v.why = rule->why;
+			return v;
+		}
+	}
+	if (cfg->nacl > 0) {
+		v.allow = false;
+		v.why = "default deny";
+	} else if (!acl_addr_is_loopback((const struct sockaddr *)client) &&
+		   cfg->users_file == NULL) {
+		v.allow = false;
+		v.why = "default: loopback only";
+	}
+	return v;
+}
+
 /* ---- formatting ---- */
 
 static void append(char *buf, size_t cap, size_t *len, const char *text)

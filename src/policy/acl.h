@@ -62,6 +62,17 @@ struct acl_verdict {
 
 struct acl_verdict acl_check(const struct config *cfg, const struct acl_request *r);
 
+/* Before a client has sent anything but its first byte: could any request
+ * of a client at this address be allowed? allow false means no rule (nor
+ * the default) could ever admit it, whoever it logs in as and whatever it
+ * asks for; why and rule then name what refuses it: the first rule that
+ * names this client with no other term and denies, or the default. The
+ * session refuses such a client before it reads a method or a password,
+ * so a locked-out network cannot test passwords. The destination guard
+ * plays no part: it depends on the destination. */
+struct acl_verdict acl_check_client(const struct config *cfg,
+				    const struct sockaddr_storage *client);
+
 /* Does rule alone match r? (acl_check tries each rule with this; a NULL
  * dst is treated as there.) */
 bool acl_rule_matches(const struct config_acl_rule *rule, const struct acl_request *r);

@@ -1,7 +1,7 @@
 /* Per-client and per-user session counts: one small hash table of keyed
  * counters under a mutex. A client key is the address family byte plus the
- * address (IPv4-mapped IPv6 counted as IPv4); a user key is 'u' plus the
- * name. Entries go away when their count drops to zero, so the table only
+ * IPv4 address or the IPv6 /64 (IPv4-mapped IPv6 counted as IPv4); a user
+ * key is 'u' plus the name. Entries go away when their count drops to zero, so the table only
  * holds who is connected now. */
 #include "policy/connlimit.h"
 
@@ -17,6 +17,8 @@
 struct limits_entry {
 	struct limits_entry *next;
 	size_t count;
+	uint64_t logged_ms; /* the last refusal logged; 0 = none yet */
+	unsigned unlogged;  /* refusals since */
 	size_t klen;
 	uint8_t key[];
 };
@@ -56,8 +58,8 @@ static size_t key_of_ip(const struct sockaddr_storage *ss, uint8_t *key)
 		const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
 		if (memcmp(a, v4mapped, 12) != 0) {
 			key[0] = 6;
-			memcpy(key + 1, a, 16);
-			return 17;
+			memcpy(key + 1, a, 8); /* the /64 */
+			return 9;
 		}
 		key[0] = 4;
 		memcpy(key + 1, a + 12, 4);
@@ -94,13 +96,33 @@ static struct limits_entry **limits_find(struct limits *l, const uint8_t *key, s
 	return p;
 }
 
-static bool limits_take(struct limits *l, const uint8_t *key, size_t len, unsigned max)
+/* A refusal of entry e at now_ms: log it, or count it for the next line. */
+static void limits_note_refusal(struct limits_entry *e, uint64_t now_ms,
+				struct limits_refusal *refusal)
+{
+	struct limits_refusal r = { .log = false, .unlogged = 0 };
+
+	if (e->logged_ms == 0 || now_ms >= e->logged_ms + LIMITS_LOG_EVERY_MS) {
+		r.log = true;
+		r.unlogged = e->unlogged;
+		e->logged_ms = now_ms ? now_ms : 1;
+		e->unlogged = 0;
+	} else {
+		e->unlogged++;
+	}
+	if (refusal)
+		*refusal = r;
+}
+
+static bool limits_take(struct limits *l, const uint8_t *key, size_t len, unsigned max,
+			uint64_t now_ms, struct limits_refusal *refusal)
 {
 	bool ok = true;
 	pthread_mutex_lock(&l->lock);
 	struct limits_entry **p = limits_find(l, key, len);
 	if (*p && max && (*p)->count >= max) {
 		ok = false;
+		limits_note_refusal(*p, now_ms, refusal);
 	} else if (*p) {
 		(*p)->count++;
 	} else {
@@ -110,6 +132,8 @@ static bool limits_take(struct limits *l, const uint8_t *key, size_t len, unsign
 		if (e) {
 			e->next = NULL;
 			e->count = 1;
+			e->logged_ms = 0;
+			e->unlogged = 0;
 			e->klen = len;
 			memcpy(e->key, key, len);
 			*p = e;
@@ -140,10 +164,11 @@ static size_t limits_count(struct limits *l, const uint8_t *key, size_t len)
 	return n;
 }
 
-bool limits_take_client(struct limits *l, const struct sockaddr_storage *ip, unsigned max)
+bool limits_take_client(struct limits *l, const struct sockaddr_storage *ip, unsigned max,
+			uint64_t now_ms, struct limits_refusal *refusal)
 {
 	uint8_t key[LIMITS_KEY_MAX] = { 0 };
-	return limits_take(l, key, key_of_ip(ip, key), max);
+	return limits_take(l, key, key_of_ip(ip, key), max, now_ms, refusal);
 }
 
 void limits_give_client(struct limits *l, const struct sockaddr_storage *ip)
@@ -155,7 +180,7 @@ void limits_give_client(struct limits *l, const struct sockaddr_storage *ip)
 bool limits_take_user(struct limits *l, const char *user, unsigned max)
 {
 	uint8_t key[LIMITS_KEY_MAX] = { 0 };
-	return limits_take(l, key, key_of_user(user, key), max);
+	return limits_take(l, key, key_of_user(user, key), max, 0, NULL);
 }
 
 void limits_give_user(struct limits *l, const char *user)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+
 /* ---- text output that truncates instead of overflowing ---- */
 
 struct text_buf {
@@ -56,28 +58,17 @@ static void text_put_str(struct text_buf *tb, const char *s)
 	text_put(tb, s, strlen(s));
 }
 
-/* Domain names come from the network and are logged: anything that is not
- * a visible ASCII character (controls, space, DEL, bytes >= 0x80) and the
- * backslash itself become \xHH, so one log line stays one line, fields stay
- * space-separated and the escaping is unambiguous. An escape that does not
- * fit whole is dropped rather than cut in half. */
+/* Domain names come from the network and are logged: escaped as every
+ * client string in a log line is (log.h), so one log line stays one line
+ * and fields stay space-separated. */
 static void text_put_escaped(struct text_buf *tb, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	bool cut = false;
 
-	for (size_t i = 0; i < n && !tb->full; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c > 0x20 && c < 0x7f && c != '\\') {
-			text_put(tb, (const char *)&c, 1);
-			continue;
-		}
-		if (text_room(tb) < 4) {
-			tb->full = true;
-			break;
-		}
-		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0x0f] };
-		text_put(tb, esc, sizeof(esc));
-	}
+	if (tb->full)
+		return;
+	tb->len += log_escape(tb->out + tb->len, text_room(tb) + 1, s, n, &cut);
+	tb->full = cut;
 }
 
 size_t target_format(const struct target *t, char *out, size_t cap)

@@ -143,7 +143,10 @@ static void bind_on_resolved(void *arg, int status, const struct resolve_result 
 	s->setup->query = NULL;
 	if (status < 0) {
 		stats_inc(s->ctx->net.stats, dns_failures);
-		session_log(s, LOG_LVL_INFO, "BIND: cannot resolve %s", s->dst.addr.domain);
+		char name[LOG_ESC_SIZE(TARGET_DOMAIN_MAX)];
+
+		session_log(s, LOG_LVL_INFO, "BIND: cannot resolve %s",
+			    log_esc(name, sizeof(name), s->dst.addr.domain));
 		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
 			     status == -ENOENT ? "not-found" : "dns-failed");
 		return;

@@ -39,6 +39,9 @@
  * our own success reply always fit in one buffer of the session. */
 #define CHAIN_IN_MAX (RELAY_BUF_SIZE - 1024)
 
+/* A destination name as t->why quotes it: escaped, at most 200 bytes. */
+#define CHAIN_NAME_TEXT 201
+
 static void chain_ask_hop(struct chain_tunnel *t);
 static void chain_begin_attempt(struct chain_tunnel *t);
 
@@ -349,6 +352,9 @@ static ssize_t chain_parse_http(struct chain_tunnel *t, const uint8_t *p, size_t
 		return n; /* informational: the real answer follows */
 	if (r.status < 200 || r.status > 299) {
 		char why[96];
+		/* The hop's reason phrase is free text from an upstream the
+		 * configuration names, shown as it is; a control character in
+		 * it becomes '?' in the log line (log.c). */
 		snprintf(why, sizeof(why), "HTTP %d %s", r.status, r.reason);
 		if (r.status == 407) /* our credentials: the hop's refusal, not the target's */
 			chain_hop_failed(t, t->step, SOCKS5_REP_NOT_ALLOWED, why);
@@ -453,7 +459,9 @@ static void chain_on_timer(struct loop *loop, void *arg)
 	if (t->phase == CH_RESOLVE) {
 		resolver_cancel(t->query);
 		t->query = NULL;
-		snprintf(t->why, sizeof(t->why), "resolving %.200s timed out", t->next.addr.domain);
+		char name[CHAIN_NAME_TEXT];
+		log_esc(name, sizeof(name), t->next.addr.domain);
+		snprintf(t->why, sizeof(t->why), "resolving %s timed out", name);
 		chain_fail(t, SOCKS5_REP_HOST_UNREACHABLE);
 		return;
 	}
@@ -529,13 +537,14 @@ static void chain_on_resolved(void *arg, int status, const struct resolve_result
 	struct chain_tunnel *t = arg;
 	struct target *which = t->resolving_target ? &t->dst : &t->next;
 	bool v4_only = !t->resolving_target && t->chain->hops[t->path[t->step]].type == HOP_SOCKS4;
-	char name[TARGET_DOMAIN_MAX + 1];
+	char name[CHAIN_NAME_TEXT];
 
 	t->query = NULL;
-	snprintf(name, sizeof(name), "%s", which->addr.domain);
+	/* Escaped here, as a log line shows names (log.h). */
+	log_esc(name, sizeof(name), which->addr.domain);
 	if (status < 0 || !chain_pick_addr(res, v4_only, which)) {
 		stats_inc(t->net->stats, dns_failures);
-		snprintf(t->why, sizeof(t->why), "cannot resolve %.200s%s", name,
+		snprintf(t->why, sizeof(t->why), "cannot resolve %s%s", name,
 			 status < 0 ? "" : " to an address the hop accepts");
 		chain_fail(t, SOCKS5_REP_HOST_UNREACHABLE);
 		return;
@@ -547,7 +556,7 @@ static void chain_on_resolved(void *arg, int status, const struct resolve_result
 	if (final && t->client && target_to_sockaddr(which, &ss) > 0 &&
 	    acl_guard_blocks(t->cfg, t->client, (const struct sockaddr *)&ss)) {
 		t->guard_refused = true;
-		snprintf(t->why, sizeof(t->why), "%.200s resolves to a guarded address", name);
+		snprintf(t->why, sizeof(t->why), "%s resolves to a guarded address", name);
 		chain_fail(t, SOCKS5_REP_NOT_ALLOWED);
 		return;
 	}

@@ -20,6 +20,8 @@
 #include "base/util.h"
 #include "policy/auth.h"
 #include "policy/auth_cache.h"
+#include "policy/connlimit.h"
+#include "policy/snapshot.h"
 #include "proto/socks5.h"
 #include "session/bind.h"
 #include "session/session_cmd.h"
@@ -73,9 +75,11 @@ void session_on_reload(struct session_ctx *ctx)
 		struct session *next = s->next;
 		if (s->user_from_file &&
 		    (!now->users || !userdb_find(now->users, session_user(s)))) {
+			char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
+
 			session_log(s, LOG_LVL_INFO,
 				    "user '%s' is no longer in the user file: closing",
-				    session_user(s));
+				    log_esc(user, sizeof(user), s->user));
 			session_close(s, "user-removed");
 		}
 		s = next;
@@ -103,8 +107,11 @@ static void session_on_client_handshake(struct session *s, unsigned events)
 			session_advance(s);
 	}
 	/* A BIND client must read the second reply; one that has gone away
-	 * would otherwise keep a listening port open until the deadline. */
-	if (s->state == S_BIND_WAIT && s->relay.eof[RELAY_UP]) {
+	 * would otherwise keep a listening port open until the deadline. It
+	 * may be noticed by a read (EOF) or, while its input is paused, by
+	 * LOOP_PEER_CLOSED. */
+	if (s->state == S_BIND_WAIT &&
+	    (s->relay.eof[RELAY_UP] || (events & (LOOP_PEER_CLOSED | LOOP_ERROR)))) {
 		session_log(s, LOG_LVL_INFO, "client closed while waiting for the BIND peer");
 		session_close(s, "closed");
 		return;
@@ -210,6 +217,9 @@ static void session_on_timer(struct loop *loop, void *arg)
 		session_log(s, LOG_LVL_INFO, "BIND: no connection within %u ms",
 			    session_cfg(s)->timeout_bind_ms);
 		bind_stop_listening(s);
+		/* DST may still be resolving: its answer must not open a
+		 * listener for a request that has already been answered. */
+		session_setup_end(s);
 		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout");
 		return;
 	case S_CLOSING:
@@ -226,13 +236,62 @@ static void session_on_timer(struct loop *loop, void *arg)
 
 /* ---- creation ---- */
 
+/* The connection is not served: close it and undo what the owner counted
+ * when it accepted it. */
+static void session_turn_away(struct session_ctx *ctx, int fd)
+{
+	atomic_fetch_sub(&ctx->shared->connections, 1);
+	close(fd);
+}
+
+/* max-connections-per-client counts a client's connections from accept,
+ * handshakes included, so holding many half-open sessions is no way
+ * around it. Beyond the limit the connection is closed at once; the line
+ * that says so is written at most every LIMITS_LOG_EVERY_MS per address,
+ * so a client cannot fill the log either. */
+static bool session_client_slot(struct session_ctx *ctx, const struct sockaddr *peer,
+				socklen_t peerlen)
+{
+	union sockaddr_ip ip;
+	struct sockaddr_storage client;
+	struct limits_refusal refusal;
+	unsigned max = ctx->snap->cfg.max_per_client;
+
+	sockaddr_ip_set(&ip, peer, peerlen);
+	sockaddr_ip_to_storage(&ip, &client);
+	if (limits_take_client(ctx->shared->limits, &client, max, loop_now_ms(ctx->net.loop),
+			       &refusal))
+		return true;
+	stats_inc(ctx->net.stats, refused_max_connections);
+	if (refusal.log) {
+		char who[64];
+
+		sockaddr_format(peer, who, sizeof(who));
+		log_warn("client %s: refused at accept, max-connections-per-client (%u) reached "
+			 "(%u more refused since the last such line)",
+			 who, max, refusal.unlogged);
+	}
+	return false;
+}
+
 void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer, socklen_t peerlen)
 {
-	struct session *s = calloc(1, sizeof(*s));
-	if (!s) {
-		close(fd);
+	if (!session_client_slot(ctx, peer, peerlen)) {
+		session_turn_away(ctx, fd);
 		return;
 	}
+	struct session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		union sockaddr_ip ip;
+		struct sockaddr_storage client;
+
+		sockaddr_ip_set(&ip, peer, peerlen);
+		sockaddr_ip_to_storage(&ip, &client);
+		limits_give_client(ctx->shared->limits, &client);
+		session_turn_away(ctx, fd);
+		return;
+	}
+	s->holds_client_slot = true;
 	s->ctx = ctx;
 	s->snap = ctx->snap;
 	snapshot_ref(s->snap);

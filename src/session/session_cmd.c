@@ -349,28 +349,20 @@ static bool session_acl_allows(struct session *s)
 	return false;
 }
 
-/* Per-client and per-user session limits; the slots are given back when
- * the session ends. */
+/* The per-user session limit, once the request runs; the slot is given
+ * back when the session ends. (The client's slot was taken at accept, in
+ * session.c.) */
 static bool session_take_slots(struct session *s)
 {
 	const struct config *cfg = session_cfg(s);
-	struct limits *lim = s->ctx->shared->limits;
-	const char *which = NULL;
-	struct sockaddr_storage client;
-	sockaddr_ip_to_storage(&s->client, &client);
-	if (!limits_take_client(lim, &client, cfg->max_per_client))
-		which = "max-connections-per-client";
-	else
-		s->holds_client_slot = true;
-	if (!which && s->authenticated) {
-		if (!limits_take_user(lim, session_user(s), cfg->max_per_user))
-			which = "max-connections-per-user";
-		else
-			s->holds_user_slot = true;
-	}
-	if (!which)
+
+	if (!s->authenticated)
 		return true;
-	session_log(s, LOG_LVL_WARN, "refused: %s reached", which);
+	if (limits_take_user(s->ctx->shared->limits, session_user(s), cfg->max_per_user)) {
+		s->holds_user_slot = true;
+		return true;
+	}
+	session_log(s, LOG_LVL_WARN, "refused: max-connections-per-user reached");
 	stats_inc(s->ctx->net.stats, refused_max_connections);
 	s->busy = true; /* HTTP clients get 503 */
 	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "busy");

@@ -266,10 +266,12 @@ static void session_log_access(struct session *s)
 	else if (s->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
 		cmd = "udp";
 
+	char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
+
 	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s route=%s result=%s up=%llu "
 		   "down=%llu ms=%llu%s",
-		   client, s->user ? s->user : "-", proto_names[s->proto], cmd, target, addr,
-		   s->route ? s->route : "-", s->result ? s->result : "closed",
+		   client, log_esc(user, sizeof(user), s->user), proto_names[s->proto], cmd, target,
+		   addr, s->route ? s->route : "-", s->result ? s->result : "closed",
 		   (unsigned long long)up, (unsigned long long)down,
 		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
 }
@@ -371,8 +373,10 @@ void session_update_interest(struct session *s)
 		tev |= LOOP_READ; /* an upstream's control connection, if any */
 		break;
 	case S_BIND_WAIT:
-		if (session_reads_handshake(s))
-			cev |= LOOP_READ;
+		/* With its buffer full of pipelined bytes the client is not
+		 * read, but a client that goes away must still end the wait
+		 * (and close the listening port) at once. */
+		cev |= session_reads_handshake(s) ? LOOP_READ : LOOP_PEER_CLOSED;
 		/* The setup lives as long as BIND_WAIT does. */
 		if (s->setup && !s->setup->bind_paused)
 			tev |= LOOP_READ; /* the listening socket, once it exists */

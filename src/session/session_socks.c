@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "policy/acl.h"
 #include "policy/auth.h"
 #include "policy/auth_cache.h"
 #include "policy/throttle.h"
@@ -137,9 +138,14 @@ static void session_auth_outcome(struct session *s, bool ok)
 		return;
 	}
 	stats_inc(s->ctx->net.stats, auth_failed);
-	if (s->user)
-		/* A line fail2ban-style tools can match. */
-		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'", s->user);
+	if (s->user) {
+		char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
+
+		/* A line fail2ban-style tools can match: the name is escaped, so
+		 * it can neither end the line nor forge another one. */
+		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'",
+			    log_esc(user, sizeof(user), s->user));
+	}
 	if (!s->throttled &&
 	    throttle_record_failure(shared->throttle, &client, loop_now_ms(session_loop(s))))
 		session_log(s, LOG_LVL_WARN, "too many failed authentications: blocked for %u ms",
@@ -252,11 +258,14 @@ void session_http_request(struct session *s)
 		return;
 	if (n < 0) {
 		int status = http_err_status((int)n);
-		if (n == -HTTP_EMETHOD)
+		if (n == -HTTP_EMETHOD) {
+			char method[LOG_ESC_SIZE(sizeof(req.method))];
+
 			session_log(s, LOG_LVL_INFO, "HTTP method %s not supported (only CONNECT)",
-				    req.method);
-		else
+				    log_esc(method, sizeof(method), req.method));
+		} else {
 			session_log(s, LOG_LVL_INFO, "bad HTTP request: %s", http_strerror((int)n));
+		}
 		stats_inc(s->ctx->net.stats, bad_requests);
 		session_http_refuse(s, status, http_strerror((int)n),
 				    n == -HTTP_EMETHOD ? "unsupported" : "bad-request");
@@ -357,6 +366,31 @@ void session_socks5_request(struct session *s)
 
 /* ---- the handshake driver ---- */
 
+/* The protocol is known and nothing else has been read: a client address
+ * that no access rule could ever admit is refused now, with the
+ * protocol's refusal (SOCKS5 05 FF, SOCKS4 5B, HTTP 403), before a method
+ * or a password is read -- a locked-out network must not learn which
+ * passwords are right, nor spend argon2 on trying. */
+static bool session_client_admitted(struct session *s)
+{
+	struct sockaddr_storage client;
+	sockaddr_ip_to_storage(&s->client, &client);
+	struct acl_verdict v = acl_check_client(session_cfg(s), &client);
+	if (v.allow)
+		return true;
+	session_log(s, LOG_LVL_INFO, "refused before authentication by %s", v.why);
+	stats_inc(s->ctx->net.stats, denied);
+	s->deny_reason = v.why;
+	if (s->proto == P_SOCKS5) {
+		static const uint8_t no_method[2] = { SOCKS5_VERSION, SOCKS5_METHOD_UNACCEPTABLE };
+		session_reply_and_close(s, no_method, sizeof(no_method), "denied");
+	} else {
+		/* SOCKS4 always answers 5B; HTTP maps "not allowed" to 403. */
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied");
+	}
+	return false;
+}
+
 void session_detect(struct session *s)
 {
 	struct buf *in = s->relay.buf[RELAY_UP];
@@ -366,13 +400,15 @@ void session_detect(struct session *s)
 	if (v == SOCKS4_VERSION) {
 		s->proto = P_SOCKS4;
 		stats_inc(s->ctx->net.stats, sessions_socks4);
-		session_set_state(s, S_S4_REQUEST);
+		if (session_client_admitted(s))
+			session_set_state(s, S_S4_REQUEST);
 		return;
 	}
 	if (v == SOCKS5_VERSION) {
 		s->proto = P_SOCKS5;
 		stats_inc(s->ctx->net.stats, sessions_socks5);
-		session_set_state(s, S_S5_GREETING);
+		if (session_client_admitted(s))
+			session_set_state(s, S_S5_GREETING);
 		return;
 	}
 	/* HTTP proxy clients share the port: a method token and a space. */
@@ -382,7 +418,8 @@ void session_detect(struct session *s)
 	if (h == HTTP_DETECT_YES) {
 		s->proto = P_HTTP;
 		stats_inc(s->ctx->net.stats, sessions_http);
-		session_set_state(s, S_HTTP_REQUEST);
+		if (session_client_admitted(s))
+			session_set_state(s, S_HTTP_REQUEST);
 		return;
 	}
 	session_log(s, LOG_LVL_INFO, "neither SOCKS nor HTTP (first byte 0x%02x)", v);

@@ -46,6 +46,24 @@ def check(cond, msg):
         raise TestFailure(msg)
 
 
+def missing(program, package):
+    """The failure of a test whose tool is not installed.  scripts/deps
+    installs every tool a test uses, so a missing one is a broken setup: the
+    test fails (never skips) and says which Debian package to install."""
+    return TestFailure("%s is not installed (Debian package %s; scripts/deps installs it)"
+                       % (program, package))
+
+
+def require_program(name, package):
+    """The path of program name (also looked for in /usr/sbin and /sbin,
+    which a non-root PATH may lack), or the failure naming its package."""
+    path = shutil.which(name) or next(
+        (p for p in ("/usr/sbin/" + name, "/sbin/" + name) if os.access(p, os.X_OK)), None)
+    if path is None:
+        raise missing(name, package)
+    return path
+
+
 def check_eq(got, want, what):
     """Fail unless got == want, showing both (bytes as hex, which is how the
     SOCKS specs write them)."""
@@ -367,7 +385,7 @@ def socksify_env(ctx, proxy, proxyprotocol="socks_v5", protocols="tcp udp"):
     local networks and loopback traffic never reaches the proxy), and
     dante's debug log in a file for diagnostics."""
     if not os.access(SOCKSIFY, os.X_OK):
-        raise Skip("dante-client (socksify) is not installed")
+        raise missing("socksify", "dante-client")
     index = ctx.next_index()
     conf = os.path.join(ctx.tmpdir, "socks-%d.conf" % index)
     log = os.path.join(ctx.tmpdir, "dante-%d.log" % index)
@@ -605,8 +623,13 @@ def eventually_eq(fn, want, what, timeout=BOUND):
 
 
 def log_lines(hs, needle):
-    """The lines of hs's stderr that contain needle."""
-    return [line for line in hs.stderr_text().splitlines() if needle in line]
+    """The complete lines of hs's stderr that contain needle.  A line is
+    written with one write(2), but a reader can still catch the file while
+    the kernel copies it in: a last line without its newline is not there
+    yet."""
+    text = hs.stderr_text()
+    text = text[:text.rfind("\n") + 1]
+    return [line for line in text.splitlines() if needle in line]
 
 
 def connects(hs, **want):

@@ -18,6 +18,7 @@ import threading
 import time
 
 from harness import BOUND, TestFailure, wait_until
+from harness import missing  # noqa: E402
 from harness import free_port, port_accepts
 
 _PATTERN_CACHE = {}
@@ -41,11 +42,15 @@ class TcpServer:
     """A threaded TCP server: one accept thread, one thread per connection
     running self.handle(conn).  Subclasses define handle()."""
 
-    def __init__(self, host="127.0.0.1", backlog=128):
+    def __init__(self, host="127.0.0.1", backlog=128, port=0):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, 0))
+        try:
+            self.listener.bind((host, port))
+        except OSError:
+            self.listener.close()
+            raise
         self.listener.listen(backlog)
         self.listener.settimeout(0.1)  # so the accept loop notices stop()
         self.host = host
@@ -349,6 +354,7 @@ class ExternalServer:
     self.port; write_config() may write files first."""
 
     PROGRAM = None
+    PACKAGE = None  # the Debian package that installs PROGRAM
     START_ATTEMPTS = 3
 
     def __init__(self, ctx, port=None):
@@ -378,7 +384,7 @@ class ExternalServer:
 
     def start(self):
         if not self.available():
-            raise TestFailure("%s is not installed" % self.PROGRAM)
+            raise missing(self.PROGRAM, self.PACKAGE)
         why = "?"
         for _ in range(1 if self.fixed_port else self.START_ATTEMPTS):
             self.port = self.fixed_port or free_port()
@@ -433,6 +439,7 @@ class Danted(ExternalServer):
     (another 127.x address tells a target that dante was the last hop)."""
 
     PROGRAM = "/usr/sbin/danted"
+    PACKAGE = "dante-server"
 
     def __init__(self, ctx, external="127.0.0.1", port=None):
         super().__init__(ctx, port)
@@ -485,6 +492,7 @@ class Microsocks(ExternalServer):
     or the next hop tells that it came through microsocks."""
 
     PROGRAM = "/usr/bin/microsocks"
+    PACKAGE = "microsocks"
 
     def __init__(self, ctx, user=None, password=None, bind=None, port=None):
         super().__init__(ctx, port)
@@ -506,6 +514,7 @@ class Tinyproxy(ExternalServer):
     logged (connects())."""
 
     PROGRAM = "/usr/bin/tinyproxy"
+    PACKAGE = "tinyproxy-bin"
 
     def __init__(self, ctx, user=None, password=None):
         super().__init__(ctx)

@@ -21,7 +21,7 @@ they are skipped, and the namespace is always deleted.
 
 import ctypes
 import os
-import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -36,6 +36,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Hopsocks, Skip, Suite, TestFailure,  #
                      expect_closed, fmt_addr, free_port, log_lines, port_accepts, read_socks5_reply,
                      read_to_close, recv_exact, show, socks4_request, socks5_auth,
                      socks5_request, wait_until, write_users)
+from harness import require_program  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import EchoServer, UdpEchoServer  # noqa: E402
 
@@ -190,6 +191,25 @@ def expect_s5_denied(hs, host, port, deny, what, source=None, auth=None, cmd=1, 
                        target=fmt_addr(host, port))
     want.update(extra or {})
     check_fields(rec, want)
+    return rec
+
+
+def expect_s5_refused_early(hs, deny, what, source=None, auth=None, addr=None, factory=None):
+    """A client no rule could ever admit: its SOCKS5 greeting (offering
+    user/password when auth is given, with the credentials and a request
+    pipelined behind it) is answered exactly 05 FF and the connection
+    closed; nothing after the greeting is read. Access line: cmd=- target=-
+    result=denied deny=<deny>."""
+    with open_tcp(addr or hs.addr, source, factory) as sock:
+        port = sock.getsockname()[1]  # client= may be the mapped form: match the port
+        greeting = b"\x05\x01\x02" + socks5_auth(*auth) if auth else b"\x05\x01\x00"
+        sock.sendall(greeting + socks5_request("127.0.0.1", 9, 1))
+        data, how = read_to_close(sock)
+        check_eq(data, b"\x05\xff", "%s: everything the client got" % what)
+        check(how in ("eof", "reset"), "%s: not closed after 05 FF (%s)" % (what, how))
+    rec = hs.wait_access(lambda r: r.get("client", "").endswith(":%d" % port), what=what)
+    check_fields(rec, {"proto": "socks5", "cmd": "-", "target": "-", "result": "denied",
+                       "deny": deny, "user": "-"})
     return rec
 
 
@@ -367,11 +387,7 @@ class NetNs:
         if os.geteuid() != 0:
             raise Skip("needs root to create a network namespace (the destination guard "
                        "only applies to non-loopback clients)")
-        self.ip = shutil.which("ip") or next(
-            (p for p in ("/usr/sbin/ip", "/sbin/ip") if os.access(p, os.X_OK)), None)
-        if self.ip is None:
-            raise Skip("iproute2 (ip) is not installed: no network namespace for a "
-                       "non-loopback client")
+        self.ip = require_program("ip", "iproute2")
         used = (self._ip("-o", "addr", "show") + self._ip("route", "show", "table", "all")
                 + self._ip("-6", "route", "show", "table", "all"))
         for k in range(200):
@@ -459,11 +475,11 @@ def t_from(ctx):
     hs = ctx.hopsocks(config=rules)
     for src in ("127.0.0.1", "127.0.0.2", "127.0.0.9"):
         expect_s5_ok(hs, "127.0.0.1", echo.port, "from %s" % src, source=src)
-    expect_s5_denied(hs, "127.0.0.1", echo.port, rule_of(hs, rules[0]), "from 127.0.0.3",
-                     source="127.0.0.3")
+    # These clients are refused by a rule that names only them: at their
+    # greeting, before a method is chosen.
+    expect_s5_refused_early(hs, rule_of(hs, rules[0]), "from 127.0.0.3", source="127.0.0.3")
     for src in ("127.0.0.4", "127.0.0.10"):
-        expect_s5_denied(hs, "127.0.0.1", echo.port, rule_of(hs, rules[3]), "from %s" % src,
-                         source=src)
+        expect_s5_refused_early(hs, rule_of(hs, rules[3]), "from %s" % src, source=src)
     check_eq(len(echo.peers), 3, "connections the target saw (denied ones never connect)")
 
 
@@ -473,8 +489,7 @@ def t_first_match(ctx):
     echo = ctx.own(EchoServer())
     hs = ctx.hopsocks(config=["allow from 127.0.0.0/30", "deny from 127.0.0.3"])
     expect_s5_ok(hs, "127.0.0.1", echo.port, "from 127.0.0.3", source="127.0.0.3")
-    expect_s5_denied(hs, "127.0.0.1", echo.port, "default:deny", "from 127.0.0.5",
-                     source="127.0.0.5")
+    expect_s5_refused_early(hs, "default:deny", "from 127.0.0.5", source="127.0.0.5")
 
 
 @suite.test("deny codes: the same rule denies SOCKS5 (05 02), SOCKS4 and 4a (00 5B) and HTTP "
@@ -483,7 +498,10 @@ def t_first_match(ctx):
 def t_deny_codes(ctx):
     echo = ctx.own(EchoServer())
     other = closed_port()
-    rules = ["deny from 127.0.0.1 port %d" % echo.port, "allow from 127.0.0.2"]
+    # The last rule makes 127.0.0.1 admissible for something (no request
+    # here goes to that port), so its requests are decided one by one.
+    rules = ["deny from 127.0.0.1 port %d" % echo.port, "allow from 127.0.0.2",
+             "allow from 127.0.0.1 port %d" % closed_port()]
     hs = ctx.hopsocks(config=rules)
     deny = rule_of(hs, rules[0])
     expect_s5_denied(hs, "127.0.0.1", echo.port, deny, "SOCKS5 by rule")
@@ -499,6 +517,53 @@ def t_deny_codes(ctx):
     expect_s4(hs, "127.0.0.1", echo.port, 0x5A, "SOCKS4 from 127.0.0.2", source="127.0.0.2")
     expect_http_ok(hs, "127.0.0.1:%d" % echo.port, "HTTP from 127.0.0.2", source="127.0.0.2")
     check_eq(len(log_lines(hs, ": denied connect to ")), 7, "'denied connect to' log lines")
+
+
+@suite.test("a locked-out network cannot test passwords: with a user file, 'allow from 10.0.0.0/8' "
+            "and 'deny *', a loopback client gets 05 FF for a right and a wrong password alike, "
+            "SOCKS4 00 5B, HTTP 403 (never 407) with or without Basic; nothing is verified "
+            "(auth counters 0), one log line each; a deny with more terms refuses nothing early")
+def t_refused_before_auth(ctx):
+    rules = ["allow from 10.0.0.0/8", "deny *"]
+    hs = users_hopsocks(ctx, ["socks4 on"] + rules)
+    deny = rule_of(hs, rules[1])
+    expect_s5_refused_early(hs, deny, "right password", auth=("alice", USERS["alice"]))
+    expect_s5_refused_early(hs, deny, "wrong password", auth=("alice", "wrong"))
+    expect_s5_refused_early(hs, deny, "no authentication offered")
+    for what, auth in (("HTTP, right password", ("alice", USERS["alice"])),
+                       ("HTTP, wrong password", ("alice", "wrong")), ("HTTP, no credentials", None)):
+        client, data = http_refused(hs.addr, "127.0.0.1:9", auth=auth)
+        check_eq(data, http_error(403, "access denied"), "%s: HTTP response" % what)
+        check_fields(access_of(hs, client, what),
+                     {"proto": "http", "target": "-", "result": "denied", "deny": deny})
+    sock, raw = s4_attempt(hs.addr, "127.0.0.1", 9, userid=b"alice")
+    with sock:
+        check_eq(raw, S4_DENIED, "SOCKS4 reply")
+        client = name_of(sock)
+    check_fields(access_of(hs, client, "SOCKS4"),
+                 {"proto": "socks4", "cmd": "-", "result": "denied", "deny": deny})
+    check_eq(len(log_lines(hs, ": refused before authentication by rule ")), 7,
+             "'refused before authentication' log lines (one per client)")
+    check_eq(log_lines(hs, "authentication failed"), [], "failed-login lines")
+    os.kill(hs.pid, signal.SIGUSR1)
+    check(wait_until(lambda: log_lines(hs, "stats sessions_active=")),
+          "no stats line after SIGUSR1")
+    stats = log_lines(hs, "stats sessions_active=")[-1]
+    check(" auth_ok=0 auth_failed=0 auth_cache_hits=0 " in stats and " denied=7 " in stats,
+          "counters after the refusals: %s" % stats)
+    # A deny that depends on more than the address decides per request.
+    hs2 = users_hopsocks(ctx, ["deny from 127.0.0.1 command bind", "allow user *"])
+    expect_s5_ok_auth_only(hs2, "bind-only deny")
+
+
+def expect_s5_ok_auth_only(hs, what):
+    """The greeting offering user/password is answered 05 02 and the right
+    password 01 00: the client was not refused at its greeting."""
+    with open_tcp(hs.addr) as sock:
+        sock.sendall(b"\x05\x01\x02")
+        check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x02", "%s: method" % what)
+        sock.sendall(socks5_auth("bob", USERS["bob"]))
+        check_eq(recv_exact(sock, 2, "RFC 1929 reply"), b"\x01\x00", "%s: RFC 1929 reply" % what)
 
 
 @suite.test("user: 'deny user bob' before 'allow user * port P'; alice by name anywhere, carol "
@@ -662,9 +727,10 @@ def t_ipv6_clients(ctx):
     expect_s5_ok(hs, "127.0.0.1", e4.port, "::1 to 127.0.0.1", addr=v6)
     expect_s5_denied(hs, "127.0.0.1", closed_port(), "default:deny", "::1 to another port",
                      addr=v6)
-    expect_s5_denied(hs, "::1", e6.port, rule_of(hs, rules[0]), "127.0.0.1 to ::1", addr=v4)
-    expect_s5_denied(hs, "127.0.0.1", e4.port, rule_of(hs, rules[0]), "127.0.0.2 over the "
-                     "IPv4 listener", addr=v4, source="127.0.0.2")
+    # 127.0.0.0/8 is denied whatever it asks: refused at its greeting.
+    expect_s5_refused_early(hs, rule_of(hs, rules[0]), "127.0.0.1", addr=v4)
+    expect_s5_refused_early(hs, rule_of(hs, rules[0]), "127.0.0.2 over the IPv4 listener",
+                            addr=v4, source="127.0.0.2")
     expect_http_ok(hs, "[::1]:%d" % e6.port, "HTTP from ::1", addr=v6)
 
 
@@ -709,7 +775,7 @@ class ActivatedHopsocks(Hopsocks):
 @suite.test("IPv4 clients reaching a dual-stack IPv6 listener (inherited, ::ffff:127.0.0.1) "
             "count as IPv4: 'deny from ::ffff:127.0.0.3' and 'allow from 127.0.0.2/32' "
             "decide, 127.0.0.1 is default deny; max-connections-per-client 1 counts "
-            "127.0.0.2 and ::ffff:127.0.0.2 as one")
+            "127.0.0.2 and ::ffff:127.0.0.2 as one (the second is turned away at accept)")
 def t_mapped_clients(ctx):
     echo = ctx.own(EchoServer())
     rules = ["deny from ::ffff:127.0.0.3", "allow from 127.0.0.2/32",
@@ -731,19 +797,13 @@ def t_mapped_clients(ctx):
         echo_roundtrip(sock, b"mapped client", "127.0.0.2")
     check_fields(rec(), {"result": "ok"})
     for src, deny in (("127.0.0.3", rule_of(hs, rules[0])), ("127.0.0.1", "default:deny")):
-        sock, rep, raw = s5_attempt(mapped, "127.0.0.1", echo.port, source=src)
-        with sock:
-            rec = record(sock)
-            check_eq(raw, S5_DENIED, "from %s: SOCKS5 reply" % src)
-        check_fields(rec(), deny_fields(deny))
+        expect_s5_refused_early(hs, deny, "from %s" % src, addr=mapped, source=src)
     held, rep, raw = s5_attempt(plain, "127.0.0.1", echo.port, source="127.0.0.2")
     with held:
         check(rep == 0, "127.0.0.2 on the IPv4 listener: reply %s" % show(raw))
-        sock, rep, raw = s5_attempt(mapped, "127.0.0.1", echo.port, source="127.0.0.2")
-        with sock:
-            rec = record(sock)
-            check_eq(raw, S5_DENIED, "second session of 127.0.0.2, via the mapped listener")
-        check_fields(rec(), {"result": "busy"})
+        # Counted from accept: the mapped form is the same client.
+        expect_turned_away(hs, "second session of 127.0.0.2, via the mapped listener",
+                           source="127.0.0.2", addr=mapped)
 
 
 @suite.test("no rules: loopback clients (127.0.0.1, 127.0.0.3, ::1) go anywhere; with a user "
@@ -808,11 +868,11 @@ def t_open_relay(ctx):
 
 # ================================================================ limits
 
-def hold(hs, echo, n, source=None, auth=None):
+def hold(hs, echo, n, source=None, auth=None, factory=None):
     """n relaying SOCKS5 sessions (checked with an echo)."""
     socks = []
     for i in range(n):
-        sock, rep, raw = s5_attempt(hs.addr, "127.0.0.1", echo.port, source, auth)
+        sock, rep, raw = s5_attempt(hs.addr, "127.0.0.1", echo.port, source, auth, 1, factory)
         socks.append(sock)
         check(rep == 0, "held session %d: reply %s, want success" % (i + 1, show(raw)))
         echo_roundtrip(sock, b"held %d" % i, "held session %d" % (i + 1))
@@ -846,26 +906,57 @@ def expect_busy(hs, echo, what, source=None, auth=None, user="-"):
     check_fields(access_of(hs, client, what), {"proto": "http", "result": "busy"})
 
 
-@suite.test("max-connections-per-client 2: a third concurrent session from 127.0.0.1 gets "
-            "05 02 / 00 5B / HTTP 503 (result=busy, warning names the limit) while 127.0.0.2 "
-            "gets two; a slot frees when a session ends; denied sessions take no slot")
+def probe_gone(hs):
+    """Wait until the connection the harness opened to see hopsocks ready
+    has ended there: until then it holds a slot of its client address."""
+    hs.wait_access(lambda r: r.get("proto") == "-" and r.get("result") == "closed",
+                   what="the readiness probe's access line")
+
+
+def expect_turned_away(hs, what, source=None, factory=None, addr=None):
+    """A connection beyond max-connections-per-client: closed at once,
+    before any byte (the greeting it sends gets no answer); no access line."""
+    with open_tcp(addr or hs.addr, source, factory) as sock:
+        try:
+            sock.sendall(b"\x05\x01\x00")
+        except OSError:
+            pass  # already closed: as good
+        data, how = read_to_close(sock)
+    check(data == b"" and how in ("eof", "reset"),
+          "%s: got %s and %s, want a close without a byte" % (what, show(data), how))
+
+
+@suite.test("max-connections-per-client 2 counts connections from accept: two idle handshakes "
+            "(nothing sent) hold both slots, the third connection is closed at once without a "
+            "byte; 127.0.0.2 gets its own two; a slot frees when a session ends; a burst of 20 "
+            "refusals logs one warning; HTTP and SOCKS4 are turned away alike")
 def t_per_client(ctx):
     echo = ctx.own(EchoServer())
-    hs = ctx.hopsocks(config=["max-connections-per-client 2", "deny to 127.0.0.9",
-                              "allow *"])
-    held = hold(hs, echo, 2)
-    expect_busy(hs, echo, "third from 127.0.0.1")
-    check_eq(len(log_lines(hs, "refused: max-connections-per-client reached")), 3,
-             "warnings naming max-connections-per-client")
+    hs = ctx.hopsocks(config=["max-connections-per-client 2", "allow *"], workers=1)
+    probe_gone(hs)
+    base = hs.stable_fd_count()
+    idle = [open_tcp(hs.addr) for _ in range(2)]  # handshakes that never speak
+    check(wait_until(lambda: hs.fd_count() >= base + 2),
+          "hopsocks did not accept the two idle connections")
+    for k in range(20):
+        expect_turned_away(hs, "connection %d beyond the limit" % (k + 3))
+    check(wait_until(lambda: len(log_lines(hs, "refused at accept, "
+                                                "max-connections-per-client (2)")) == 1),
+          "want one warning for the burst: %s" % hs.stderr_tail(5))
+    client, data = http_refused(hs.addr, "127.0.0.1:%d" % echo.port)
+    check_eq(data, b"", "HTTP beyond the limit: what came back")
     other = hold(hs, echo, 2, source="127.0.0.2")
-    # An ACL denial is decided before a slot is taken.
-    expect_s5_denied(hs, "127.0.0.9", 80, rule_of(hs, "deny to 127.0.0.9"), "denied while full")
-    client = name_of(held[0])
-    held[0].close()
-    access_of(hs, client, "the closed session's access line")
-    held[0:1] = hold(hs, echo, 1)
-    expect_busy(hs, echo, "again third from 127.0.0.1")
-    for s in held + other:
+    gone = name_of(idle[0])
+    idle[0].close()
+    access_of(hs, gone, "the idle handshake's access line (result=closed)")
+    held = hold(hs, echo, 1)  # the slot the idle handshake held
+    expect_turned_away(hs, "again third from 127.0.0.1")
+    check_eq(len(log_lines(hs, "refused at accept")), 1, "warnings within 10 s")
+    os.kill(hs.pid, signal.SIGUSR1)
+    check(wait_until(lambda: log_lines(hs, "stats sessions_active=")), "no stats line")
+    stats = log_lines(hs, "stats sessions_active=")[-1]
+    check(" refused_max_connections=22 " in stats, "refusals counted: %s" % stats)
+    for s in held + other + idle[1:]:
         s.close()
 
 
@@ -892,9 +983,10 @@ def t_per_user(ctx):
 @suite.test("the HTTP 503 for a connection limit does not blame the rules")
 def t_busy_http_body(ctx):
     echo = ctx.own(EchoServer())
-    hs = ctx.hopsocks(config=["max-connections-per-client 1"])
-    held = hold(hs, echo, 1)
-    client, data = http_refused(hs.addr, "127.0.0.1:%d" % echo.port)
+    hs = users_hopsocks(ctx, ["max-connections-per-user 1"])
+    alice = ("alice", USERS["alice"])
+    held = hold(hs, echo, 1, auth=alice)
+    client, data = http_refused(hs.addr, "127.0.0.1:%d" % echo.port, auth=alice)
     held[0].close()
     check(data.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), "status: %s" % show(data))
     check(b"ruleset" not in data, "503 body: %r" % data.split(b"\r\n\r\n", 1)[-1])
@@ -1194,6 +1286,24 @@ def t_beyond_loopback_default(ctx):
              "hopsocks -l %s:%d: exit status and stderr" % (ns.host, port))
 
 
+@suite.test("max-connections-per-client 1 counts an IPv6 /64 as one client (namespace): N::2 "
+            "holds the slot, N::3 of the same /64 is turned away at accept, N:1::2 is served")
+def t_per_client_ipv6_64(ctx):
+    ns = netns(ctx, ipv6=True)
+    p2, p3, other = ns.peers6
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(config=["max-connections-per-client 1", "allow *"],
+                      listen=(ns.host6,), workers=1)
+    probe_gone(hs)  # it came from N::1, of the same /64
+    f = ns.socket
+    held = hold(hs, echo, 1, source=p2, factory=f)
+    expect_turned_away(hs, "from %s (same /64)" % p3, source=p3, factory=f)
+    more = hold(hs, echo, 1, source=other, factory=f)
+    check_eq(len(log_lines(hs, "refused at accept")), 1, "warnings")
+    for s in held + more:
+        s.close()
+
+
 @suite.test("IPv6 clients beyond loopback (namespace, 2001:db8:N::/64): 'deny from N::3', "
             "'allow from N::/64' decide, N:1::2 is default deny; failed logins are counted per "
             "/64: N::2 failing blocks N::3 but not N:1::2")
@@ -1207,12 +1317,12 @@ def t_ipv6_beyond_loopback(ctx):
     f = ns.socket
     rec = expect_s5_ok(hs, "127.0.0.1", echo.port, "from %s" % p2, source=p2, factory=f)
     check(rec["client"].startswith("[%s]:" % p2), "client= %r" % rec["_line"])
-    expect_s5_denied(hs, "127.0.0.1", echo.port, rule_of(hs, rules[0]), "from %s" % p3,
-                     source=p3, factory=f)
-    expect_s5_denied(hs, "127.0.0.1", echo.port, "default:deny", "from %s" % other,
-                     source=other, factory=f)
-    expect_http_denied(hs, "127.0.0.1:%d" % echo.port, rule_of(hs, rules[0]),
-                       "HTTP from %s" % p3, source=p3, factory=f)
+    expect_s5_refused_early(hs, rule_of(hs, rules[0]), "from %s" % p3, source=p3, factory=f)
+    expect_s5_refused_early(hs, "default:deny", "from %s" % other, source=other, factory=f)
+    client, data = http_refused(hs.addr, "127.0.0.1:%d" % echo.port, p3, factory=f)
+    check_eq(data, http_error(403, "access denied"), "HTTP from %s: response" % p3)
+    check_fields(access_of(hs, client, "HTTP from %s" % p3),
+                 {"proto": "http", "target": "-", "result": "denied", "deny": rule_of(hs, rules[0])})
 
     hs2 = users_hopsocks(ctx, ["auth-throttle 3 10s 2s"], listen=(ns.host6,))
 

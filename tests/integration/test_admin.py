@@ -35,6 +35,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, chain_block,
                      hop_url, read_socks5_reply, read_to_close, recv_exact, show,
                      socks5_auth, socks5_open, socks5_request, socks5_try, wait_until,
                      write_users)
+from harness import missing  # noqa: E402
 from servers import EchoServer, UdpEchoServer, pattern  # noqa: E402
 
 suite = Suite()
@@ -234,7 +235,7 @@ def first_words(cells):
 
 def chromium(ctx, url, *flags):
     if not CHROMIUM:
-        raise Skip("chromium is not installed (scripts/deps installs Debian's chromium)")
+        raise missing("chromium", "chromium")
     profile = tempfile.mkdtemp(prefix="chromium-", dir=ctx.tmpdir)
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -377,7 +378,7 @@ def hs_version():
             "traffic produced; screenshot kept")
 def test_status_page_chromium(ctx):
     if not CHROMIUM:
-        raise Skip("chromium is not installed (scripts/deps installs Debian's chromium)")
+        raise missing("chromium", "chromium")
     users = write_users(ctx, {USER: PASSWORD})
     hs, port = start_with_admin(ctx, config=["users %s" % users])
     base = m(quiet(port, hs), "hopsocks_sessions_total")
@@ -562,6 +563,63 @@ def test_admin_not_on_socks_port(ctx):
           % run.stderr.decode(errors="replace"))
     check(b"admin" in run.stderr, "the error does not name the admin directive: %s"
           % run.stderr.decode(errors="replace"))
+
+
+def http_get_host(port, host, path="/metrics"):
+    """The status of GET path sent with the given Host field (None: none)."""
+    s = connect(("127.0.0.1", port), BOUND)
+    field = "" if host is None else "Host: %s\r\n" % host
+    s.sendall(("GET %s HTTP/1.1\r\n%s\r\n" % (path, field)).encode())
+    data, how = read_to_close(s, BOUND)
+    s.close()
+    check(how == "eof", "Host %r: the response did not end in a clean close (%s)" % (host, how))
+    return parse_response(data, "GET %s with Host %r" % (path, host))
+
+
+@suite.test("DNS rebinding: a Host that names another site gets 403 and no data; localhost, "
+            "loopback literals, the listener's address and no Host are served")
+def test_admin_host_check(ctx):
+    hs, port = start_with_admin(ctx, workers=1)
+    for host in ("evil.example", "evil.example:%d" % port, "localhost.evil.example",
+                 "192.0.2.1:%d" % port, "", "[::1"):
+        status, _, body = http_get_host(port, host)
+        check_eq(status, 403, "GET /metrics with Host %r" % host)
+        check(b"hopsocks_" not in body, "Host %r: the 403 carries metrics: %s" % (host, show(body)))
+    for host in ("localhost", "LOCALHOST:%d" % port, "127.0.0.1:%d" % port, "127.0.0.2",
+                 "[::1]:%d" % port, None):
+        status, _, body = http_get_host(port, host)
+        check_eq(status, 200, "GET /metrics with Host %r" % host)
+        check(b"hopsocks_" in body,
+              "Host %r: no metrics in %s" % (host, show(body)))
+    check_eq(http_get_host(port, "evil.example", "/")[0], 403, "GET / with Host evil.example")
+    check_eq(http_get_host(port, "evil.example", "/health")[0], 403,
+             "GET /health with Host evil.example")
+
+
+@suite.test("an admin address beyond loopback is refused by -t and at start unless the line "
+            "says 'public'; with it, hopsocks starts and warns")
+def test_admin_public_word(ctx):
+    port = free_port()
+    conf = os.path.join(ctx.tmpdir, "public.conf")
+    with open(conf, "w") as f:
+        f.write("admin 0.0.0.0:%d\n" % port)
+    for args in (["-t", "-c", conf], ["-c", conf, "-l", "127.0.0.1:%d" % free_port()]):
+        run = subprocess.run([HOPSOCKS_BIN] + args, capture_output=True, timeout=BOUND)
+        err = run.stderr.decode(errors="replace")
+        check(run.returncode != 0, "hopsocks %s accepted admin 0.0.0.0: %s" % (args[0], err))
+        check("admin 0.0.0.0:%d public" % port in err and "no authentication" in err,
+              "hopsocks %s: the error does not say how to ask for it: %s" % (args[0], err))
+    with open(conf, "w") as f:
+        f.write("admin 0.0.0.0:%d public\n" % port)
+    run = subprocess.run([HOPSOCKS_BIN, "-t", "-c", conf], capture_output=True, timeout=BOUND)
+    check_eq(run.returncode, 0, "hopsocks -t with 'admin 0.0.0.0:%d public' (stderr %s)"
+             % (port, run.stderr.decode(errors="replace")))
+    hs = ctx.hopsocks(config=["admin 0.0.0.0:%d public" % port], workers=1)
+    check(wait_until(lambda: "is public: it has no authentication" in hs.stderr_text(), BOUND),
+          "no warning about a public admin listener: %s" % hs.stderr_tail(5))
+    # Public: any address literal is a fine Host, a name still is not.
+    check_eq(http_get_host(port, "192.0.2.1:%d" % port)[0], 200, "Host 192.0.2.1 (public)")
+    check_eq(http_get_host(port, "evil.example")[0], 403, "Host evil.example (public)")
 
 
 if __name__ == "__main__":

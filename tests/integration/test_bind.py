@@ -34,10 +34,11 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, SOCKSIFY, Skip, Suite, TestFailure, check, check_eq, connect,  # noqa: E402
+from harness import (BOUND, SOCKSIFY, Suite, TestFailure, check, check_eq, connect,  # noqa: E402
                      expect_closed, read_socks4_reply, read_socks5_reply, read_to_close,
                      recv_exact, show, socks4_request, socks5_open, socks5_request,
                      socksify_env, wait_until)
+from harness import missing, require_program  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import pattern, sha256  # noqa: E402
 
@@ -397,6 +398,25 @@ def t_timeout(ctx):
         check(wait_until(lambda: refuses(listener), BOUND), "the BIND port still accepts")
 
 
+@suite.test("timeout bind while DST still resolves: the one reply is 05 06, and the name's late answer "
+            "(during the linger) opens no listener and sends nothing more")
+def t_timeout_while_resolving(ctx):
+    dns = ctx.own(DnsServer({"late.bind.test": ["127.0.0.1"]}, delays={"late.bind.test": 1.6}))
+    hs = ctx.hopsocks(config=["resolver " + dns.resolver, "timeout bind 1s", "log debug"])
+    b = Bind(hs, "late.bind.test", 21)  # its "first reply" is the one at the deadline
+    check_eq(b.first[3], v5_addr_reply(6, "0.0.0.0", 0), "the reply at the deadline")
+    check(dns.count("late.bind.test") >= 1, "hopsocks never asked for late.bind.test")
+    # The client stays (the session lingers up to 2 s after its reply); the
+    # answer comes 0.6 s into that. The session's end is the bound.
+    rec = access_of(hs, b.client)
+    check_eq((rec.get("cmd"), rec.get("result")), ("bind", "timeout"), "access fields of %r" % rec["_line"])
+    data, how = read_to_close(b.ctl, BOUND)
+    check_eq((data, how), (b"", "eof"), "what came after the timeout reply")
+    b.close()
+    late = [line for line in hs.stderr_text().splitlines() if "BIND: listening on" in line]
+    check(not late, "the late answer opened a listener after the request had failed: %s" % late)
+
+
 @suite.test("the listening port is closed with the timeout reply, not only when the client goes away")
 def t_timeout_listener(ctx):
     hs = ctx.hopsocks(config=["timeout bind 1s"])
@@ -441,6 +461,37 @@ def t_client_gives_up(ctx):
     with peer:
         b.expect_second(peer.getsockname())
     b.close()
+
+
+@suite.test("a BIND client that sends more than a buffer after its request and goes away ends the "
+            "session at once although its input is paused: 70 KB then close (FIN), 300 KB then an "
+            "abortive close (RST); access result=closed/reset, the port refuses (timeout bind 120s)")
+def t_client_gives_up_paused(ctx):
+    hs = ctx.hopsocks(config=["timeout bind 120s"])
+    # 70 KB: the FIN fits behind the bytes hopsocks has not read yet. 300 KB
+    # fills the socket buffers, so a FIN could not arrive before hopsocks
+    # reads on (it must not: those bytes are the peer's); an RST always does.
+    for size, abort, result in ((70000, False, "closed"), (300000, True, "reset")):
+        b = Bind(hs, "127.0.0.1")
+        listener = b.expect_first_ok("127.0.0.1")
+        b.ctl.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + BOUND
+        while sent < size and time.monotonic() < deadline:  # hopsocks reads 64 KiB only
+            try:
+                sent += b.ctl.send(pattern(size)[sent:])
+            except BlockingIOError:
+                if not select.select([], [b.ctl], [], 0.2)[1]:
+                    break  # every buffer on the way is full
+        check(sent > 65536, "%d bytes: only %d could be sent" % (size, sent))
+        if abort:
+            b.ctl.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        b.close()
+        rec = access_of(hs, b.client)  # bounded well below the 120 s deadline
+        check(rec.get("cmd") == "bind" and rec.get("result") in ("closed", result),
+              "%d bytes: access fields of %r" % (size, rec["_line"]))
+        check(wait_until(lambda: refuses(listener), BOUND),
+              "%d bytes: the BIND port still accepts after the client left" % size)
 
 
 @suite.test("SIGTERM with one BIND waiting and one relaying: exit 0, both clients closed, access "
@@ -595,7 +646,7 @@ def check_pyftpdlib():
     probe = subprocess.run([FtpServer.PYTHON, "-c", "import pyftpdlib"], capture_output=True,
                            timeout=BOUND)
     if probe.returncode != 0:
-        raise Skip("python3-pyftpdlib is not installed")
+        raise missing("pyftpdlib (for %s)" % FtpServer.PYTHON, "python3-pyftpdlib")
 
 
 class FtpControl:
@@ -707,8 +758,7 @@ def curl_active(ctx, hs, ftp, proxyprotocol, args, what):
 @suite.test("FTP active mode with a real client: curl -P under dante's socksify, SOCKS5 and SOCKS4, "
             "downloads (RETR) and uploads (STOR) 700 KB through BIND (sha256, access bind lines)")
 def t_ftp_curl(ctx):
-    if not os.access("/usr/bin/curl", os.X_OK):
-        raise Skip("curl is not installed")
+    require_program("curl", "curl")
     data = pattern(700000, seed=61)
     ftp = FtpServer(ctx, {"file.bin": data})
     hs = ctx.hopsocks()

@@ -40,6 +40,7 @@ from harness import (BOUND, Skip, Suite, chain_block, check, check_eq, closed_po
                      connect, connects, eventually_eq, expect_closed, fmt_addr, hop_url, log_lines,
                      port_accepts, read_socks4_reply, read_socks5_reply, recv_exact,
                      socks4_request, socks5_request, socks5_try, wait_until, write_users)
+from harness import missing  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import (Blackhole, Danted, EchoServer, Microsocks, ScriptedHttpProxy,  # noqa: E402
                      ScriptedSocks5, SinkServer, Tinyproxy, echo_transfer, sink_transfer)
@@ -54,7 +55,7 @@ USERS = {"alice": "s3cret-a", "bob": "s3cret-b"}
 
 def need(cls):
     if not cls.available():
-        raise Skip("%s is not installed (scripts/deps installs it)" % cls.PROGRAM)
+        raise missing(cls.PROGRAM, cls.PACKAGE)
 
 
 def dante(ctx, external="127.0.0.1"):

@@ -32,10 +32,11 @@ import threading  # noqa: E402
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, Skip, Suite, TestFailure, chain_block, check, check_eq,  # noqa: E402
+from harness import (BOUND, Suite, TestFailure, chain_block, check, check_eq,  # noqa: E402
                      closed_port, connect, encode_addr5, eventually_eq, expect_closed, fmt_addr,
                      hop_url, log_lines, read_socks5_reply, recv_exact, socks5_auth, socks5_request,
                      write_users)
+from harness import missing  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import Danted, TcpServer, UdpEchoServer, pattern, sha256  # noqa: E402
 
@@ -51,13 +52,13 @@ def front(ctx, hops, mode=None, name="up", config=(), **options):
 
 def dante(ctx, external="127.0.0.5"):
     if not Danted.available():
-        raise Skip("%s is not installed (scripts/deps installs it)" % Danted.PROGRAM)
+        raise missing(Danted.PROGRAM, Danted.PACKAGE)
     return ctx.own(Danted(ctx, external=external).start())
 
 
 def pysocks_udp(hs):
     if socks is None:
-        raise Skip("python3-socks (import socks) is not installed")
+        raise missing("PySocks (import socks)", "python3-socks")
     s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
     s.set_proxy(socks.SOCKS5, hs.addr[0], hs.port)
     s.settimeout(BOUND)

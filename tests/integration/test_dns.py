@@ -22,7 +22,7 @@ from harness import (BOUND, Skip, Suite, check, check_eq, connect, echo_roundtri
                      expect_closed, port_accepts, read_socks4_reply, read_socks5_reply,
                      recv_exact, show, socks4_request, socks5_open, socks5_request,
                      wait_until)
-from dnsserver import QTYPE_A, DnsServer  # noqa: E402
+from dnsserver import QTYPE_A, QTYPE_AAAA, DnsServer  # noqa: E402
 from servers import Blackhole, EchoServer  # noqa: E402
 
 suite = Suite()
@@ -154,6 +154,59 @@ def t_address_order_only(ctx):
         check(rep == 0, "ipv6-only: reply %s, want success" % show(raw))
         check_eq(bhost, "::1", "BND.ADDR under ipv6-only")
         echo_roundtrip(sock, b"v6 only", "echo")
+
+
+def echo_pair(ctx):
+    """Echo servers on ::1 and 127.0.0.1 with the same port: which one a
+    connection to a name with both addresses reaches tells which address
+    hopsocks tried first."""
+    for _ in range(20):
+        echo6 = ctx.own(EchoServer("::1"))
+        try:
+            return echo6, ctx.own(EchoServer("127.0.0.1", port=echo6.port))
+        except OSError:
+            continue
+    raise Skip("no port free on both 127.0.0.1 and ::1")
+
+
+@suite.test("address-order holds for cached answers: the second lookup of both.test (from the "
+            "cache: no new query) connects to the same family first as the fresh one, under "
+            "ipv4-first and ipv6-first")
+def t_address_order_cached(ctx):
+    # The cache holds an answer in the order it came, so whichever that
+    # is, one of the two orders meets the other family first in it.
+    for order, want in (("ipv4-first", "127.0.0.1"), ("ipv6-first", "::1")):
+        echo6, echo4 = echo_pair(ctx)
+        d = dns(ctx, {"both.test": ["127.0.0.1", "::1"]}, ttl=300)
+        hs = proxy(ctx, d, config=["address-order " + order], workers=1)
+        for round_ in (1, 2):
+            sock, rep, bhost, _, raw = v5_request(hs, "both.test", echo6.port)
+            with sock:
+                check_eq((rep, bhost), (0, want),
+                         "%s, lookup %d: reply %s, BND.ADDR" % (order, round_, show(raw)))
+                echo_roundtrip(sock, b"%s %d" % (order.encode(), round_), "echo")
+        reached = (len(echo4.peers), len(echo6.peers))
+        check_eq(reached, (2, 0) if want == "127.0.0.1" else (0, 2),
+                 "%s: connections (127.0.0.1, ::1) for two sessions" % order)
+        check_eq((d.count("both.test", QTYPE_A), d.count("both.test", QTYPE_AAAA)), (1, 1),
+                 "%s: A and AAAA queries after two sessions (the second from the cache)" % order)
+
+
+@suite.test("no search list: with 'search corp.test' in resolv.conf, a request for 'intranet' asks "
+            "for 'intranet' only (05 04), never 'intranet.corp.test'")
+def t_no_search(ctx):
+    echo = ctx.own(EchoServer())
+    server, path = resolv_conf_dns(ctx, {"intranet.corp.test": ["127.0.0.1"]})
+    with open(path, "a") as f:
+        f.write("search corp.test\n")
+    wrapper = own_resolv_conf(path)
+    hs = ctx.hopsocks(wrapper=wrapper, workers=1)
+    sock, rep, _, _, raw = v5_request(hs, "intranet", echo.port)
+    with sock:
+        check_eq(rep, 4, "reply %s for 'intranet'" % show(raw))
+    check(server.count("intranet") >= 1, "the DNS server was never asked for 'intranet'")
+    check_eq(server.count("intranet.corp.test"), 0, "questions for intranet.corp.test")
+    check_eq(echo.peers, [], "connections the target saw")
 
 
 @suite.test("a slow DNS answer (1.8 s) does not delay another session on the same worker")

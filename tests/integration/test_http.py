@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Skip, Suite, chain_block, check, check_eq, closed_port,  # noqa: E402
                      connect, eventually_eq, fmt_addr, hop_url, read_to_close, recv_exact,
                      run_client, write_users)
+from harness import missing  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import (Blackhole, Danted, EchoServer, GreeterServer, HttpServer,  # noqa: E402
                      ScriptedHttpProxy, ScriptedSocks5, echo_transfer, pattern, sha256)
@@ -118,7 +119,7 @@ def proxychains(ctx, hs, userinfo=None):
     hs (with user and password if given).  No localnet lines: nothing is
     excluded, loopback included."""
     if not os.access(PROXYCHAINS, os.X_OK):
-        raise Skip("proxychains4 is not installed (scripts/deps installs it)")
+        raise missing("proxychains4", "proxychains4")
     path = os.path.join(ctx.tmpdir, "proxychains-%d.conf" % ctx.next_index())
     entry = "http 127.0.0.1 %d" % hs.port
     if userinfo:
@@ -213,7 +214,7 @@ def t_proxychains_auth(ctx):
             "intact, dante logged the CONNECT, access route=up addr=<dante>")
 def t_curl_chain(ctx):
     if not Danted.available():
-        raise Skip("danted is not installed (scripts/deps installs it)")
+        raise missing(Danted.PROGRAM, Danted.PACKAGE)
     web = ctx.own(HttpServer())
     d = ctx.own(Danted(ctx).start())
     hs = ctx.hopsocks(config=chain_block("up", [hop_url("socks5", d.addr)]) + ["route * via up"])

@@ -23,6 +23,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Skip, Suite, TestFailure, check, check_eq, recv_exact,  # noqa: E402
                      write_users)
+from harness import missing  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import EchoServer, HttpServer, pattern, sha256  # noqa: E402
 
@@ -33,7 +34,7 @@ def psock(hs, proxy_type, rdns=False, username=None, password=None, family=socke
           proxy_host=None):
     """A PySocks socket configured for hs (not yet connected)."""
     if socks is None:
-        raise Skip("python3-socks (import socks) is not installed")
+        raise missing("PySocks (import socks)", "python3-socks")
     proxy_host = proxy_host or hs.listen_hosts[0]
     s = socks.socksocket(family, socket.SOCK_STREAM)
     s.set_proxy(proxy_type, proxy_host, hs.ports[proxy_host], rdns=rdns,

@@ -655,7 +655,9 @@ def t_access_log_reload(ctx):
     quiet = session()
     # Its access line would be written when hopsocks closes it: wait for
     # that (the descriptors go back) before access-log is turned on again.
-    check(wait_until(lambda: hs.fd_count() == idle_fds),
+    # (<=: a descriptor the reload itself had open a moment, such as the
+    # scratch resolver that rereads resolv.conf, may be gone by now too.)
+    check(wait_until(lambda: hs.fd_count() <= idle_fds),
           "the quiet session's sockets were not closed (%d descriptors, %d before)"
           % (hs.fd_count(), idle_fds))
     write_config(hs, [])

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, SRCDIR, Skip, Suite, TestFailure,  # noqa: E402
                      check, check_eq, echo_roundtrip, fmt_addr, free_port, port_accepts,
                      run_client, socks5_open, wait_until, write_users)
+from harness import missing, require_program  # noqa: E402
 from servers import EchoServer, HttpServer  # noqa: E402
 
 suite = Suite()
@@ -421,9 +422,7 @@ def unit_settings(text):
 @suite.test("systemd-analyze verify passes on hopsocks.service (ExecStart = the built "
             "binary) and hopsocks.socket, with no warning at all")
 def t_units_verify(ctx):
-    analyze = shutil.which("systemd-analyze")
-    if not analyze:
-        raise Skip("systemd-analyze is not installed (Debian package systemd)")
+    analyze = require_program("systemd-analyze", "systemd")
     unitdir, _ = render_unit(ctx, os.path.dirname(os.path.abspath(HOPSOCKS_BIN)),
                              os.path.join(ctx.tmpdir, "etc"))
     cmd = [analyze, "verify"]
@@ -478,10 +477,7 @@ def t_unit_contents(ctx):
 
 @suite.test("logrotate accepts contrib/logrotate.d/hopsocks (logrotate -d)")
 def t_logrotate(ctx):
-    logrotate = shutil.which("logrotate") or (
-        "/usr/sbin/logrotate" if os.access("/usr/sbin/logrotate", os.X_OK) else None)
-    if not logrotate:
-        raise Skip("logrotate is not installed (Debian package logrotate)")
+    logrotate = require_program("logrotate", "logrotate")
     state = os.path.join(ctx.tmpdir, "logrotate.state")
     run = subprocess.run([logrotate, "-d", "-s", state,
                           os.path.join(CONTRIB, "logrotate.d", "hopsocks")],
@@ -568,9 +564,8 @@ def proxychains_run(ctx, conf_name, proxy_port, subst=()):
     """curl under proxychains4 with one of contrib/proxychains/*.conf, its
     proxy moved to 127.0.0.1:proxy_port; returns (curl result, web server)."""
     if not os.access(PROXYCHAINS, os.X_OK):
-        raise Skip("proxychains4 is not installed (Debian package proxychains4)")
-    if not shutil.which("curl"):
-        raise Skip("curl is not installed")
+        raise missing("proxychains4", "proxychains4")
+    require_program("curl", "curl")
     with open(os.path.join(CONTRIB, "proxychains", conf_name)) as f:
         text = f.read()
     entries = [line for line in text.splitlines() if re.match(r"(socks5|http)\s", line)]

@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, SOCKSIFY, Skip, Suite, TestFailure, check, check_eq,  # noqa: E402
                      connect, encode_addr5, expect_closed, read_socks5_reply, recv_exact,
                      show, socks5_request, socksify_env, wait_until)
+from harness import missing, require_program  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import UdpEchoServer, pattern, sha256  # noqa: E402
 
@@ -213,7 +214,7 @@ def sources(server):
 
 def pysocks_udp(hs, family=socket.AF_INET, bind_host="127.0.0.1"):
     if socks is None:
-        raise Skip("python3-socks (import socks) is not installed")
+        raise missing("PySocks (import socks)", "python3-socks")
     s = socks.socksocket(family, socket.SOCK_DGRAM)
     s.set_proxy(socks.SOCKS5, hs.listen_hosts[0], hs.port)
     s.settimeout(BOUND)
@@ -345,8 +346,7 @@ def t_socksify_python(ctx):
 @suite.test("socksify (dante) around socat - UDP:127.0.0.1:PORT: a line round-trips, access cmd=udp "
             "pkts_up>=1")
 def t_socksify_socat(ctx):
-    if not os.access("/usr/bin/socat", os.X_OK):
-        raise Skip("socat is not installed")
+    require_program("socat", "socat")
     echo = ctx.own(UdpEchoServer())
     hs = ctx.hopsocks()
     env, log = socksify_env(ctx, hs.addr)

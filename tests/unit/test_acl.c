@@ -7,6 +7,7 @@
  * and parsed, as hopsocks reads them. */
 #include "config/config_load.h"
 #include "policy/acl.h"
+#include "policy/connlimit.h"
 #include "policy/throttle.h"
 
 #include <arpa/inet.h>
@@ -867,6 +868,62 @@ START_TEST(test_throttle_threads)
 }
 END_TEST
 
+/* ---- connection limits (connlimit.c) ---- */
+
+START_TEST(test_limits_client_keys)
+{
+	struct limits *l = limits_new();
+	struct sockaddr_storage a = addr("2001:db8:1:2::5"), b = addr("2001:db8:1:2:ffff::9"),
+				c = addr("2001:db8:1:3::5"), v4 = addr("192.0.2.1"),
+				mapped = addr("::ffff:192.0.2.1");
+
+	ck_assert_ptr_nonnull(l);
+	/* One /64 is one client. */
+	ck_assert(limits_take_client(l, &a, 2, 1000, NULL));
+	ck_assert(limits_take_client(l, &b, 2, 1000, NULL));
+	ck_assert(!limits_take_client(l, &a, 2, 1000, NULL));
+	ck_assert_uint_eq(limits_count_client(l, &b), 2);
+	ck_assert(limits_take_client(l, &c, 2, 1000, NULL)); /* the next /64 */
+	/* IPv4-mapped is the IPv4 address. */
+	ck_assert(limits_take_client(l, &v4, 1, 1000, NULL));
+	ck_assert(!limits_take_client(l, &mapped, 1, 1000, NULL));
+	limits_give_client(l, &mapped);
+	ck_assert_uint_eq(limits_count_client(l, &v4), 0);
+	limits_give_client(l, &a);
+	ck_assert(limits_take_client(l, &b, 2, 1000, NULL));
+	limits_free(l);
+}
+END_TEST
+
+START_TEST(test_limits_refusals_logged_sparingly)
+{
+	struct limits *l = limits_new();
+	struct sockaddr_storage a = addr("192.0.2.7"), other = addr("192.0.2.8");
+	struct limits_refusal r;
+
+	ck_assert(limits_take_client(l, &a, 1, 5000, &r));
+	ck_assert(limits_take_client(l, &other, 1, 5000, &r));
+	/* The first refusal is logged, the next ones in the interval counted. */
+	ck_assert(!limits_take_client(l, &a, 1, 5000, &r));
+	ck_assert(r.log);
+	ck_assert_uint_eq(r.unlogged, 0);
+	for (unsigned i = 0; i < 7; i++) {
+		ck_assert(!limits_take_client(l, &a, 1, 5001 + i, &r));
+		ck_assert(!r.log);
+	}
+	/* Another address has its own interval. */
+	ck_assert(!limits_take_client(l, &other, 1, 5100, &r));
+	ck_assert(r.log);
+	/* After the interval: logged again, with the count of the silent ones. */
+	ck_assert(!limits_take_client(l, &a, 1, 5000 + LIMITS_LOG_EVERY_MS - 1, &r));
+	ck_assert(!r.log);
+	ck_assert(!limits_take_client(l, &a, 1, 5000 + LIMITS_LOG_EVERY_MS, &r));
+	ck_assert(r.log);
+	ck_assert_uint_eq(r.unlogged, 8);
+	limits_free(l);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("acl");
@@ -908,6 +965,11 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_throttle_eviction_all_blocked);
 	tcase_add_test(tc, test_throttle_many);
 	tcase_add_test(tc, test_throttle_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_limits_client_keys);
+	tcase_add_test(tc, test_limits_refusals_logged_sparingly);
 	suite_add_tcase(s, tc);
 	return s;
 }

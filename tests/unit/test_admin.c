@@ -6,6 +6,7 @@
  * _total, no series twice). */
 #include "admin/admin.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -316,6 +317,83 @@ START_TEST(parse_requests)
 }
 END_TEST
 
+START_TEST(parse_host_field)
+{
+	struct admin_request r;
+
+	ck_assert_int_eq(
+		parse("GET / HTTP/1.1\r\nAccept: */*\r\nhOsT:  127.0.0.1:9180 \r\n\r\n", &r), 55);
+	ck_assert(r.has_host);
+	ck_assert_str_eq(r.host, "127.0.0.1:9180");
+	ck_assert_int_eq(parse("GET / HTTP/1.0\n\n", &r), 16);
+	ck_assert(!r.has_host);
+	ck_assert_int_eq(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n", &r), 25);
+	ck_assert(r.has_host);
+	ck_assert_str_eq(r.host, "");
+	/* Two Host fields, a bare CR: malformed. */
+	ck_assert_int_eq(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &r), -400);
+	ck_assert_int_eq(parse("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", &r), -400);
+	/* "Hostname:" and a line without a colon are not the Host field. */
+	const char *other = "GET / HTTP/1.1\r\nHostname: evil\r\nHost evil\r\n\r\n";
+	ck_assert_int_eq(parse(other, &r), (ssize_t)strlen(other));
+	ck_assert(!r.has_host);
+
+	char req[ADMIN_HOST_MAX + 64];
+	int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: ");
+	memset(req + n, 'h', ADMIN_HOST_MAX + 1);
+	snprintf(req + n + ADMIN_HOST_MAX + 1, 8, "\r\n\r\n");
+	ck_assert_int_eq(parse(req, &r), -400); /* one byte too long */
+	snprintf(req + n + ADMIN_HOST_MAX, 8, "\r\n\r\n");
+	ck_assert_int_eq(parse(req, &r), (ssize_t)strlen(req));
+	ck_assert_uint_eq(strlen(r.host), ADMIN_HOST_MAX);
+}
+END_TEST
+
+static struct sockaddr_storage sa_of(const char *ip)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	return ss;
+}
+
+START_TEST(host_allowed)
+{
+	struct sockaddr_storage lo = sa_of("127.0.0.1"), lan = sa_of("192.0.2.10");
+	static const char *const ok_local[] = {
+		"localhost",   "LocalHost:9180", "127.0.0.1",  "127.0.0.1:9180",
+		"127.9.9.9:1", "[::1]",		 "[::1]:9180", "[::ffff:127.0.0.1]:80",
+	};
+	static const char *const never[] = {
+		"evil.example",
+		"evil.example:9180",
+		"localhost.evil.example",
+		"",
+		"::1",
+		"[::1",
+		"127.0.0.1:80:80",
+		"[::1]x",
+	};
+	for (size_t i = 0; i < sizeof(ok_local) / sizeof(ok_local[0]); i++) {
+		ck_assert_msg(admin_host_allowed(ok_local[i], &lo, false), "%s", ok_local[i]);
+		ck_assert_msg(admin_host_allowed(ok_local[i], &lan, false), "%s", ok_local[i]);
+	}
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		ck_assert_msg(!admin_host_allowed(never[i], &lan, false), "%s", never[i]);
+		ck_assert_msg(!admin_host_allowed(never[i], &lan, true), "%s", never[i]);
+	}
+	/* The listener's own address; any literal only when public. */
+	ck_assert(admin_host_allowed("192.0.2.10:9180", &lan, false));
+	ck_assert(!admin_host_allowed("192.0.2.10:9180", &lo, false));
+	ck_assert(!admin_host_allowed("198.51.100.7", &lan, false));
+	ck_assert(admin_host_allowed("198.51.100.7", &lan, true));
+	ck_assert(admin_host_allowed("[2001:db8::1]:9180", &lan, true));
+}
+END_TEST
+
 START_TEST(parse_too_large)
 {
 	struct admin_request r;
@@ -603,6 +681,8 @@ static Suite *make_suite(void)
 	tc = tcase_create("request");
 	tcase_add_test(tc, parse_requests);
 	tcase_add_test(tc, parse_too_large);
+	tcase_add_test(tc, parse_host_field);
+	tcase_add_test(tc, host_allowed);
 	suite_add_tcase(s, tc);
 	return s;
 }

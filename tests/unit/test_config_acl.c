@@ -436,6 +436,27 @@ START_TEST(test_admin)
 	ck_parse_err("admin localhost:9090\n", "x.conf:1: admin: invalid address 'localhost'");
 	ck_parse_err("admin on\n", "x.conf:1: admin: missing port in 'on'");
 	ck_parse_err("admin\n", "x.conf:1: admin: missing argument");
+	ck_parse_ok("admin 0.0.0.0:9093 public\n");
+	ck_assert(cfg.admin_public);
+	ck_parse_ok("admin 0.0.0.0:9093 public\nadmin 127.0.0.1:9094\n");
+	ck_assert(!cfg.admin_public); /* the last line says it all */
+	ck_parse_err("admin 0.0.0.0:9093 open\n",
+		     "x.conf:1: admin: invalid value 'open' (expected public, or nothing)");
+	ck_parse_err("admin off public\n", "x.conf:1: admin: admin off takes nothing after it");
+}
+END_TEST
+
+START_TEST(test_admin_beyond_loopback)
+{
+	finish_case("admin 0.0.0.0:9095\n",
+		    "admin: 0.0.0.0:9095 is not a loopback address, and the admin listener has no "
+		    "authentication (write 'admin 0.0.0.0:9095 public' to serve it there anyway)");
+	finish_case("admin [::]:9095\n",
+		    "admin: [::]:9095 is not a loopback address, and the admin listener has no "
+		    "authentication (write 'admin [::]:9095 public' to serve it there anyway)");
+	finish_case("admin 0.0.0.0:9095 public\n", NULL);
+	finish_case("admin 127.0.0.2:9095\n", NULL);
+	finish_case("admin [::1]:9095\n", NULL);
 }
 END_TEST
 
@@ -634,6 +655,7 @@ void test_config_acl_add(Suite *s)
 	tc = tcase_create("service");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_admin);
+	tcase_add_test(tc, test_admin_beyond_loopback);
 	tcase_add_test(tc, test_admin_port_of_its_own);
 	tcase_add_test(tc, test_run_as);
 	tcase_add_test(tc, test_drain_and_reload);
