@@ -197,6 +197,7 @@ static int relay_write(struct relay *r, enum relay_dir dir, int dst_fd)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
+			r->sink_failed = true;
 			return -errno;
 		}
 		buf_consume(b, (size_t)n);
@@ -308,6 +309,7 @@ static int relay_splice_out(struct relay *r, enum relay_dir dir, int dst_fd)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
+			r->sink_failed = true;
 			return -errno;
 		}
 		r->inpipe[dir] -= (uint32_t)n;
@@ -376,10 +378,47 @@ static bool relay_use_pipe(struct relay *r, enum relay_dir dir, struct pipe_pool
 	return r->pipe[dir] != NULL;
 }
 
-int relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
-	       const struct relay_pools *pools)
+/* A dead direction: read its source and throw it away (bounded per
+ * wake-up, like any other turn) until it ends or fails. */
+static void relay_discard(struct relay *r, enum relay_dir dir, int src_fd)
+{
+	uint8_t sink[16384];
+
+	for (int round = 0; round < RELAY_ROUNDS; round++) {
+		ssize_t n = recv(src_fd, sink, sizeof(sink), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			r->eof[dir] = true;
+		return;
+	}
+}
+
+/* The sink of dir failed: nothing in flight can be delivered any more. */
+static void relay_kill(struct relay *r, enum relay_dir dir, const struct relay_pools *pools)
+{
+	r->dead[dir] = true;
+	buf_put(pools->bufs, r->buf[dir]);
+	r->buf[dir] = NULL;
+	if (r->pipe[dir]) {
+		pipe_put(pools->pipes, r->pipe[dir], false);
+		r->pipe[dir] = NULL;
+	}
+	r->inpipe[dir] = 0;
+}
+
+void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
+		const struct relay_pools *pools)
 {
 	int rc;
+
+	if (r->dead[dir]) {
+		relay_discard(r, dir, src_fd);
+		return;
+	}
+	r->sink_failed = false;
 	if (relay_use_pipe(r, dir, pools->pipes)) {
 		rc = relay_pump_pipe(r, dir, src_fd, dst_fd);
 		if (r->inpipe[dir] == 0) {
@@ -393,10 +432,21 @@ int relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 	} else {
 		rc = relay_pump_buffer(r, dir, src_fd, dst_fd, pools->bufs);
 	}
-	if (rc < 0)
-		return rc;
+	if (rc < 0) {
+		if (r->err == 0)
+			r->err = rc;
+		if (r->sink_failed) {
+			relay_kill(r, dir, pools);
+			return;
+		}
+		r->eof[dir] = true; /* the source failed: deliver what it sent */
+		relay_drop_empty(r, dir, pools->bufs);
+		if (relay_write(r, dir, dst_fd) < 0) {
+			relay_kill(r, dir, pools);
+			return;
+		}
+	}
 	relay_pass_fin(r, dir, dst_fd);
-	return 0;
 }
 
 void relay_release(struct relay *r, const struct relay_pools *pools)

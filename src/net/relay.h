@@ -108,6 +108,13 @@ struct relay {
 	bool eof[2];		   /* the source of this direction sent FIN */
 	bool shut[2];		   /* we passed the FIN on (shutdown SHUT_WR on the sink) */
 	bool bulk[2];		   /* a read filled a whole buffer: splice when we can */
+	/* The sink of this direction failed (reset, gone): its bytes in
+	 * flight are dropped and its source is read and discarded until it
+	 * ends, so that peer is not left blocked in a send while it waits
+	 * for what the other direction still owes it. */
+	bool dead[2];
+	bool sink_failed; /* scratch of relay_pump: the failing call wrote */
+	int err;	  /* the first read or write that failed (-errno); 0 = none */
 };
 
 /* Outcome of moving bytes in one direction. */
@@ -120,10 +127,15 @@ enum relay_status {
  * block, the buffer or pipe is full, or EOF: through buf[dir] (allocated
  * if needed) or, once the direction is bulk and a pipe is free, by splice.
  * Passes a FIN on with shutdown(dst_fd, SHUT_WR) once nothing is left in
- * flight. Empty buffers and pipes go back to their pools. Returns 0 or a
- * negative errno from the failing call. */
-int relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
-	       const struct relay_pools *pools);
+ * flight. Empty buffers and pipes go back to their pools.
+ *
+ * A failure ends only its own direction, so that the other one still
+ * delivers what it owes (a server that answers, then resets the upload it
+ * no longer reads): a failed read counts as the source's end (what was
+ * read is still delivered, then a FIN); a failed write makes the direction
+ * dead (see struct relay). r->err keeps the first error, for the log. */
+void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
+		const struct relay_pools *pools);
 
 /* Read once from src_fd into buf[dir], taking a buffer from the pool if
  * needed: > 0 bytes read, 0 EOF (eof[dir] is set), -EAGAIN, -ENOBUFS when
@@ -140,17 +152,24 @@ int relay_flush(struct relay *r, enum relay_dir dir, int dst_fd, struct buf_pool
  * readable source while the pipe cannot take more would spin. */
 static inline bool relay_wants_read(const struct relay *r, enum relay_dir dir)
 {
-	return !r->eof[dir] && r->inpipe[dir] == 0 && buf_len(r->buf[dir]) < RELAY_BUF_SIZE;
+	if (r->eof[dir])
+		return false;
+	return r->dead[dir] || (r->inpipe[dir] == 0 && buf_len(r->buf[dir]) < RELAY_BUF_SIZE);
 }
 static inline bool relay_wants_write(const struct relay *r, enum relay_dir dir)
 {
 	return buf_len(r->buf[dir]) > 0 || r->inpipe[dir] > 0;
 }
-/* Both directions saw EOF and passed it on: nothing left to do but close
- * both sockets, at once (the second FIN is the close's). */
+/* Is direction dir over: its FIN passed on, or dead with its source ended? */
+static inline bool relay_dir_done(const struct relay *r, enum relay_dir dir)
+{
+	return r->shut[dir] || (r->dead[dir] && r->eof[dir]);
+}
+/* Both directions are over: nothing left to do but close both sockets, at
+ * once (the second FIN is the close's). */
 static inline bool relay_done(const struct relay *r)
 {
-	return r->shut[RELAY_UP] && r->shut[RELAY_DOWN];
+	return relay_dir_done(r, RELAY_UP) && relay_dir_done(r, RELAY_DOWN);
 }
 void relay_release(struct relay *r, const struct relay_pools *pools);
 

@@ -136,21 +136,20 @@ static void session_on_linger(struct session *s)
 static void session_relay_step(struct session *s, bool up, bool down)
 {
 	struct relay *r = &s->relay;
-	int rc = 0;
+	/* A failure ends its own direction only (relay.h): the other one
+	 * still delivers what it owes before the session ends. */
 	if (up)
-		rc = relay_pump(r, RELAY_UP, s->cfd, s->tfd, session_pools(s));
-	if (rc == 0 && down)
-		rc = relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, session_pools(s));
-	if (rc < 0) {
-		char ebuf[64];
-		session_log(s, LOG_LVL_DEBUG, "relay ended: %s",
-			    util_strerror(rc, ebuf, sizeof(ebuf)));
-		session_close(s, "reset");
-		return;
-	}
+		relay_pump(r, RELAY_UP, s->cfd, s->tfd, session_pools(s));
+	if (down)
+		relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, session_pools(s));
 	s->last_active_ms = loop_now_ms(session_loop(s));
 	if (relay_done(r)) {
-		session_close(s, "ok");
+		if (r->err != 0) {
+			char ebuf[64];
+			session_log(s, LOG_LVL_DEBUG, "relay ended: %s",
+				    util_strerror(r->err, ebuf, sizeof(ebuf)));
+		}
+		session_close(s, r->err != 0 ? "reset" : "ok");
 		return;
 	}
 	session_update_interest(s);

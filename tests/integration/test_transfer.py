@@ -364,5 +364,70 @@ def _wait_stall(src, quiet=1.0):
     return None
 
 
+class AnswerThenReset(TcpServer):
+    """A server that stops taking an upload it no longer wants: it reads
+    the request head, sends its whole answer, shuts down its sending side,
+    reads nothing more, and a moment later resets the connection (close
+    with SO_LINGER 0), like a web server answering 413 to a body it will
+    not read."""
+
+    def __init__(self, answer, after=1.0):
+        self.answer = answer
+        self.after = after
+        self.reset_done = threading.Event()
+        super().__init__()
+
+    def handle(self, conn):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        conn.sendall(self.answer)
+        conn.shutdown(socket.SHUT_WR)
+        # The upload is not read any more: it backs up to the client.
+        self._stopping.wait(self.after)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        self.reset_done.set()
+
+
+@suite.test("an error in one direction loses nothing owed in the other: the target sends a "
+            "200 KiB answer, shuts down and resets a second later while the client still uploads "
+            "and has not read yet; the client then reads all 200 KiB (SHA-256) and a clean EOF; "
+            "access result=reset")
+def t_answer_survives_reset(ctx):
+    answer = pattern(200 * 1024, seed=5)
+    target = ctx.own(AnswerThenReset(answer))
+    hs = ctx.hopsocks()
+    sock = socks5_open(hs.addr, "127.0.0.1", target.port)[0]
+    client = "127.0.0.1:%d" % sock.getsockname()[1]
+    sock.settimeout(BOUND)
+    sock.sendall(b"PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n")
+    chunk = pattern(1 << 16, seed=6)
+
+    def upload():
+        """Send until the target has reset (bounded in bytes), not reading."""
+        sent = 0
+        try:
+            while not target.reset_done.is_set() and sent < (512 << 20):
+                sent += sock.send(chunk)
+        except OSError:
+            pass  # what the old relay did: it reset the client too
+    uploader = threading.Thread(target=upload, daemon=True)
+    uploader.start()
+    check(target.reset_done.wait(BOUND), "the target never reset its connection")
+    uploader.join(BOUND)
+    check(not uploader.is_alive(), "the upload is still blocked after the target reset")
+    data, how = read_to_close(sock, BOUND, limit=1 << 22)
+    sock.close()
+    check_eq((len(data), sha256(data), how), (len(answer), sha256(answer), "eof"),
+             "what the client read after the reset (length, SHA-256, end)")
+    rec = hs.wait_access(lambda r: r.get("client") == client)
+    check_eq((rec.get("result"), rec.get("down")), ("reset", str(len(answer))),
+             "access result and down= of %r" % rec["_line"])
+
+
 if __name__ == "__main__":
     suite.run()
