@@ -350,6 +350,10 @@ static void prom_traffic(struct admin_buf *b, const struct stats *s)
 	prom_single(b, "hopsocks_auth_cache_hits_total", "counter",
 		    "Password checks answered from the verified-credential cache.",
 		    LL(stats_get(s, auth_cache_hits)));
+	prom_single(b, "hopsocks_auth_queue_full_total", "counter",
+		    "Password checks refused because the verification queue was full (in all, "
+		    "or for the client's address).",
+		    LL(stats_get(s, auth_queue_full)));
 	prom_single(b, "hopsocks_denied_total", "counter", "Requests refused by an access rule.",
 		    LL(stats_get(s, denied)));
 	prom_single(b, "hopsocks_bad_requests_total", "counter",

@@ -93,6 +93,7 @@ struct stats {
 	atomic_ulong auth_ok;
 	atomic_ulong auth_failed;
 	atomic_ulong auth_cache_hits;
+	atomic_ulong auth_queue_full; /* attempts refused: the verification queue was full */
 	atomic_ulong denied; /* requests an access rule refused */
 	atomic_ulong dns_queries;
 	atomic_ulong dns_failures;

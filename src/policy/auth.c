@@ -10,6 +10,7 @@
 #include "policy/auth_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -444,8 +445,35 @@ static bool auth_copy(char *dst, size_t cap, const char *src)
 	return true;
 }
 
+/* The pool's key for a client: IPv4, or the /64 of IPv6 (IPv4-mapped
+ * counted as IPv4), as the throttle and the limits count clients. */
+static uint8_t auth_client_key(const struct sockaddr_storage *ss, uint8_t *key)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (ss == NULL)
+		return 0;
+	if (ss->ss_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return 5;
+	}
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+	if (memcmp(a, v4mapped, 12) == 0) {
+		key[0] = 4;
+		memcpy(key + 1, a + 12, 4);
+		return 5;
+	}
+	key[0] = 6;
+	memcpy(key + 1, a, 8);
+	return 9;
+}
+
 struct auth_job *auth_job_new(const char *user, const char *pass, const char *hash,
-			      struct auth_done_queue *done, void *owner)
+			      struct auth_done_queue *done, void *owner,
+			      const struct sockaddr_storage *ip, bool suspect)
 {
 	struct auth_job *job = calloc(1, sizeof(*job));
 
@@ -460,7 +488,15 @@ struct auth_job *auth_job_new(const char *user, const char *pass, const char *ha
 	}
 	job->done = done;
 	job->owner = owner;
+	job->client_len = auth_client_key(ip, job->client);
+	job->suspect = suspect;
+	atomic_init(&job->cancelled, false);
 	return job;
+}
+
+void auth_job_cancel(struct auth_job *job)
+{
+	atomic_store_explicit(&job->cancelled, true, memory_order_relaxed);
 }
 
 void auth_job_free(struct auth_job *job)
@@ -471,30 +507,90 @@ void auth_job_free(struct auth_job *job)
 	free(job);
 }
 
-/* ---- the verification pool ---- */
+/* ---- the verification pool ----
+ *
+ * Waiting jobs are kept per client (one FIFO each) and the clients in two
+ * rings, those without recent failures and the suspect ones. A thread
+ * takes the first client of the first non-empty ring, hashes one of its
+ * jobs and puts the client back at the end of its ring if it has more:
+ * every client gets its turn, whatever one of them queued, and a client
+ * that has been failing waits behind every client that has not. */
+
+struct auth_client_q {
+	uint8_t key[AUTH_CLIENT_KEY_MAX];
+	uint8_t len;
+	bool suspect;
+	unsigned n;
+	struct auth_job *head, *tail;
+	struct auth_client_q *next; /* in its ring */
+};
+
+struct auth_ring {
+	struct auth_client_q *head, *tail;
+};
 
 struct auth_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct auth_job *head, *tail; /* waiting jobs, FIFO */
+	struct auth_ring ring[2]; /* [0] clients without recent failures, [1] suspect */
+	size_t queued;
 	bool stopping;
 	unsigned nthreads; /* threads actually running */
 	pthread_t threads[];
 };
 
-/* The next job, or NULL once stopping and the queue is drained. */
+static void ring_push(struct auth_ring *r, struct auth_client_q *q)
+{
+	q->next = NULL;
+	if (r->tail)
+		r->tail->next = q;
+	else
+		r->head = q;
+	r->tail = q;
+}
+
+static struct auth_client_q *ring_pop(struct auth_ring *r)
+{
+	struct auth_client_q *q = r->head;
+	if (q) {
+		r->head = q->next;
+		if (!r->head)
+			r->tail = NULL;
+	}
+	return q;
+}
+
+/* The client's queue if it has jobs waiting (a linear search: at most
+ * AUTH_POOL_QUEUE_MAX clients). */
+static struct auth_client_q *auth_pool_find(struct auth_pool *pool, const struct auth_job *job)
+{
+	for (int r = 0; r < 2; r++)
+		for (struct auth_client_q *q = pool->ring[r].head; q; q = q->next)
+			if (q->len == job->client_len && memcmp(q->key, job->client, q->len) == 0)
+				return q;
+	return NULL;
+}
+
+/* The next job, or NULL once stopping. */
 static struct auth_job *auth_pool_next(struct auth_pool *pool)
 {
-	struct auth_job *job;
+	struct auth_job *job = NULL;
 
 	pthread_mutex_lock(&pool->lock);
-	while (pool->head == NULL && !pool->stopping)
+	while (pool->queued == 0 && !pool->stopping)
 		pthread_cond_wait(&pool->wake, &pool->lock);
-	job = pool->head;
-	if (job != NULL) {
-		pool->head = job->next;
-		if (pool->head == NULL)
-			pool->tail = NULL;
+	if (!pool->stopping) {
+		struct auth_ring *r = pool->ring[0].head ? &pool->ring[0] : &pool->ring[1];
+		struct auth_client_q *q = ring_pop(r);
+		job = q->head;
+		q->head = job->next;
+		if (!q->head)
+			q->tail = NULL;
+		pool->queued--;
+		if (--q->n > 0)
+			ring_push(r, q); /* its next job waits for the others' turns */
+		else
+			free(q);
 	}
 	pthread_mutex_unlock(&pool->lock);
 	return job;
@@ -507,8 +603,10 @@ static void *auth_pool_main(void *arg)
 
 	while ((job = auth_pool_next(pool)) != NULL) {
 		/* The password stays in the job: on success the worker feeds
-		 * it to its cache, and auth_job_free() wipes it. */
-		job->ok = auth_verify(job->hash, job->pass);
+		 * it to its cache, and auth_job_free() wipes it. A job whose
+		 * session has ended is not worth tens of milliseconds. */
+		job->verified = !atomic_load_explicit(&job->cancelled, memory_order_relaxed);
+		job->ok = job->verified && auth_verify(job->hash, job->pass);
 		if (job->done != NULL)
 			auth_done_queue_push(job->done, job);
 		else
@@ -565,17 +663,44 @@ struct auth_pool *auth_pool_start(unsigned nthreads)
 	return pool;
 }
 
-void auth_pool_submit(struct auth_pool *pool, struct auth_job *job)
+bool auth_pool_submit(struct auth_pool *pool, struct auth_job *job)
 {
+	bool taken = false;
+
 	job->next = NULL;
 	pthread_mutex_lock(&pool->lock);
-	if (pool->tail != NULL)
-		pool->tail->next = job;
+	struct auth_client_q *q = auth_pool_find(pool, job);
+	if (pool->queued >= AUTH_POOL_QUEUE_MAX || (q && q->n >= AUTH_POOL_PER_CLIENT_MAX))
+		goto out;
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			goto out;
+		memcpy(q->key, job->client, job->client_len);
+		q->len = job->client_len;
+		q->suspect = job->suspect;
+		ring_push(&pool->ring[q->suspect], q);
+	}
+	if (q->tail)
+		q->tail->next = job;
 	else
-		pool->head = job;
-	pool->tail = job;
+		q->head = job;
+	q->tail = job;
+	q->n++;
+	pool->queued++;
+	taken = true;
 	pthread_cond_signal(&pool->wake);
+out:
 	pthread_mutex_unlock(&pool->lock);
+	return taken;
+}
+
+size_t auth_pool_queued(struct auth_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	size_t n = pool->queued;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
 }
 
 void auth_pool_stop(struct auth_pool *pool)
@@ -588,12 +713,19 @@ void auth_pool_stop(struct auth_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 	for (unsigned i = 0; i < pool->nthreads; i++)
 		pthread_join(pool->threads[i], NULL);
-	/* Only reachable with jobs left if no thread ever started. */
-	while (pool->head != NULL) {
-		struct auth_job *job = pool->head;
+	/* A stop does not wait for the queue: its sessions are gone. */
+	for (int r = 0; r < 2; r++) {
+		struct auth_client_q *q;
 
-		pool->head = job->next;
-		auth_job_free(job);
+		while ((q = ring_pop(&pool->ring[r])) != NULL) {
+			while (q->head) {
+				struct auth_job *job = q->head;
+
+				q->head = job->next;
+				auth_job_free(job);
+			}
+			free(q);
+		}
 	}
 	pthread_cond_destroy(&pool->wake);
 	pthread_mutex_destroy(&pool->lock);

@@ -5,9 +5,11 @@
 #define HOPSOCKS_AUTH_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "proto/username.h"
 
@@ -38,6 +40,10 @@ struct auth_done_queue {
 	int eventfd;
 };
 
+/* A client as the pool tells clients apart: family byte + IPv4, or the
+ * IPv6 /64. */
+#define AUTH_CLIENT_KEY_MAX 9
+
 struct auth_job {
 	/* set by the submitter (a worker thread) */
 	char user[AUTH_NAME_MAX + 1];
@@ -48,8 +54,17 @@ struct auth_job {
 	struct auth_done_queue *done;
 	void *owner; /* the waiting session; the worker sets it to NULL to
 		      * cancel. Only the worker thread touches it. */
+	/* Who asked: the pool serves client addresses in turn (an IPv4
+	 * address, an IPv6 /64), those without recent failures first. */
+	uint8_t client[AUTH_CLIENT_KEY_MAX];
+	uint8_t client_len;
+	bool suspect; /* the address has failed logins in the throttle's window */
+	/* Set by the worker when the session has ended: the pool then skips
+	 * the hashing (the job still comes back, to be freed). */
+	atomic_bool cancelled;
 	/* set by the pool */
 	bool ok;
+	bool verified; /* false: skipped (cancelled), ok is false */
 	struct auth_job *next;
 };
 
@@ -59,19 +74,34 @@ void auth_done_queue_destroy(struct auth_done_queue *q); /* frees queued jobs */
  * through ->next). The caller frees each job with auth_job_free(). */
 struct auth_job *auth_done_queue_take(struct auth_done_queue *q);
 
-/* A job with its password wiped on free. */
+/* A job with its password wiped on free, for the client at ip (suspect:
+ * it has failed logins in the throttle's window). */
 struct auth_job *auth_job_new(const char *user, const char *pass, const char *hash,
-			      struct auth_done_queue *done, void *owner);
+			      struct auth_done_queue *done, void *owner,
+			      const struct sockaddr_storage *ip, bool suspect);
+/* The session that submitted job has ended: do not hash it. */
+void auth_job_cancel(struct auth_job *job);
 void auth_job_free(struct auth_job *job);
 
 struct auth_pool;
 
+/* The most jobs the pool holds waiting, in all, and per client address:
+ * argon2 takes tens of milliseconds, so this is already seconds of work. */
+#define AUTH_POOL_QUEUE_MAX	 256
+#define AUTH_POOL_PER_CLIENT_MAX 8
+
 /* Start nthreads verification threads (>= 1). Also prepares the dummy hash. */
 struct auth_pool *auth_pool_start(unsigned nthreads);
-/* Queue a job; ownership passes to the pool until it is on job->done. */
-void auth_pool_submit(struct auth_pool *pool, struct auth_job *job);
-/* Stop the threads once the queue is empty (queued jobs still complete)
- * and free the pool. */
+/* Queue a job; ownership passes to the pool until it is on job->done.
+ * false when the queue is full, in all or for the job's client: the job
+ * stays the caller's. Clients are served in turn, one job each, those
+ * without recent failures before suspect ones, so strangers guessing from
+ * many addresses cannot push a returning user's login back. */
+bool auth_pool_submit(struct auth_pool *pool, struct auth_job *job);
+/* Jobs waiting now (tests). */
+size_t auth_pool_queued(struct auth_pool *pool);
+/* Stop the threads (a job being hashed finishes; the queued ones are not
+ * hashed) and free the pool with every job still queued. */
 void auth_pool_stop(struct auth_pool *pool);
 
 /* Verify synchronously (what the pool threads run; also for tools and

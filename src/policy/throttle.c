@@ -14,6 +14,14 @@
 
 #define KEY_LEN 17 /* family byte + 16 address bytes */
 #define NIL	(-1)
+/* User names whose failures an address entry keeps apart, so that a
+ * success clears that name's share only. */
+#define NAMES 4
+
+struct throttle_name {
+	uint32_t hash;	/* of the user name (seeded); count 0 = free slot */
+	uint32_t count; /* its part of the entry's failures */
+};
 
 struct throttle_entry {
 	uint8_t key[KEY_LEN];
@@ -22,6 +30,8 @@ struct throttle_entry {
 	uint32_t failures;   /* in the current window */
 	uint64_t window_ms;  /* when the current window started */
 	uint64_t blocked_to; /* blocked while now < this */
+	uint32_t blocked_by; /* hash of the name whose attempt started the block */
+	struct throttle_name names[NAMES];
 };
 
 struct throttle {
@@ -67,6 +77,40 @@ static uint32_t key_hash(const struct throttle *t, const uint8_t *key)
 		h *= 0x100000001b3ull;
 	}
 	return (uint32_t)(h ^ (h >> 32)) & t->mask;
+}
+
+static uint32_t name_hash(const struct throttle *t, const char *user)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (t->seed * 31);
+
+	for (const char *p = user ? user : ""; *p; p++) {
+		h ^= (uint8_t)*p;
+		h *= 0x100000001b3ull;
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The slot of the name in x: its own, else a free one, else the one with
+ * the fewest failures (those then stay in the address's count for good). */
+static struct throttle_name *name_slot(struct throttle_entry *x, uint32_t hash)
+{
+	struct throttle_name *best = &x->names[0];
+
+	for (int k = 0; k < NAMES; k++) {
+		if (x->names[k].count != 0 && x->names[k].hash == hash)
+			return &x->names[k];
+		if (x->names[k].count < best->count)
+			best = &x->names[k];
+	}
+	best->hash = hash;
+	best->count = 0;
+	return best;
+}
+
+static void entry_forget(struct throttle_entry *x)
+{
+	x->failures = 0;
+	memset(x->names, 0, sizeof(x->names));
 }
 
 static int32_t find(const struct throttle *t, const uint8_t *key)
@@ -233,52 +277,153 @@ bool throttle_blocked(struct throttle *t, const struct sockaddr_storage *ip, uin
 	return blocked;
 }
 
-bool throttle_record_failure(struct throttle *t, const struct sockaddr_storage *ip, uint64_t now)
+bool throttle_has_failures(struct throttle *t, const struct sockaddr_storage *ip, uint64_t now)
 {
 	uint8_t key[KEY_LEN];
-	bool started = false;
-	struct throttle_entry *x;
-	int32_t i;
+	bool any = false;
 
 	key_make(ip, key);
 	pthread_mutex_lock(&t->lock);
-	if (t->failures == 0)
-		goto out;
-	i = find(t, key);
-	if (i == NIL)
-		i = entry_add(t, key, now);
-	x = &t->e[i];
-	if (now < x->blocked_to)
-		goto out;
+	if (t->failures != 0) {
+		int32_t i = find(t, key);
+		const struct throttle_entry *x = i != NIL ? &t->e[i] : NULL;
+
+		any = x != NULL && (now < x->blocked_to ||
+				    (x->failures > 0 && now - x->window_ms < t->window_ms));
+	}
+	pthread_mutex_unlock(&t->lock);
+	return any;
+}
+
+/* Count one failure of user at entry i, under the lock: true when it
+ * started a block. */
+static bool entry_count_failure(struct throttle *t, int32_t i, const char *user, uint64_t now)
+{
+	struct throttle_entry *x = &t->e[i];
+	bool started = false;
+
+	if (x->blocked_to != 0 && now >= x->blocked_to) {
+		/* A block that has run out: count afresh. */
+		x->blocked_to = 0;
+		entry_forget(x);
+	}
 	/* The window starts at the first failure; one that has run out
 	 * starts again with this one. */
 	if (x->failures == 0 || now < x->window_ms || now - x->window_ms >= t->window_ms) {
 		x->window_ms = now;
-		x->failures = 0;
+		entry_forget(x);
 	}
+	uint32_t hash = name_hash(t, user);
 	x->failures++;
+	name_slot(x, hash)->count++;
 	if (x->failures >= t->failures) {
 		x->blocked_to = now + t->block_ms;
-		x->failures = 0;
+		x->blocked_by = hash;
 		started = true;
 	}
 	lru_unlink(t, i);
 	lru_push(t, i);
-out:
+	return started;
+}
+
+bool throttle_record_failure(struct throttle *t, const struct sockaddr_storage *ip,
+			     const char *user, uint64_t now)
+{
+	uint8_t key[KEY_LEN];
+	bool started = false;
+
+	key_make(ip, key);
+	pthread_mutex_lock(&t->lock);
+	if (t->failures != 0) {
+		int32_t i = find(t, key);
+		if (i == NIL)
+			i = entry_add(t, key, now);
+		if (now >= t->e[i].blocked_to)
+			started = entry_count_failure(t, i, user, now);
+	}
 	pthread_mutex_unlock(&t->lock);
 	return started;
 }
 
-void throttle_record_success(struct throttle *t, const struct sockaddr_storage *ip)
+enum throttle_verdict throttle_attempt(struct throttle *t, const struct sockaddr_storage *ip,
+				       const char *user, uint64_t now)
 {
 	uint8_t key[KEY_LEN];
+	enum throttle_verdict v = THROTTLE_COUNTED;
+
+	key_make(ip, key);
+	pthread_mutex_lock(&t->lock);
+	if (t->failures != 0) {
+		int32_t i = find(t, key);
+		if (i != NIL && now < t->e[i].blocked_to) {
+			v = THROTTLE_BLOCKED;
+		} else {
+			if (i == NIL)
+				i = entry_add(t, key, now);
+			if (entry_count_failure(t, i, user, now))
+				v = THROTTLE_BLOCK_STARTED;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}
+
+void throttle_uncount(struct throttle *t, const struct sockaddr_storage *ip, const char *user)
+{
+	uint8_t key[KEY_LEN];
+	uint32_t hash = name_hash(t, user);
 	int32_t i;
 
 	key_make(ip, key);
 	pthread_mutex_lock(&t->lock);
 	i = find(t, key);
-	if (i != NIL)
-		entry_remove(t, i);
+	if (i != NIL) {
+		struct throttle_entry *x = &t->e[i];
+
+		for (int k = 0; k < NAMES; k++) {
+			if (x->names[k].count == 0 || x->names[k].hash != hash)
+				continue;
+			x->names[k].count--;
+			if (x->failures > 0)
+				x->failures--;
+			break;
+		}
+		if (x->blocked_to != 0 && x->blocked_by == hash && x->failures < t->failures)
+			x->blocked_to = 0;
+		if (x->failures == 0 && x->blocked_to == 0)
+			entry_remove(t, i);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void throttle_record_success(struct throttle *t, const struct sockaddr_storage *ip,
+			     const char *user)
+{
+	uint8_t key[KEY_LEN];
+	uint32_t hash = name_hash(t, user);
+	int32_t i;
+
+	key_make(ip, key);
+	pthread_mutex_lock(&t->lock);
+	i = find(t, key);
+	if (i != NIL) {
+		struct throttle_entry *x = &t->e[i];
+
+		for (int k = 0; k < NAMES; k++) {
+			if (x->names[k].count == 0 || x->names[k].hash != hash)
+				continue;
+			x->failures -=
+				x->names[k].count < x->failures ? x->names[k].count : x->failures;
+			x->names[k].count = 0;
+		}
+		/* The attempt that started the block was this login's own
+		 * (counted when it was submitted): it proved the user right,
+		 * so the block goes; the other names' failures stay. */
+		if (x->blocked_to != 0 && x->blocked_by == hash)
+			x->blocked_to = 0;
+		if (x->failures == 0 && x->blocked_to == 0)
+			entry_remove(t, i);
+	}
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -330,7 +330,9 @@ void session_close(struct session *s, const char *result)
 		limits_give_user(s->ctx->shared->limits, session_user(s));
 	udp_assoc_free(s->udp);
 	if (s->auth_job) {
-		s->auth_job->owner = NULL; /* the worker frees it when it returns */
+		/* The worker frees it when it returns; the pool skips it. */
+		s->auth_job->owner = NULL;
+		auth_job_cancel(s->auth_job);
 		s->auth_job = NULL;
 	}
 	session_unlink(s);
@@ -435,15 +437,21 @@ void session_start_relay(struct session *s)
 	session_update_interest(s);
 }
 
-/* Read and throw away whatever fd has for us (a UDP control connection,
- * a lingering client). true when the peer has ended: EOF or an error. */
+/* Read and throw away what fd has for us (a UDP control connection, a
+ * lingering client), at most SESSION_DISCARD_READS reads per wake-up so a
+ * peer that keeps sending cannot hold the loop: the level-triggered loop
+ * calls again while more is there. true when the peer has ended: EOF or
+ * an error. */
+#define SESSION_DISCARD_READS 16
+
 bool session_discard_input(int fd)
 {
 	uint8_t sink[4096];
-	for (;;) {
+	for (int i = 0; i < SESSION_DISCARD_READS; i++) {
 		ssize_t n = recv(fd, sink, sizeof(sink), 0);
 		if (n > 0 || (n < 0 && errno == EINTR))
 			continue;
 		return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 	}
+	return false;
 }

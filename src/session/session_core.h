@@ -97,6 +97,8 @@ struct session {
 	uint8_t cmd;	      /* SOCKS command; 0 until a request is parsed */
 	bool authenticated;   /* by RFC 1929 or HTTP Basic: user names a user-file entry */
 	bool throttled;	      /* its address was blocked for failed authentications */
+	bool auth_counted;    /* its attempt was counted when handed to the pool */
+	bool auth_blocked_by_me; /* ... and counting it started a block */
 	bool user_from_file;  /* user names a user-file entry (logged in, or SOCKS4 known-user) */
 	bool holds_client_slot, holds_user_slot; /* counted in ctx->shared->limits */
 	bool busy;				 /* refused by a connection limit (HTTP: 503) */

@@ -123,8 +123,20 @@ void session_socks5_greeting(struct session *s)
 	session_set_state(s, want == SOCKS5_METHOD_USERPASS ? S_S5_AUTH : S_S5_REQUEST);
 }
 
+/* Count one failed attempt of this client address as user (the log line
+ * when it starts a block). */
+static void session_count_failure(struct session *s, const struct sockaddr_storage *client)
+{
+	if (throttle_record_failure(s->ctx->shared->throttle, client, session_user(s),
+				    loop_now_ms(session_loop(s))))
+		session_log(s, LOG_LVL_WARN, "too many failed authentications: blocked for %u ms",
+			    session_cfg(s)->auth_throttle_block_ms);
+}
+
 /* Count an authentication's outcome for this client address, whatever
- * the protocol: successes clear its failure count, failures may block it. */
+ * the protocol: a success clears the failures of its user name (its own
+ * attempt, counted when it was handed to the pool, included); a failure
+ * may block the address. */
 static void session_auth_outcome(struct session *s, bool ok)
 {
 	struct session_shared *shared = s->ctx->shared;
@@ -134,7 +146,7 @@ static void session_auth_outcome(struct session *s, bool ok)
 		stats_inc(s->ctx->net.stats, auth_ok);
 		s->authenticated = true;
 		s->user_from_file = true;
-		throttle_record_success(shared->throttle, &client);
+		throttle_record_success(shared->throttle, &client, session_user(s));
 		return;
 	}
 	stats_inc(s->ctx->net.stats, auth_failed);
@@ -146,10 +158,18 @@ static void session_auth_outcome(struct session *s, bool ok)
 		session_log(s, LOG_LVL_WARN, "authentication failed for user '%s'",
 			    log_esc(user, sizeof(user), s->user));
 	}
-	if (!s->throttled &&
-	    throttle_record_failure(shared->throttle, &client, loop_now_ms(session_loop(s))))
-		session_log(s, LOG_LVL_WARN, "too many failed authentications: blocked for %u ms",
-			    session_cfg(s)->auth_throttle_block_ms);
+	/* A blocked address's refusals are not counted (the block is not
+	 * extended by them), nor an attempt counted when it was submitted;
+	 * the block such an attempt started is logged now that it failed
+	 * (a right password lifts it, and must not look like a ban). */
+	if (s->auth_counted) {
+		if (s->auth_blocked_by_me)
+			session_log(s, LOG_LVL_WARN,
+				    "too many failed authentications: blocked for %u ms",
+				    session_cfg(s)->auth_throttle_block_ms);
+	} else if (!s->throttled) {
+		session_count_failure(s, &client);
+	}
 }
 
 static void session_auth_reply(struct session *s, bool ok)
@@ -170,7 +190,8 @@ static void session_auth_reply(struct session *s, bool ok)
 
 /* Check user/pass against the user file: 1 = verified now (cache hit),
  * 0 = handed to the verification pool (the session waits in AUTH_VERIFY),
- * -1 = out of memory (the session is closed). */
+ * -1 = out of memory (the session is closed), -2 = the address is blocked,
+ * -3 = the pool's queue is full (for everyone, or for this address). */
 static int session_check_password(struct session *s, const char *user, const char *pass)
 {
 	/* Out of memory here ends the session like a job that cannot be
@@ -194,14 +215,38 @@ static int session_check_password(struct session *s, const char *user, const cha
 		stats_inc(s->ctx->net.stats, auth_cache_hits);
 		return 1;
 	}
-	/* argon2 takes tens of milliseconds: never on the loop thread. */
-	s->auth_job = auth_job_new(user, pass, hash ? hash : "", s->ctx->auth_done, s);
+	/* argon2 takes tens of milliseconds: never on the loop thread. The
+	 * attempt is checked against the block and counted in one step, and
+	 * credited back if it succeeds: attempts made in parallel cannot
+	 * outrun the block. */
+	struct throttle *throttle = s->ctx->shared->throttle;
+	bool suspect = throttle_has_failures(throttle, &client, now);
+	enum throttle_verdict v = throttle_attempt(throttle, &client, user, now);
+	if (v == THROTTLE_BLOCKED) {
+		session_log(s, LOG_LVL_INFO, "authentication refused: address blocked for failing");
+		s->throttled = true;
+		return -2;
+	}
+	s->auth_job =
+		auth_job_new(user, pass, hash ? hash : "", s->ctx->auth_done, s, &client, suspect);
+	if (s->auth_job && !auth_pool_submit(s->ctx->shared->auth_pool, s->auth_job)) {
+		/* The pool's queue is full, in all or for this address: no
+		 * hashing, no counting, and a failure for the client. */
+		auth_job_free(s->auth_job);
+		s->auth_job = NULL;
+		throttle_uncount(throttle, &client, user);
+		stats_inc(s->ctx->net.stats, auth_queue_full);
+		session_log(s, LOG_LVL_DEBUG, "authentication refused: verification queue full");
+		return -3;
+	}
 	if (!s->auth_job) {
+		throttle_uncount(throttle, &client, user);
 		session_close(s, "error");
 		return -1;
 	}
+	s->auth_counted = true;
+	s->auth_blocked_by_me = v == THROTTLE_BLOCK_STARTED;
 	session_set_state(s, S_AUTH_VERIFY);
-	auth_pool_submit(s->ctx->shared->auth_pool, s->auth_job);
 	return 0;
 }
 
@@ -221,8 +266,14 @@ void session_socks5_auth(struct session *s)
 	buf_consume(in, (size_t)n);
 	int rc = session_check_password(s, up.user, up.pass);
 	explicit_bzero(&up, sizeof(up));
-	if (rc > 0 || rc == -2)
+	if (rc > 0 || rc == -2) {
 		session_auth_reply(s, rc > 0);
+	} else if (rc == -3) {
+		/* Not a failed login: the password was never checked. */
+		uint8_t msg[2];
+		socks5_encode_userpass_reply(msg, sizeof(msg), 0x01);
+		session_reply_and_close(s, msg, sizeof(msg), "auth-busy");
+	}
 }
 
 /* ---- HTTP CONNECT ---- */
@@ -294,6 +345,8 @@ void session_http_request(struct session *s)
 	explicit_bzero(&req, sizeof(req));
 	if (rc == -2) {
 		session_http_auth_failed(s, "address blocked");
+	} else if (rc == -3) {
+		session_http_refuse(s, 503, "authentication busy, try again", "auth-busy");
 	} else if (rc > 0) {
 		session_auth_outcome(s, true);
 		session_run_command(s);

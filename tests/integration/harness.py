@@ -414,11 +414,14 @@ def run_client(cmd, input_bytes=b"", timeout=BOUND):
 
 # --------------------------------------------------------------- raw SOCKS
 
-def connect(addr, timeout=BOUND):
-    """A blocking TCP connection to addr with every operation bounded."""
+def connect(addr, timeout=BOUND, source=None):
+    """A blocking TCP connection to addr with every operation bounded, from
+    the local address source (e.g. 127.0.0.2) when given."""
     family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
     s.connect(addr)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s

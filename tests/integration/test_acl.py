@@ -1025,6 +1025,59 @@ def blocked_lines(hs):
     return [line for line in log_lines(hs, BLOCKED_LINE) if " warn client 127.0.0.1:" in line]
 
 
+def parallel_logins(hs, n, user, password, source=None):
+    """n SOCKS5 logins from one address sent at once (greeting and RFC 1929
+    pipelined on n connections before any answer is read): [(client,
+    2-byte reply)] once every connection has its answer and its close."""
+    socks = [open_tcp(hs.addr, source) for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.sendall(b"\x05\x01\x02" + socks5_auth(user, password))
+        out = []
+        for sock in socks:
+            check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x02", "method selection")
+            reply = recv_exact(sock, 2, "RFC 1929 reply")
+            expect_closed(sock, "after RFC 1929 reply %s" % show(reply))
+            out.append((name_of(sock), reply))
+        return out
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@suite.test("auth-throttle 3 60s 60s: ten wrong passwords sent at once from one address are "
+            "counted as they are handed to the verifier, so the third blocks and the other seven "
+            "are refused unverified (01 01 each, 'address blocked' seven times, one block line)")
+def t_throttle_parallel(ctx):
+    hs = users_hopsocks(ctx, ["auth-throttle 3 60s 60s"])
+    replies = parallel_logins(hs, 10, "alice", "wrong")
+    check_eq([r for _, r in replies], [b"\x01\x01"] * 10, "RFC 1929 replies")
+    check(wait_until(lambda: len(log_lines(hs, "address blocked for failing")) == 7),
+          "want 7 attempts refused unverified: %s" % hs.stderr_tail(12))
+    check_eq(len(log_lines(hs, "too many failed authentications: blocked for 60000 ms")), 1,
+             "block lines")
+    check_eq(login(hs, "alice", USERS["alice"]), b"\x01\x01", "the right password, blocked")
+
+
+@suite.test("the verifier's queue is bounded per address: sixteen wrong passwords at once from "
+            "one address (no throttle) get 01 01 each, some unverified as 'auth-busy' "
+            "(auth_queue_full counts them), while another address logs in")
+def t_verifier_queue_per_client(ctx):
+    hs = users_hopsocks(ctx, ["auth-throttle off"])
+    replies = parallel_logins(hs, 16, "alice", "wrong")
+    check_eq([r for _, r in replies], [b"\x01\x01"] * 16, "RFC 1929 replies")
+    results = [access_of(hs, client, "login %s" % client).get("result") for client, _ in replies]
+    busy = results.count("auth-busy")
+    check(busy >= 1 and set(results) <= {"auth-failed", "auth-busy"},
+          "access results %s: want some auth-busy (the per-address bound is 8 waiting)" % results)
+    os.kill(hs.pid, signal.SIGUSR1)
+    check(wait_until(lambda: log_lines(hs, "stats sessions_active=")), "no stats line")
+    stats = log_lines(hs, "stats sessions_active=")[-1]
+    check(" auth_queue_full=%d" % busy in stats, "auth_queue_full counts the %d: %s" % (busy, stats))
+    check_eq(login(hs, "alice", USERS["alice"], source="127.0.0.2"), b"\x01\x00",
+             "alice from another address")
+
+
 @suite.test("auth-throttle 3 10s 2s: three wrong passwords from 127.0.0.1 block it (one warn "
             "line 'too many failed authentications: blocked for 2000 ms'); the right password "
             "then gets 01 01 and HTTP 407 without verification; 127.0.0.2 unaffected; after "

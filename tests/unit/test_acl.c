@@ -629,13 +629,13 @@ START_TEST(test_throttle_basic)
 
 	ck_assert_ptr_nonnull(t);
 	ck_assert(!throttle_blocked(t, &ip1, T0));
-	ck_assert(!throttle_record_failure(t, &ip1, T0));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 1000));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 1000));
 	ck_assert(!throttle_blocked(t, &ip1, T0 + 1000));
 	/* The third within the minute starts the block, once. */
-	ck_assert(throttle_record_failure(t, &ip1, T0 + 59999));
+	ck_assert(throttle_record_failure(t, &ip1, "u", T0 + 59999));
 	ck_assert(throttle_blocked(t, &ip1, T0 + 59999));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 60000));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 60000));
 	/* Another address is not affected. */
 	ck_assert(!throttle_blocked(t, &ip2, T0 + 60000));
 	/* The block lasts block_ms from the failure that started it, and
@@ -643,9 +643,9 @@ START_TEST(test_throttle_basic)
 	ck_assert(throttle_blocked(t, &ip1, T0 + 59999 + 299999));
 	ck_assert(!throttle_blocked(t, &ip1, T0 + 59999 + 300000));
 	/* Afterwards the count starts from zero. */
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 400000));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 400001));
-	ck_assert(throttle_record_failure(t, &ip1, T0 + 400002));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 400000));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 400001));
+	ck_assert(throttle_record_failure(t, &ip1, "u", T0 + 400002));
 	ck_assert_uint_eq(throttle_count(t), 1);
 	throttle_free(t);
 	throttle_free(NULL);
@@ -656,19 +656,19 @@ START_TEST(test_throttle_window)
 {
 	struct throttle *t = throttle_new(16, 3, 60000, 300000);
 
-	ck_assert(!throttle_record_failure(t, &ip1, T0));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 30000));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 30000));
 	/* The window runs from the first failure: this one starts a new one. */
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 60000));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 60000));
 	ck_assert(!throttle_blocked(t, &ip1, T0 + 60000));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 61000));
-	ck_assert(throttle_record_failure(t, &ip1, T0 + 119999));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 61000));
+	ck_assert(throttle_record_failure(t, &ip1, "u", T0 + 119999));
 	ck_assert(throttle_blocked(t, &ip1, T0 + 120000));
 	throttle_free(t);
 
 	/* One failure is enough with failures 1. */
 	t = throttle_new(16, 1, 1000, 1000);
-	ck_assert(throttle_record_failure(t, &ip1, T0));
+	ck_assert(throttle_record_failure(t, &ip1, "u", T0));
 	ck_assert(throttle_blocked(t, &ip1, T0 + 999));
 	ck_assert(!throttle_blocked(t, &ip1, T0 + 1000));
 	throttle_free(t);
@@ -679,17 +679,75 @@ START_TEST(test_throttle_success_clears)
 {
 	struct throttle *t = throttle_new(16, 3, 60000, 300000);
 
-	ck_assert(!throttle_record_failure(t, &ip1, T0));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 1));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 1));
 	ck_assert_uint_eq(throttle_count(t), 1);
-	throttle_record_success(t, &ip1);
+	throttle_record_success(t, &ip1, "u");
 	ck_assert_uint_eq(throttle_count(t), 0);
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 2));
-	ck_assert(!throttle_record_failure(t, &ip1, T0 + 3));
-	ck_assert(throttle_record_failure(t, &ip1, T0 + 4));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 2));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + 3));
+	ck_assert(throttle_record_failure(t, &ip1, "u", T0 + 4));
 	/* A success from an address the table does not hold is harmless. */
-	throttle_record_success(t, &ip2);
+	throttle_record_success(t, &ip2, "u");
 	ck_assert_uint_eq(throttle_count(t), 1);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(test_throttle_success_clears_its_name_only)
+{
+	struct throttle *t = throttle_new(16, 3, 60000, 300000);
+
+	/* Two guesses at bob; alice (whose password the guesser knows) logs
+	 * in: her attempt, counted when submitted, starts a block, and her
+	 * success lifts it; bob's guesses still count: the next one blocks. */
+	ck_assert(!throttle_record_failure(t, &ip1, "bob", T0));
+	ck_assert(!throttle_record_failure(t, &ip1, "bob", T0 + 1));
+	ck_assert(throttle_record_failure(t, &ip1, "alice", T0 + 2));
+	throttle_record_success(t, &ip1, "alice");
+	ck_assert(!throttle_blocked(t, &ip1, T0 + 3));
+	ck_assert(throttle_record_failure(t, &ip1, "bob", T0 + 4));
+	ck_assert(throttle_blocked(t, &ip1, T0 + 5));
+	/* Another name's success does not lift that block. */
+	throttle_record_success(t, &ip1, "alice");
+	ck_assert(throttle_blocked(t, &ip1, T0 + 6));
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(test_throttle_attempt)
+{
+	struct throttle *t = throttle_new(16, 3, 60000, 300000);
+
+	/* Counted as failures when made; the third starts the block, the
+	 * fourth is refused unverified. */
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "bob", T0), THROTTLE_COUNTED);
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "bob", T0 + 1), THROTTLE_COUNTED);
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "bob", T0 + 2), THROTTLE_BLOCK_STARTED);
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "bob", T0 + 3), THROTTLE_BLOCKED);
+	/* The third was never verified (queue full): taken back, block and all. */
+	throttle_uncount(t, &ip1, "bob");
+	ck_assert(!throttle_blocked(t, &ip1, T0 + 4));
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "bob", T0 + 5), THROTTLE_BLOCK_STARTED);
+	/* A right password on the attempt that blocked lifts the block. */
+	throttle_record_success(t, &ip1, "bob");
+	ck_assert(!throttle_blocked(t, &ip1, T0 + 6));
+	ck_assert_uint_eq(throttle_count(t), 0);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(test_throttle_has_failures)
+{
+	struct throttle *t = throttle_new(16, 3, 60000, 300000);
+
+	ck_assert(!throttle_has_failures(t, &ip1, T0));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0));
+	ck_assert(throttle_has_failures(t, &ip1, T0 + 1));
+	ck_assert(!throttle_has_failures(t, &ip2, T0 + 1));
+	ck_assert(!throttle_has_failures(t, &ip1, T0 + 60000)); /* the window is over */
+	throttle_record_success(t, &ip1, "u");
+	ck_assert(!throttle_has_failures(t, &ip1, T0 + 2));
 	throttle_free(t);
 }
 END_TEST
@@ -699,13 +757,13 @@ START_TEST(test_throttle_off_and_reconfigure)
 	struct throttle *t = throttle_new(16, 0, 60000, 300000);
 
 	for (int i = 0; i < 100; i++)
-		ck_assert(!throttle_record_failure(t, &ip1, T0 + (uint64_t)i));
+		ck_assert(!throttle_record_failure(t, &ip1, "u", T0 + (uint64_t)i));
 	ck_assert(!throttle_blocked(t, &ip1, T0 + 100));
 	ck_assert_uint_eq(throttle_count(t), 0);
 
 	throttle_configure(t, 2, 60000, 300000);
-	ck_assert(!throttle_record_failure(t, &ip1, T0));
-	ck_assert(throttle_record_failure(t, &ip1, T0 + 1));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0));
+	ck_assert(throttle_record_failure(t, &ip1, "u", T0 + 1));
 	/* New limits keep running blocks... */
 	throttle_configure(t, 5, 60000, 300000);
 	ck_assert(throttle_blocked(t, &ip1, T0 + 2));
@@ -729,12 +787,12 @@ START_TEST(test_throttle_keys)
 	struct sockaddr_storage other_port = ip1;
 
 	((struct sockaddr_in *)&other_port)->sin_port = htons(9);
-	ck_assert(!throttle_record_failure(t, &ip1, T0));
-	ck_assert(throttle_record_failure(t, &mapped, T0 + 1));
+	ck_assert(!throttle_record_failure(t, &ip1, "u", T0));
+	ck_assert(throttle_record_failure(t, &mapped, "u", T0 + 1));
 	ck_assert(throttle_blocked(t, &other_port, T0 + 2));
 
-	ck_assert(!throttle_record_failure(t, &a6, T0));
-	ck_assert(throttle_record_failure(t, &b6, T0 + 1));
+	ck_assert(!throttle_record_failure(t, &a6, "u", T0));
+	ck_assert(throttle_record_failure(t, &b6, "u", T0 + 1));
 	ck_assert(throttle_blocked(t, &a6, T0 + 2));
 	ck_assert(!throttle_blocked(t, &c6, T0 + 2));
 	ck_assert_uint_eq(throttle_count(t), 2);
@@ -759,21 +817,21 @@ START_TEST(test_throttle_eviction)
 		a[i] = nth(i);
 	/* Fill the table with one failure each, a[0] the oldest. */
 	for (unsigned i = 0; i < 4; i++)
-		ck_assert(!throttle_record_failure(t, &a[i], T0 + i));
+		ck_assert(!throttle_record_failure(t, &a[i], "u", T0 + i));
 	ck_assert_uint_eq(throttle_count(t), 4);
 	/* a[0] fails again: now the most recent, a[1] the oldest. */
-	ck_assert(throttle_record_failure(t, &a[0], T0 + 10));
-	ck_assert(!throttle_record_failure(t, &a[4], T0 + 11));
+	ck_assert(throttle_record_failure(t, &a[0], "u", T0 + 10));
+	ck_assert(!throttle_record_failure(t, &a[4], "u", T0 + 11));
 	ck_assert_uint_eq(throttle_count(t), 4);
 	/* a[1] was evicted: its first failure is forgotten. */
-	ck_assert(!throttle_record_failure(t, &a[1], T0 + 12));
+	ck_assert(!throttle_record_failure(t, &a[1], "u", T0 + 12));
 	/* That evicted a[2]; a[3] is still counted. */
-	ck_assert(throttle_record_failure(t, &a[3], T0 + 13));
-	ck_assert(!throttle_record_failure(t, &a[2], T0 + 14));
+	ck_assert(throttle_record_failure(t, &a[3], "u", T0 + 13));
+	ck_assert(!throttle_record_failure(t, &a[2], "u", T0 + 14));
 	/* a[0] is blocked and, though now the oldest, is spared. */
 	ck_assert(throttle_blocked(t, &a[0], T0 + 15));
 	for (unsigned i = 5; i < 8; i++)
-		ck_assert(!throttle_record_failure(t, &a[i], T0 + 20 + i));
+		ck_assert(!throttle_record_failure(t, &a[i], "u", T0 + 20 + i));
 	ck_assert(throttle_blocked(t, &a[0], T0 + 30));
 	ck_assert(throttle_blocked(t, &a[3], T0 + 30));
 	ck_assert_uint_eq(throttle_count(t), 4);
@@ -790,15 +848,15 @@ START_TEST(test_throttle_eviction_all_blocked)
 	for (unsigned i = 0; i < 4; i++)
 		a[i] = nth(i);
 	for (unsigned i = 0; i < 3; i++)
-		ck_assert(throttle_record_failure(t, &a[i], T0 + i));
-	ck_assert(throttle_record_failure(t, &a[3], T0 + 5));
+		ck_assert(throttle_record_failure(t, &a[i], "u", T0 + i));
+	ck_assert(throttle_record_failure(t, &a[3], "u", T0 + 5));
 	ck_assert(!throttle_blocked(t, &a[0], T0 + 6));
 	ck_assert(throttle_blocked(t, &a[1], T0 + 6));
 	ck_assert(throttle_blocked(t, &a[2], T0 + 6));
 	ck_assert(throttle_blocked(t, &a[3], T0 + 6));
 	/* An expired block is not protected: a[1]'s goes (failures 1, so a[0]
 	 * is blocked again at once). */
-	ck_assert(throttle_record_failure(t, &a[0], T0 + 300001));
+	ck_assert(throttle_record_failure(t, &a[0], "u", T0 + 300001));
 	ck_assert(!throttle_blocked(t, &a[1], T0 + 300001));
 	ck_assert_uint_eq(throttle_count(t), 3);
 	throttle_free(t);
@@ -813,17 +871,17 @@ START_TEST(test_throttle_many)
 	for (unsigned i = 0; i < 3 * THROTTLE_CAPACITY; i++) {
 		struct sockaddr_storage a = nth(i);
 
-		ck_assert(!throttle_record_failure(t, &a, T0 + i));
+		ck_assert(!throttle_record_failure(t, &a, "u", T0 + i));
 	}
 	ck_assert_uint_eq(throttle_count(t), THROTTLE_CAPACITY);
 	/* The newest are still counted, the oldest are not. */
 	struct sockaddr_storage newest = nth(3 * THROTTLE_CAPACITY - 1), oldest = nth(0);
-	ck_assert(throttle_record_failure(t, &newest, T0 + 3 * THROTTLE_CAPACITY));
-	ck_assert(!throttle_record_failure(t, &oldest, T0 + 3 * THROTTLE_CAPACITY + 1));
+	ck_assert(throttle_record_failure(t, &newest, "u", T0 + 3 * THROTTLE_CAPACITY));
+	ck_assert(!throttle_record_failure(t, &oldest, "u", T0 + 3 * THROTTLE_CAPACITY + 1));
 	for (unsigned i = 0; i < 3 * THROTTLE_CAPACITY; i++) {
 		struct sockaddr_storage a = nth(i);
 
-		throttle_record_success(t, &a);
+		throttle_record_success(t, &a, "u");
 	}
 	ck_assert_uint_eq(throttle_count(t), 0);
 	throttle_free(t);
@@ -842,10 +900,10 @@ static void *hammer(void *p)
 	for (unsigned i = 0; i < 4000; i++) {
 		struct sockaddr_storage a = nth(w->base + i % 512);
 
-		throttle_record_failure(w->t, &a, T0 + i);
+		throttle_record_failure(w->t, &a, "u", T0 + i);
 		throttle_blocked(w->t, &a, T0 + i);
 		if (i % 7 == 0)
-			throttle_record_success(w->t, &a);
+			throttle_record_success(w->t, &a, "u");
 	}
 	return NULL;
 }
@@ -959,6 +1017,9 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_throttle_basic);
 	tcase_add_test(tc, test_throttle_window);
 	tcase_add_test(tc, test_throttle_success_clears);
+	tcase_add_test(tc, test_throttle_success_clears_its_name_only);
+	tcase_add_test(tc, test_throttle_has_failures);
+	tcase_add_test(tc, test_throttle_attempt);
 	tcase_add_test(tc, test_throttle_off_and_reconfigure);
 	tcase_add_test(tc, test_throttle_keys);
 	tcase_add_test(tc, test_throttle_eviction);

@@ -193,7 +193,7 @@ START_TEST(log_line)
 	ck_assert_msg(strncmp(line, "stats sessions_active=1 sessions_total=5 ", 41) == 0, "%s",
 		      line);
 	ck_assert_ptr_nonnull(strstr(line, " denied=2 "));
-	ck_assert_msg(strstr(line, " hop_failures=0 bytes_spliced=7 socks5_udp=1/1") != NULL, "%s",
+	ck_assert_msg(strstr(line, " hop_failures=0 bytes_spliced=7 auth_queue_full=0 socks5_udp=1/1") != NULL, "%s",
 		      line);
 	/* A short buffer: cut, NUL-terminated, and the full length returned. */
 	char small[16];
