@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -79,9 +80,33 @@ static void tty_restore(void)
 
 static void tty_on_signal(int sig)
 {
+	int saved_errno = errno;
+	struct termios t = tty_saved;
+	sigset_t set;
+
 	tty_restore();
 	signal(sig, SIG_DFL);
-	raise(sig);
+	/* Delivered now, not when this handler returns: for SIGTSTP the
+	 * process stops here with its terminal as the user left it. */
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig); /* raise(), which cppcheck takes for noreturn */
+	if (sig == SIGTSTP) {
+		/* Back after fg, still at the prompt: echo goes off again, and
+		 * the next ^Z is caught again. */
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = tty_on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTSTP, &sa, NULL);
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		t.c_lflag |= ECHONL;
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
+			tty_changed = 1;
+	}
+	errno = saved_errno;
 }
 
 static int tty_echo_off(void)
@@ -412,11 +437,45 @@ static int passwd_check(struct passwd_ctx *ctx)
 	return EXIT_SUCCESS;
 }
 
+/* Serialise editors of one file: PATH.lock, held (flock) from reading the
+ * file to renaming its new version into place, so two runs at once cannot
+ * both start from the same old file and lose one's change. The lock file
+ * stays (removing it would race with the next locker). -1 on failure. */
+static int passwd_lock(const char *path)
+{
+	char lock[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock) {
+		passwd_warn("%s.lock: path too long", path);
+		return -1;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		passwd_warn("cannot open %s: %s", lock, strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			passwd_warn("cannot lock %s: %s", lock, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 static int passwd_rewrite(struct passwd_ctx *ctx, const char *hash)
 {
 	struct text t = { NULL, 0 };
 	int rc = 0;
+	int lock = passwd_lock(ctx->path);
 
+	if (lock < 0)
+		return EXIT_FAILURE;
+	/* The file as it is now, under the lock: another run may have
+	 * created or changed it since this one loaded it. */
+	ctx->exists = stat(ctx->path, &ctx->st) == 0;
 	if (ctx->exists) {
 		rc = text_read(ctx->path, &t);
 		if (rc < 0)
@@ -425,6 +484,7 @@ static int passwd_rewrite(struct passwd_ctx *ctx, const char *hash)
 	if (rc == 0)
 		rc = file_replace(ctx->path, &t, ctx->exists ? &ctx->st : NULL, ctx->user, hash);
 	free(t.data);
+	close(lock);
 	return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 

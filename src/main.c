@@ -608,8 +608,16 @@ int main(int argc, char **argv)
 		startup_failed("cannot drop privileges: %s", err);
 		goto out;
 	}
-	/* Threads from here on, with the final credentials. The pool is
-	 * there even without a user file: a reload may add one. */
+	/* "group" alone changes the group only: say so rather than let an
+	 * administrator believe the server runs unprivileged. */
+	if (cfg->run_group && !cfg->run_user && geteuid() == 0)
+		log_warn("group %s is set but no user: still running as root (add 'user NAME')",
+			 cfg->run_group);
+	/* Threads from here on, with the final credentials. First the log
+	 * writer, so that no worker ever waits for the log's reader. */
+	if (!log_start_writer())
+		log_warn("cannot start the log writer thread: lines are written directly");
+	/* The pool is there even without a user file: a reload may add one. */
 	rt.srv.shared.auth_pool = auth_pool_start(AUTH_POOL_THREADS);
 	if (!rt.srv.shared.auth_pool) {
 		startup_failed("cannot start the password verification threads");
@@ -648,6 +656,7 @@ out:
 	throttle_free(rt.srv.shared.throttle);
 	limits_free(rt.srv.shared.limits);
 	ares_library_cleanup();
+	log_stop_writer();
 	log_close();
 	return rc;
 }

@@ -3,8 +3,12 @@
  * never interleave. */
 #include "base/log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +18,8 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 2048
+/* At a stop, how long each remaining line may wait for a stalled reader. */
+#define LOG_STOP_WAIT_MS 200
 
 /* Set before workers start and changed only by the main thread; atomics
  * keep the readers in other threads well-defined. */
@@ -165,6 +171,193 @@ static void log_neutralise_controls(char *line, size_t n)
 			line[i] = '?';
 }
 
+/* ---- the writer thread ----
+ *
+ * A worker never writes a line itself once the writer runs: it copies the
+ * line into a bounded queue and goes on. One thread writes the queue out,
+ * so a stalled reader (a full pipe, a journald that does not read, a
+ * terminal held by ^S) stops that thread only. When the queue is full a
+ * line is dropped and counted, and once the reader takes lines again the
+ * writer says how many were lost. Before the writer starts (and in the
+ * tools), lines are written directly. */
+
+#define LOG_QUEUE_LINES 128 /* 256 KiB of lines at most */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running;
+	atomic_bool stopping; /* also read by the writer while it waits for room */
+	unsigned head, count;
+	unsigned long dropped;
+	uint16_t len[LOG_QUEUE_LINES];
+	int prio[LOG_QUEUE_LINES];
+	char line[LOG_QUEUE_LINES][LOG_LINE_MAX];
+} log_q = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+/* Write the whole line to stderr. Without a timeout (-1) it waits for
+ * room as long as it takes, unless the writer is told to stop, which
+ * turns the wait into LOG_STOP_WAIT_MS; with one, at most timeout_ms. A
+ * line is at most LOG_LINE_MAX bytes, below PIPE_BUF, so once poll says a
+ * pipe has room the write does not block. false if it was given up. */
+static bool log_write_stderr(const char *p, size_t n, int timeout_ms)
+{
+	int waited = 0;
+
+	while (n > 0) {
+		struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+		bool forever = timeout_ms < 0 && !atomic_load(&log_q.stopping);
+		int slice = forever ? 250 : LOG_STOP_WAIT_MS;
+		int r = poll(&pfd, 1, slice);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && forever)
+			continue;
+		if (r == 0 && timeout_ms >= 0 && (waited += slice) < timeout_ms)
+			continue;
+		if (r <= 0 || (pfd.revents & (POLLERR | POLLNVAL)))
+			return false;
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return false; /* a closed stderr must not stop the server */
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* One formatted line (NUL-terminated for syslog, newline-ended for
+ * stderr) to where logs go. */
+static bool log_deliver(const char *line, size_t n, int prio, int timeout_ms)
+{
+	if (atomic_load(&log_to_syslog)) {
+		syslog(prio, "%s", line);
+		return true;
+	}
+	return log_write_stderr(line, n, timeout_ms);
+}
+
+/* Queue a line for the writer: false when no writer runs (write it
+ * directly). A full queue drops the line and counts it. */
+static bool log_queue_put(const char *line, size_t n, int prio)
+{
+	pthread_mutex_lock(&log_q.lock);
+	bool queued = log_q.running && !atomic_load(&log_q.stopping);
+	if (queued) {
+		if (log_q.count == LOG_QUEUE_LINES) {
+			log_q.dropped++;
+		} else {
+			unsigned k = (log_q.head + log_q.count) % LOG_QUEUE_LINES;
+			memcpy(log_q.line[k], line, n + 1);
+			log_q.len[k] = (uint16_t)n;
+			log_q.prio[k] = prio;
+			log_q.count++;
+			pthread_cond_signal(&log_q.wake);
+		}
+	}
+	pthread_mutex_unlock(&log_q.lock);
+	return queued;
+}
+
+/* Tell how many lines were lost, once the reader takes lines again. */
+static void log_report_dropped(unsigned long dropped, int timeout_ms)
+{
+	char line[160];
+	size_t n = log_prefix(line, sizeof(line), LOG_LVL_WARN);
+	int m = snprintf(line + n, sizeof(line) - n,
+			 "log: %lu lines dropped: the log reader did not keep up%s", dropped,
+			 atomic_load(&log_to_syslog) ? "" : "\n");
+	if (atomic_load(&log_to_syslog))
+		log_deliver(line + n, (size_t)m, LOG_WARNING, timeout_ms);
+	else
+		log_deliver(line, n + (size_t)m, LOG_WARNING, timeout_ms);
+}
+
+static void *log_writer_main(void *arg)
+{
+	static char line[LOG_LINE_MAX];
+	(void)arg;
+
+	for (;;) {
+		pthread_mutex_lock(&log_q.lock);
+		while (log_q.count == 0 && !atomic_load(&log_q.stopping))
+			pthread_cond_wait(&log_q.wake, &log_q.lock);
+		if (log_q.count == 0) {
+			pthread_mutex_unlock(&log_q.lock);
+			break;
+		}
+		unsigned k = log_q.head;
+		size_t n = log_q.len[k];
+		int prio = log_q.prio[k];
+		memcpy(line, log_q.line[k], n + 1);
+		log_q.head = (k + 1) % LOG_QUEUE_LINES;
+		log_q.count--;
+		/* Stopping: no more waiting for a reader that is not there. */
+		int timeout = atomic_load(&log_q.stopping) ? LOG_STOP_WAIT_MS : -1;
+		pthread_mutex_unlock(&log_q.lock);
+
+		if (!log_deliver(line, n, prio, timeout))
+			continue;
+		pthread_mutex_lock(&log_q.lock);
+		unsigned long dropped = log_q.dropped;
+		log_q.dropped = 0;
+		pthread_mutex_unlock(&log_q.lock);
+		if (dropped > 0)
+			log_report_dropped(dropped, timeout);
+	}
+	return NULL;
+}
+
+bool log_start_writer(void)
+{
+	sigset_t all, old;
+
+	pthread_mutex_lock(&log_q.lock);
+	bool ok = log_q.running;
+	if (!ok) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		ok = pthread_create(&log_q.thread, NULL, log_writer_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		log_q.running = ok;
+		atomic_store(&log_q.stopping, false);
+	}
+	pthread_mutex_unlock(&log_q.lock);
+	return ok;
+}
+
+void log_stop_writer(void)
+{
+	struct timespec until;
+
+	pthread_mutex_lock(&log_q.lock);
+	bool running = log_q.running;
+	atomic_store(&log_q.stopping, true);
+	pthread_cond_signal(&log_q.wake);
+	pthread_mutex_unlock(&log_q.lock);
+	if (!running)
+		return;
+	/* What is queued goes out, unless the reader has stopped reading:
+	 * then each line waits LOG_STOP_WAIT_MS at most, and the whole stop
+	 * a bounded time (a syslog(3) that hangs is left behind). */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	if (pthread_timedjoin_np(log_q.thread, NULL, &until) != 0)
+		pthread_detach(log_q.thread);
+	pthread_mutex_lock(&log_q.lock);
+	log_q.running = false;
+	unsigned long dropped = log_q.dropped;
+	log_q.dropped = 0;
+	pthread_mutex_unlock(&log_q.lock);
+	if (dropped > 0)
+		log_report_dropped(dropped, LOG_STOP_WAIT_MS);
+}
+
 __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, const char *tag,
 							   const char *fmt, va_list ap)
 {
@@ -184,15 +377,12 @@ __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level,
 		n = sizeof(line) - 2; /* truncated: keep room for the newline */
 	log_neutralise_controls(line, n);
 
-	if (atomic_load(&log_to_syslog)) {
+	if (atomic_load(&log_to_syslog))
 		line[n] = '\0';
-		syslog(syslog_priority(level), "%s", line);
-		return;
-	}
-	line[n++] = '\n';
-	/* Best effort: a full or closed stderr must not stop the server. */
-	ssize_t w = write(STDERR_FILENO, line, n);
-	(void)w;
+	else
+		line[n++] = '\n';
+	if (!log_queue_put(line, n, syslog_priority(level)))
+		log_deliver(line, n, syslog_priority(level), -1);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

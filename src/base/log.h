@@ -22,6 +22,15 @@ bool log_access_enabled(void);
 bool log_enabled(enum log_level level);
 void log_close(void);
 
+/* Hand lines to a writer thread from now on, so that no thread but it ever
+ * waits for the log's reader: see log.c. Call once the process has its
+ * final form (after -D forks); false if the thread cannot start (lines are
+ * then written directly, as before). */
+bool log_start_writer(void);
+/* Write out what is queued (a bounded time when the reader has stopped)
+ * and stop the writer; lines are written directly again. */
+void log_stop_writer(void);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The one-line-per-session access log (level info, tagged "access"). */
 void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -99,6 +99,13 @@ struct userdb {
 	struct userdb_entry *slots;
 	size_t cap; /* power of two */
 	size_t count;
+	/* What an unknown user is verified against: a hash of a random
+	 * password at the cost of the file's strongest hash, so an unknown
+	 * name takes as long as the slowest real one. "" = the default
+	 * dummy (an empty file, or no cost could be read). */
+	char dummy[crypto_pwhash_STRBYTES];
+	unsigned long long max_ops;
+	size_t max_mem;
 };
 
 #define USERDB_MIN_CAP 64
@@ -227,6 +234,61 @@ static int userdb_fail(struct userdb_loader *ld, unsigned line, const char *fmt,
 	return -EINVAL;
 }
 
+/* The cost of an argon2 hash string: "$argon2id$v=19$m=65536,t=2,p=1$...":
+ * m in KiB, t passes. false if it does not read as one. */
+static bool auth_hash_cost(const char *hash, unsigned long long *ops, size_t *mem)
+{
+	const char *m = strstr(hash, "$m=");
+	unsigned long kib, t;
+
+	if (m == NULL || sscanf(m, "$m=%lu,t=%lu,", &kib, &t) != 2 || kib == 0 || t == 0 ||
+	    kib > SIZE_MAX / 1024)
+		return false;
+	*ops = t;
+	*mem = (size_t)kib * 1024;
+	return true;
+}
+
+/* Remember the strongest cost the file uses. */
+static void userdb_note_cost(struct userdb *db, const char *hash)
+{
+	unsigned long long ops;
+	size_t mem;
+
+	if (!auth_hash_cost(hash, &ops, &mem))
+		return;
+	if (ops > db->max_ops)
+		db->max_ops = ops;
+	if (mem > db->max_mem)
+		db->max_mem = mem;
+}
+
+/* The file's dummy hash, at its strongest cost, when that is above the
+ * default dummy's (the cost hopsocks-passwd uses). */
+static void userdb_make_dummy(struct userdb *db)
+{
+	unsigned char pw[32];
+	unsigned long long ops = db->max_ops;
+	size_t mem = db->max_mem;
+
+	db->dummy[0] = '\0';
+	if (ops <= crypto_pwhash_OPSLIMIT_INTERACTIVE && mem <= crypto_pwhash_MEMLIMIT_INTERACTIVE)
+		return;
+	if (ops < crypto_pwhash_OPSLIMIT_MIN)
+		ops = crypto_pwhash_OPSLIMIT_MIN;
+	if (mem < crypto_pwhash_MEMLIMIT_MIN)
+		mem = crypto_pwhash_MEMLIMIT_MIN;
+	randombytes_buf(pw, sizeof pw);
+	if (crypto_pwhash_str(db->dummy, (const char *)pw, sizeof pw, ops, mem) != 0)
+		db->dummy[0] = '\0';
+	sodium_memzero(pw, sizeof pw);
+}
+
+const char *userdb_dummy_hash(const struct userdb *db)
+{
+	return db != NULL ? db->dummy : "";
+}
+
 static int userdb_add(struct userdb_loader *ld, unsigned line, const char *name, size_t namelen,
 		      const char *hash, size_t hashlen)
 {
@@ -253,6 +315,7 @@ static int userdb_add(struct userdb_loader *ld, unsigned line, const char *name,
 	e->hash = e->name + namelen + 1;
 	e->line = line;
 	db->count++;
+	userdb_note_cost(db, e->hash);
 	return 0;
 }
 
@@ -358,6 +421,7 @@ int userdb_load(const char *path, struct userdb **out, char *err, size_t errlen)
 		userdb_free(ld.db);
 		return rc;
 	}
+	userdb_make_dummy(ld.db);
 	*out = ld.db;
 	return 0;
 }

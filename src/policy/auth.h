@@ -29,6 +29,10 @@ void userdb_free(struct userdb *db);
 /* The stored hash string of user, or NULL. */
 const char *userdb_find(const struct userdb *db, const char *user);
 size_t userdb_count(const struct userdb *db);
+/* What to verify an unknown user's password against: a hash at the cost
+ * of the file's strongest (so an unknown name takes as long as the slowest
+ * known one), or "" for the pool's default dummy. */
+const char *userdb_dummy_hash(const struct userdb *db);
 
 /* ---- verification jobs ---- */
 

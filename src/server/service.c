@@ -382,9 +382,34 @@ static int nss_lookup(const char *kind, const char *name, int size_hint, nss_try
 	}
 }
 
+/* A numeric id ("1000"): true and *id set; anything else is a name. */
+static bool numeric_id(const char *text, unsigned long *id)
+{
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	errno = 0;
+	*id = strtoul(text, &end, 10);
+	return *end == '\0' && errno == 0 && *id < (unsigned long)(uid_t)-1;
+}
+
 static int lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
 	struct account acct;
+	unsigned long id;
+
+	if (numeric_id(name, &id)) {
+		/* A uid with no entry in the user database keeps the same
+		 * number as its group, as systemd's DynamicUser= ids do. */
+		struct passwd pwd, *pw = NULL;
+		char buf[4096];
+		if (getpwuid_r((uid_t)id, &pwd, buf, sizeof(buf), &pw) != 0)
+			pw = NULL;
+		*uid = (uid_t)id;
+		*gid = pw ? pw->pw_gid : (gid_t)id;
+		return 0;
+	}
 	if (nss_lookup("user", name, _SC_GETPW_R_SIZE_MAX, try_passwd, &acct, err, errlen) < 0)
 		return -1;
 	*uid = acct.uid;
@@ -394,6 +419,12 @@ static int lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size
 
 static int lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
 {
+	unsigned long id;
+
+	if (numeric_id(name, &id)) {
+		*gid = (gid_t)id;
+		return 0;
+	}
 	return nss_lookup("group", name, _SC_GETGR_R_SIZE_MAX, try_group, gid, err, errlen);
 }
 
@@ -484,7 +515,10 @@ int service_drop_privileges(const char *user, const char *group, char *err, size
 	/* Groups first, while we still may: after setuid nothing can be
 	 * changed, and root's supplementary groups (often 0) must not
 	 * survive into the unprivileged process. */
-	if (group) {
+	unsigned long numeric;
+	if (group || numeric_id(user, &numeric)) {
+		/* A group of its own, or a user given by number: only that
+		 * group (a number has no name to look its groups up by). */
 		if (setgroups(1, &gid) < 0) {
 			snprintf(err, errlen, "setgroups(%lu): %s", (unsigned long)gid,
 				 strerror(errno));

@@ -65,6 +65,14 @@ void session_on_reload(struct session_ctx *ctx)
 			snapshot_unref(s->snap);
 			s->snap = now;
 			snapshot_ref(now);
+			/* It chose "no authentication" when none was needed; now
+			 * one is: its request must not run unauthenticated. */
+			if (s->state == S_S5_REQUEST && !s->authenticated && now->users) {
+				session_log(s, LOG_LVL_INFO,
+					    "reload: authentication is now "
+					    "required: closing");
+				session_close(s, "auth-required");
+			}
 		}
 		s = next;
 	}

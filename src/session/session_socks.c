@@ -227,8 +227,10 @@ static int session_check_password(struct session *s, const char *user, const cha
 		s->throttled = true;
 		return -2;
 	}
-	s->auth_job =
-		auth_job_new(user, pass, hash ? hash : "", s->ctx->auth_done, s, &client, suspect);
+	/* An unknown user is checked against a dummy at the file's strongest
+	 * cost: its answer takes as long as a known user's. */
+	const char *check = hash ? hash : userdb_dummy_hash(session_users(s));
+	s->auth_job = auth_job_new(user, pass, check, s->ctx->auth_done, s, &client, suspect);
 	if (s->auth_job && !auth_pool_submit(s->ctx->shared->auth_pool, s->auth_job)) {
 		/* The pool's queue is full, in all or for this address: no
 		 * hashing, no counting, and a failure for the client. */

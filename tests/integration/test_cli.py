@@ -350,5 +350,74 @@ def t_passwd_replace_delete(ctx):
     check_eq(oct(stat.S_IMODE(os.stat(path).st_mode)), oct(0o600), "mode after rewrite")
 
 
+@suite.test("hopsocks-passwd: 16 adds run at once on one file lose none (the edit is locked), "
+            "three rounds")
+def t_passwd_parallel(ctx):
+    import subprocess
+    for round_ in range(3):
+        path = os.path.join(ctx.tmpdir, "parallel-%d" % round_)
+        procs = [subprocess.Popen([HOPSOCKS_PASSWD_BIN, path, "user%d" % i],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE) for i in range(16)]
+        for i, p in enumerate(procs):
+            p.stdin.write(b"pw%d\n" % i)
+            p.stdin.close()
+        for p in procs:
+            check_eq(p.wait(BOUND), 0, "round %d: exit status" % round_)
+            p.stderr.close()
+        with open(path) as f:
+            names = sorted(line.split(":", 1)[0] for line in f if line.strip())
+        check_eq(names, sorted("user%d" % i for i in range(16)),
+                 "round %d: users in the file" % round_)
+
+
+@suite.test("hopsocks-passwd at a terminal: ^Z at the password prompt, then fg, and the "
+            "password typed still does not echo")
+def t_passwd_suspend_resume(ctx):
+    import pty
+    import select
+    import subprocess
+    master, slave = pty.openpty()
+    path = os.path.join(ctx.tmpdir, "tty-users")
+    # A process group of its own, in this session: not orphaned, so ^Z
+    # (SIGTSTP) stops it as a shell's job control would.
+    proc = subprocess.Popen([HOPSOCKS_PASSWD_BIN, path, "alice"], stdin=slave, stdout=slave,
+                            stderr=slave, preexec_fn=os.setpgrp)
+    os.close(slave)
+    out = bytearray()
+
+    def read_until(pred, what):
+        end = time.monotonic() + BOUND
+        while not pred() and time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    out.extend(os.read(master, 4096))
+                except OSError:
+                    break
+        check(pred(), "%s: the terminal shows %r" % (what, bytes(out)))
+
+    def state():
+        with open("/proc/%d/stat" % proc.pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    try:
+        read_until(lambda: b"assword" in out, "no password prompt")
+        os.kill(proc.pid, signal.SIGTSTP)
+        check(wait_until(lambda: state() == "T"), "hopsocks-passwd did not stop on ^Z")
+        os.kill(proc.pid, signal.SIGCONT)
+        check(wait_until(lambda: state() != "T"), "hopsocks-passwd did not go on after fg")
+        mark = len(out)
+        os.write(master, b"s3cret-typed\n")
+        read_until(lambda: out.count(b"assword") >= 2, "no second (confirmation) prompt")
+        check(b"s3cret-typed" not in out[mark:],
+              "the password was echoed after the resume: %r" % bytes(out[mark:]))
+        os.write(master, b"s3cret-typed\n")
+        check_eq(proc.wait(BOUND), 0, "exit status")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
 if __name__ == "__main__":
     suite.run()

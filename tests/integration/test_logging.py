@@ -26,10 +26,15 @@ broken name and line at once.
 import base64
 import os
 import re
+import signal
+import subprocess
 import sys
+import threading
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import HOPSOCKS_BIN, free_port, port_accepts, socks5_open  # noqa: E402
 from harness import (BOUND, Suite, TestFailure, check, connect, read_socks4_reply,  # noqa: E402
                      read_to_close, recv_exact, show, socks4_request, wait_until, write_users)
 from dnsserver import DnsServer  # noqa: E402
@@ -544,6 +549,59 @@ def t_target_name(ctx):
         collect(problems, one)
     problems += forgery_problems(hs)
     report(problems)
+
+
+@suite.test("a log reader that stops reading stalls no session: with -v and stderr a pipe nobody "
+            "reads, 2,000 SOCKS5 sessions each echo their bytes; once the pipe is read again, "
+            "the lines dropped meanwhile are counted in a 'log: N lines dropped' line")
+def t_stalled_log_reader(ctx):
+    echo = ctx.own(EchoServer())
+    port = free_port()
+    conf = os.path.join(ctx.tmpdir, "stalled.conf")
+    with open(conf, "w") as f:
+        f.write("listen 127.0.0.1:%d\nworkers 2\n" % port)
+    proc = subprocess.Popen([HOPSOCKS_BIN, "-v", "-c", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        check(wait_until(lambda: port_accepts("127.0.0.1", port) or proc.poll() is not None),
+              "hopsocks did not listen")
+        check(proc.poll() is None, "hopsocks exited at start")
+        # Nobody reads proc.stderr: the pipe fills after 64 KiB of log.
+        deadline = time.monotonic() + BOUND * 4
+        for i in range(2000):
+            check(time.monotonic() < deadline, "only %d of 2000 sessions in %.0f s" % (i, BOUND * 4))
+            sock = socks5_open(("127.0.0.1", port), "127.0.0.1", echo.port)[0]
+            with sock:
+                payload = b"session %d" % i
+                sock.sendall(payload)
+                check(recv_exact(sock, len(payload), "echo") == payload, "session %d: echo" % i)
+        # Read the pipe again: the writer goes on and says what it lost.
+        got = bytearray()
+        done = threading.Event()
+
+        def drain():
+            while not done.is_set():
+                chunk = os.read(proc.stderr.fileno(), 65536)
+                if not chunk:
+                    return
+                got.extend(chunk)
+                if re.search(rb"log: [0-9]+ lines dropped: the log reader did not keep up", got):
+                    done.set()
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        check(done.wait(BOUND), "no 'log: N lines dropped' line once the pipe was read: %r"
+              % bytes(got[-300:]))
+        m = re.search(rb"log: ([0-9]+) lines dropped", got)
+        check(int(m.group(1)) > 0, "dropped count %s" % m.group(1))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(BOUND)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise TestFailure("hopsocks did not exit on SIGTERM with a stalled log reader")
+    check(rc == 0, "exit status %d after SIGTERM" % rc)
 
 
 if __name__ == "__main__":

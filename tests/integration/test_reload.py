@@ -34,8 +34,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_PASSWD_BIN, Suite, TestFailure, check,  # noqa: E402
                      check_eq, connect, encode_addr5, expect_closed, fmt_addr, free_port,
-                     read_socks4_reply, read_socks5_reply, recv_exact, show, socks4_request,
+                     read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show, socks4_request,
                      socks5_auth, socks5_open, socks5_request, wait_until, write_users)
+from harness import log_lines as harness_log_lines  # noqa: E402
 from servers import EchoServer, SinkServer, pattern, sha256  # noqa: E402
 
 suite = Suite()
@@ -57,8 +58,9 @@ RELOAD_FAILED = "reload failed, keeping the running configuration: "
 # ------------------------------------------------------------------ helpers
 
 def log_lines(hs, needle):
-    """The lines of hs's stderr that contain needle."""
-    return [line for line in hs.stderr_text().splitlines() if needle in line]
+    """The complete lines of hs's stderr that contain needle (harness.py's,
+    which a line still being written does not fool)."""
+    return harness_log_lines(hs, needle)
 
 
 def write_config(hs, lines, listen=None):
@@ -665,6 +667,38 @@ def t_access_log_reload(ctx):
     loud = session()
     wait_record(hs, loud, "access line once access-log is on again")
     check_eq(records_of(hs, quiet), [], "access lines of the session made with access-log off")
+
+
+@suite.test("a reload that adds a user file ends a SOCKS5 session that chose 'no authentication' "
+            "before it: its request does not run (closed, no reply, the target never contacted)")
+def t_reload_requires_auth(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(workers=1)
+    with connect(hs.addr) as sock:
+        sock.sendall(b"\x05\x01\x00")
+        check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x00", "method selection")
+        path = write_users(ctx, {"alice": "alice-secret"})
+        write_config(hs, ["users %s" % path])
+        reload_ok(hs, 2)
+
+        def applied():
+            """A new client offering only 'no authentication' is refused
+            once the (one) worker runs the new configuration."""
+            with connect(hs.addr) as probe:
+                probe.sendall(b"\x05\x01\x00")
+                return recv_exact(probe, 2, "probe method selection") == b"\x05\xff"
+        check(wait_until(applied), "the worker never took the new configuration")
+        try:
+            sock.sendall(socks5_request("127.0.0.1", echo.port))
+        except OSError:
+            pass  # already closed: as good
+        data, how = read_to_close(sock)
+        check(data == b"" and how in ("eof", "reset"),
+              "after the reload the request got %s (%s), want a close without a reply"
+              % (show(data), how))
+    check_eq(echo.peers, [], "connections the target saw")
+    check(log_lines(hs, "reload: authentication is now required: closing"),
+          "no log line for the closed session: %s" % hs.stderr_tail(5))
 
 
 @suite.test("socks4 known-user: a SOCKS4 session admitted because bob was in the user file ends "

@@ -371,6 +371,32 @@ def t_privilege_drop(ctx):
     check_eq(d.stop(), 0, "exit status after SIGTERM")
 
 
+@suite.test("numeric ids: `user 65534` and `group 65533` drop every thread to those ids (no "
+            "user database entry needed); `group 65533` alone keeps uid 0 and says so in a warning")
+def t_privilege_drop_numeric(ctx):
+    if os.geteuid() != 0:
+        raise Skip("needs root (see the privilege drop test)")
+    echo = ctx.own(EchoServer())
+    for conf, uid, gid, warn in ((["user 65534", "group 65533"], "65534", "65533", False),
+                                 (["group 65533"], "0", "65533", True)):
+        port = free_port()
+        d = Daemon(ctx, ["listen 127.0.0.1:%d" % port, "workers 2"] + conf)
+        d.wait_listening("127.0.0.1", port)
+        check(wait_until(lambda: proc_ids(d.pid).get(d.pid, {}).get("Gid", ["0"])[0] == gid),
+              "%s: the gid never became %s: %s" % (conf, gid, d.stderr_text()[-400:]))
+        for tid, f in sorted(proc_ids(d.pid).items()):
+            check_eq((f.get("Uid"), f.get("Gid")), ([uid] * 4, [gid] * 4),
+                     "%s: thread %d Uid and Gid" % (conf, tid))
+            check_eq(f.get("Groups"), [gid], "%s: thread %d Groups" % (conf, tid))
+        check(("still running as root" in d.stderr_text()) == warn,
+              "%s: the root warning %s: %r" % (conf, "missing" if warn else "unexpected",
+                                              d.stderr_text()[-400:]))
+        sock, _, _ = socks5_open(("127.0.0.1", port), *echo.addr)
+        echo_roundtrip(sock, b"numeric ids")
+        sock.close()
+        check_eq(d.stop(), 0, "%s: exit status after SIGTERM" % conf)
+
+
 @suite.test("privilege drop to a user that does not exist: exit 1 naming the user, before "
             "serving anyone")
 def t_privilege_drop_unknown_user(ctx):

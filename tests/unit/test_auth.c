@@ -80,6 +80,32 @@ static void make_hash_argon2i(char out[crypto_pwhash_STRBYTES], const char *pass
 
 /* ---- userdb ---- */
 
+START_TEST(test_userdb_dummy_cost)
+{
+	char weak[crypto_pwhash_STRBYTES], strong[crypto_pwhash_STRBYTES];
+	char content[512], err[256];
+	struct userdb *db = NULL;
+
+	make_hash(weak, "one");
+	/* Stronger than hopsocks-passwd's default (t=2, 64 MiB): 5 passes. */
+	ck_assert_int_eq(crypto_pwhash_str(strong, "two", 3, 5, crypto_pwhash_MEMLIMIT_INTERACTIVE),
+			 0);
+	snprintf(content, sizeof content, "alice:%s\nbob:%s\n", weak, strong);
+	ck_assert_int_eq(userdb_load(write_str(content), &db, err, sizeof err), 0);
+	/* Unknown users are checked at bob's cost, not at the default. */
+	const char *dummy = userdb_dummy_hash(db);
+	ck_assert_msg(strstr(dummy, "$m=65536,t=5,") != NULL, "dummy %s", dummy);
+	ck_assert(!auth_verify(dummy, "two"));
+	userdb_free(db);
+
+	/* A file at the default cost leaves the pool's own dummy. */
+	snprintf(content, sizeof content, "alice:%s\n", weak);
+	ck_assert_int_eq(userdb_load(write_str(content), &db, err, sizeof err), 0);
+	ck_assert_str_eq(userdb_dummy_hash(db), "");
+	userdb_free(db);
+}
+END_TEST
+
 START_TEST(test_userdb_good)
 {
 	char h1[crypto_pwhash_STRBYTES], h2[crypto_pwhash_STRBYTES], h3[crypto_pwhash_STRBYTES];
@@ -818,6 +844,7 @@ static Suite *make_suite(void)
 	tc = tcase_create("userdb");
 	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(tc, test_userdb_good);
+	tcase_add_test(tc, test_userdb_dummy_cost);
 	tcase_add_test(tc, test_userdb_empty);
 	tcase_add_test(tc, test_userdb_missing);
 	tcase_add_loop_test(tc, test_userdb_errors, 0,
