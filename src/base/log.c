@@ -173,13 +173,16 @@ static void log_neutralise_controls(char *line, size_t n)
 
 /* ---- the writer thread ----
  *
- * A worker never writes a line itself once the writer runs: it copies the
- * line into a bounded queue and goes on. One thread writes the queue out,
- * so a stalled reader (a full pipe, a journald that does not read, a
- * terminal held by ^S) stops that thread only. When the queue is full a
- * line is dropped and counted, and once the reader takes lines again the
- * writer says how many were lost. Before the writer starts (and in the
- * tools), lines are written directly. */
+ * A worker never waits for the log's reader once the writer runs. While
+ * stderr takes lines at once (poll says it has room, and nothing is
+ * queued or being written) the line is written there and then, so the
+ * log stays in step with what clients see; otherwise it goes to a bounded
+ * queue that one thread writes out, so a stalled reader (a full pipe, a
+ * journald that does not read, a terminal held by ^S) stops that thread
+ * only. Syslog lines always go through the queue (syslog(3) may block).
+ * When the queue is full a line is dropped and counted, and once the
+ * reader takes lines again the writer says how many were lost. Before the
+ * writer starts (and in the tools), lines are written directly. */
 
 #define LOG_QUEUE_LINES 128 /* 256 KiB of lines at most */
 
@@ -188,6 +191,7 @@ static struct {
 	pthread_cond_t wake;
 	pthread_t thread;
 	bool running;
+	bool busy; /* the writer holds a line it is writing */
 	atomic_bool stopping; /* also read by the writer while it waits for room */
 	unsigned head, count;
 	unsigned long dropped;
@@ -244,12 +248,24 @@ static bool log_deliver(const char *line, size_t n, int prio, int timeout_ms)
 
 /* Queue a line for the writer: false when no writer runs (write it
  * directly). A full queue drops the line and counts it. */
+/* Would a line written to stderr now go without waiting? */
+static bool log_stderr_has_room(void)
+{
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) &&
+	       !(pfd.revents & (POLLERR | POLLNVAL));
+}
+
 static bool log_queue_put(const char *line, size_t n, int prio)
 {
 	pthread_mutex_lock(&log_q.lock);
 	bool queued = log_q.running && !atomic_load(&log_q.stopping);
 	if (queued) {
-		if (log_q.count == LOG_QUEUE_LINES) {
+		if (!atomic_load(&log_to_syslog) && !log_q.busy && log_q.count == 0 &&
+		    log_q.dropped == 0 && log_stderr_has_room()) {
+			/* In order (nothing is ahead of it) and without waiting. */
+			log_write_stderr(line, n, 0);
+		} else if (log_q.count == LOG_QUEUE_LINES) {
 			log_q.dropped++;
 		} else {
 			unsigned k = (log_q.head + log_q.count) % LOG_QUEUE_LINES;
@@ -297,18 +313,23 @@ static void *log_writer_main(void *arg)
 		memcpy(line, log_q.line[k], n + 1);
 		log_q.head = (k + 1) % LOG_QUEUE_LINES;
 		log_q.count--;
+		log_q.busy = true;
 		/* Stopping: no more waiting for a reader that is not there. */
 		int timeout = atomic_load(&log_q.stopping) ? LOG_STOP_WAIT_MS : -1;
 		pthread_mutex_unlock(&log_q.lock);
 
-		if (!log_deliver(line, n, prio, timeout))
-			continue;
+		unsigned long dropped = 0;
+		if (log_deliver(line, n, prio, timeout)) {
+			pthread_mutex_lock(&log_q.lock);
+			dropped = log_q.dropped;
+			log_q.dropped = 0;
+			pthread_mutex_unlock(&log_q.lock);
+			if (dropped > 0)
+				log_report_dropped(dropped, timeout);
+		}
 		pthread_mutex_lock(&log_q.lock);
-		unsigned long dropped = log_q.dropped;
-		log_q.dropped = 0;
+		log_q.busy = false;
 		pthread_mutex_unlock(&log_q.lock);
-		if (dropped > 0)
-			log_report_dropped(dropped, timeout);
 	}
 	return NULL;
 }
