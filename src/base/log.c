@@ -318,10 +318,9 @@ static void *log_writer_main(void *arg)
 		int timeout = atomic_load(&log_q.stopping) ? LOG_STOP_WAIT_MS : -1;
 		pthread_mutex_unlock(&log_q.lock);
 
-		unsigned long dropped = 0;
 		if (log_deliver(line, n, prio, timeout)) {
 			pthread_mutex_lock(&log_q.lock);
-			dropped = log_q.dropped;
+			unsigned long dropped = log_q.dropped;
 			log_q.dropped = 0;
 			pthread_mutex_unlock(&log_q.lock);
 			if (dropped > 0)
