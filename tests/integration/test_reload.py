@@ -494,9 +494,12 @@ def t_listen_add_remove(ctx):
     hs = ctx.hopsocks(listen=("127.0.0.1", "::1"))
     p1, p0 = hs.ports["127.0.0.1"], hs.ports["::1"]
     p2 = free_port("127.0.0.2")
+    want = sorted([(("127.0.0.1", p1), 2), (("::1", p0), 2)])
+    # The port accepts once the first worker's socket listens; the second
+    # worker's comes a moment later (slower under ASan): wait for it.
+    wait_until(lambda: sorted((k, len(v)) for k, v in hopsocks_listeners(hs).items()) == want)
     before = hopsocks_listeners(hs)
-    check_eq(sorted((k, len(v)) for k, v in before.items()),
-             sorted([(("127.0.0.1", p1), 2), (("::1", p0), 2)]),
+    check_eq(sorted((k, len(v)) for k, v in before.items()), want,
              "listening sockets at start (address, one per worker)")
     on_p1, _, _ = socks5_open(hs.addr_of("127.0.0.1"), *echo.addr)
     half = connect(hs.addr_of("::1"))
