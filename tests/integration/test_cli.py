@@ -379,10 +379,17 @@ def t_passwd_suspend_resume(ctx):
     import subprocess
     master, slave = pty.openpty()
     path = os.path.join(ctx.tmpdir, "tty-users")
-    # A process group of its own, in this session: not orphaned, so ^Z
-    # (SIGTSTP) stops it as a shell's job control would.
+    def job():
+        """A process group of its own, in this session: not orphaned, so ^Z
+        (SIGTSTP) stops it as a shell's job control would. It is not the
+        terminal's foreground group where the pty became this session's
+        controlling terminal (CI runs the suite as a session leader), so
+        SIGTTOU is ignored, as for a job the shell has brought to the
+        foreground: its tcsetattr calls must not stop it."""
+        os.setpgrp()
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     proc = subprocess.Popen([HOPSOCKS_PASSWD_BIN, path, "alice"], stdin=slave, stdout=slave,
-                            stderr=slave, preexec_fn=os.setpgrp)
+                            stderr=slave, preexec_fn=job)
     os.close(slave)
     out = bytearray()
 
