@@ -277,6 +277,15 @@ bool throttle_blocked(struct throttle *t, const struct sockaddr_storage *ip, uin
 	return blocked;
 }
 
+/* Has x's window run out at now? Each worker's loop caches its own clock,
+ * so a time a little before the window's start comes from another thread
+ * and is inside the window, not a reason to start a new one (that would
+ * forget the failures of attempts made at once from several workers). */
+static bool window_over(const struct throttle *t, const struct throttle_entry *x, uint64_t now)
+{
+	return now > x->window_ms && now - x->window_ms >= t->window_ms;
+}
+
 bool throttle_has_failures(struct throttle *t, const struct sockaddr_storage *ip, uint64_t now)
 {
 	uint8_t key[KEY_LEN];
@@ -289,7 +298,7 @@ bool throttle_has_failures(struct throttle *t, const struct sockaddr_storage *ip
 		const struct throttle_entry *x = i != NIL ? &t->e[i] : NULL;
 
 		any = x != NULL && (now < x->blocked_to ||
-				    (x->failures > 0 && now - x->window_ms < t->window_ms));
+				    (x->failures > 0 && !window_over(t, x, now)));
 	}
 	pthread_mutex_unlock(&t->lock);
 	return any;
@@ -309,7 +318,7 @@ static bool entry_count_failure(struct throttle *t, int32_t i, const char *user,
 	}
 	/* The window starts at the first failure; one that has run out
 	 * starts again with this one. */
-	if (x->failures == 0 || now < x->window_ms || now - x->window_ms >= t->window_ms) {
+	if (x->failures == 0 || window_over(t, x, now)) {
 		x->window_ms = now;
 		entry_forget(x);
 	}

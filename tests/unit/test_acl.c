@@ -737,6 +737,21 @@ START_TEST(test_throttle_attempt)
 }
 END_TEST
 
+START_TEST(test_throttle_clock_skew)
+{
+	struct throttle *t = throttle_new(16, 3, 60000, 300000);
+
+	/* Workers cache their own loop clocks: a time a little before the
+	 * window's start comes from another worker and does not reset it. */
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "u", T0 + 10), THROTTLE_COUNTED);
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "u", T0 + 5), THROTTLE_COUNTED);
+	ck_assert_int_eq(throttle_attempt(t, &ip1, "u", T0 + 7), THROTTLE_BLOCK_STARTED);
+	ck_assert(throttle_has_failures(t, &ip2, T0) == false);
+	ck_assert(throttle_has_failures(t, &ip1, T0 + 1));
+	throttle_free(t);
+}
+END_TEST
+
 START_TEST(test_throttle_has_failures)
 {
 	struct throttle *t = throttle_new(16, 3, 60000, 300000);
@@ -1020,6 +1035,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_throttle_success_clears_its_name_only);
 	tcase_add_test(tc, test_throttle_has_failures);
 	tcase_add_test(tc, test_throttle_attempt);
+	tcase_add_test(tc, test_throttle_clock_skew);
 	tcase_add_test(tc, test_throttle_off_and_reconfigure);
 	tcase_add_test(tc, test_throttle_keys);
 	tcase_add_test(tc, test_throttle_eviction);
