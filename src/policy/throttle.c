@@ -297,8 +297,8 @@ bool throttle_has_failures(struct throttle *t, const struct sockaddr_storage *ip
 		int32_t i = find(t, key);
 		const struct throttle_entry *x = i != NIL ? &t->e[i] : NULL;
 
-		any = x != NULL && (now < x->blocked_to ||
-				    (x->failures > 0 && !window_over(t, x, now)));
+		any = x != NULL &&
+		      (now < x->blocked_to || (x->failures > 0 && !window_over(t, x, now)));
 	}
 	pthread_mutex_unlock(&t->lock);
 	return any;
