@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
@@ -191,7 +192,8 @@ static struct {
 	pthread_cond_t wake;
 	pthread_t thread;
 	bool running;
-	bool busy; /* the writer holds a line it is writing */
+	bool busy;	      /* the writer holds a line it is writing */
+	bool stderr_file;     /* stderr is a regular file: a write never waits for a reader */
 	atomic_bool stopping; /* also read by the writer while it waits for room */
 	unsigned head, count;
 	unsigned long dropped;
@@ -262,7 +264,7 @@ static bool log_queue_put(const char *line, size_t n, int prio)
 	bool queued = log_q.running && !atomic_load(&log_q.stopping);
 	if (queued) {
 		if (!atomic_load(&log_to_syslog) && !log_q.busy && log_q.count == 0 &&
-		    log_q.dropped == 0 && log_stderr_has_room()) {
+		    log_q.dropped == 0 && (log_q.stderr_file || log_stderr_has_room())) {
 			/* In order (nothing is ahead of it) and without waiting. */
 			log_write_stderr(line, n, 0);
 		} else if (log_q.count == LOG_QUEUE_LINES) {
@@ -340,6 +342,9 @@ bool log_start_writer(void)
 	pthread_mutex_lock(&log_q.lock);
 	bool ok = log_q.running;
 	if (!ok) {
+		/* A file needs no poll(2) per line to know it takes lines. */
+		struct stat st;
+		log_q.stderr_file = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		ok = pthread_create(&log_q.thread, NULL, log_writer_main, NULL) == 0;

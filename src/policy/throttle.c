@@ -377,27 +377,32 @@ enum throttle_verdict throttle_attempt(struct throttle *t, const struct sockaddr
 	return v;
 }
 
-void throttle_uncount(struct throttle *t, const struct sockaddr_storage *ip, const char *user)
+/* Take back failures of user at ip: `take` of them (UINT32_MAX: all) and
+ * the block its own attempt started, when `proven` (a right password) or
+ * once the count is below the limit again; forget the entry when nothing
+ * is left to remember. */
+static void throttle_credit(struct throttle *t, const struct sockaddr_storage *ip, const char *user,
+			    uint32_t take, bool proven)
 {
 	uint8_t key[KEY_LEN];
 	uint32_t hash = name_hash(t, user);
-	int32_t i;
 
 	key_make(ip, key);
 	pthread_mutex_lock(&t->lock);
-	i = find(t, key);
+	int32_t i = find(t, key);
 	if (i != NIL) {
 		struct throttle_entry *x = &t->e[i];
 
 		for (int k = 0; k < NAMES; k++) {
 			if (x->names[k].count == 0 || x->names[k].hash != hash)
 				continue;
-			x->names[k].count--;
-			if (x->failures > 0)
-				x->failures--;
+			uint32_t n = take < x->names[k].count ? take : x->names[k].count;
+			x->names[k].count -= n;
+			x->failures -= n < x->failures ? n : x->failures;
 			break;
 		}
-		if (x->blocked_to != 0 && x->blocked_by == hash && x->failures < t->failures)
+		if (x->blocked_to != 0 && x->blocked_by == hash &&
+		    (proven || x->failures < t->failures))
 			x->blocked_to = 0;
 		if (x->failures == 0 && x->blocked_to == 0)
 			entry_remove(t, i);
@@ -405,35 +410,18 @@ void throttle_uncount(struct throttle *t, const struct sockaddr_storage *ip, con
 	pthread_mutex_unlock(&t->lock);
 }
 
+void throttle_uncount(struct throttle *t, const struct sockaddr_storage *ip, const char *user)
+{
+	throttle_credit(t, ip, user, 1, false);
+}
+
+/* The attempt that started a block may be this login's own (counted when
+ * it was submitted): it proved the user right, so the block goes; the
+ * other names' failures stay. */
 void throttle_record_success(struct throttle *t, const struct sockaddr_storage *ip,
 			     const char *user)
 {
-	uint8_t key[KEY_LEN];
-	uint32_t hash = name_hash(t, user);
-	int32_t i;
-
-	key_make(ip, key);
-	pthread_mutex_lock(&t->lock);
-	i = find(t, key);
-	if (i != NIL) {
-		struct throttle_entry *x = &t->e[i];
-
-		for (int k = 0; k < NAMES; k++) {
-			if (x->names[k].count == 0 || x->names[k].hash != hash)
-				continue;
-			x->failures -=
-				x->names[k].count < x->failures ? x->names[k].count : x->failures;
-			x->names[k].count = 0;
-		}
-		/* The attempt that started the block was this login's own
-		 * (counted when it was submitted): it proved the user right,
-		 * so the block goes; the other names' failures stay. */
-		if (x->blocked_to != 0 && x->blocked_by == hash)
-			x->blocked_to = 0;
-		if (x->failures == 0 && x->blocked_to == 0)
-			entry_remove(t, i);
-	}
-	pthread_mutex_unlock(&t->lock);
+	throttle_credit(t, ip, user, UINT32_MAX, true);
 }
 
 size_t throttle_count(struct throttle *t)

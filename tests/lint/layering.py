@@ -108,6 +108,20 @@ def blank_directives(text):
     return "\n".join(out)
 
 
+def closing_paren(text, open_at):
+    """The index of the ')' that closes the '(' at open_at (the last index
+    when it is never closed)."""
+    depth = 0
+    for j in range(open_at, len(text)):
+        if text[j] == "(":
+            depth += 1
+        elif text[j] == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text) - 1
+
+
 def remove_attributes(text):
     """text without its __attribute__((...)) parts, so that
     `void f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));`
@@ -116,15 +130,7 @@ def remove_attributes(text):
         m = re.search(r"\b__attribute__\s*\(", text)
         if not m:
             return text
-        depth, j = 0, m.end() - 1
-        while j < len(text):
-            if text[j] == "(":
-                depth += 1
-            elif text[j] == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
+        j = closing_paren(text, m.end() - 1)
         text = text[:m.start()] + " " + text[j + 1:]
 
 
@@ -187,14 +193,7 @@ def function_name(signature):
         return None
     if text[open_at + 1:].lstrip().startswith("*"):
         return None
-    depth = 0
-    for j in range(open_at, len(text)):
-        if text[j] == "(":
-            depth += 1
-        elif text[j] == ")":
-            depth -= 1
-            if depth == 0:
-                break
+    j = closing_paren(text, open_at)
     if text[j + 1:].strip() not in ("", ";", "{"):
         return None
     return m.group(1)
