@@ -377,6 +377,7 @@ def t_passwd_suspend_resume(ctx):
     import pty
     import select
     import subprocess
+    import termios
     master, slave = pty.openpty()
     path = os.path.join(ctx.tmpdir, "tty-users")
     def job():
@@ -412,6 +413,10 @@ def t_passwd_suspend_resume(ctx):
         check(wait_until(lambda: state() == "T"), "hopsocks-passwd did not stop on ^Z")
         os.kill(proc.pid, signal.SIGCONT)
         check(wait_until(lambda: state() != "T"), "hopsocks-passwd did not go on after fg")
+        # Type only once it has turned echo off again (it flushes what was
+        # typed before, as any password prompt does).
+        check(wait_until(lambda: not termios.tcgetattr(master)[3] & termios.ECHO),
+              "echo was not turned off again after fg")
         mark = len(out)
         os.write(master, b"s3cret-typed\n")
         read_until(lambda: out.count(b"assword") >= 2, "no second (confirmation) prompt")
