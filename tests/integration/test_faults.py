@@ -32,7 +32,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, check,  # no
                      check_eq, chain_block, connect, connects, echo_roundtrip, hop_url,
                      log_lines, read_socks5_reply, read_to_close, recv_exact, require_program,
                      show, socks5_open, socks5_request, wait_until)
-from dnsserver import DnsServer  # noqa: E402
+from dnsserver import QTYPE_A, DnsServer  # noqa: E402
 from servers import (EchoServer, Microsocks, SinkServer, SourceServer, TcpServer,  # noqa: E402
                      pattern, sha256)
 
@@ -222,6 +222,130 @@ def t_hop_killed(ctx):
     bystander.check_after(hs)
     fds_back(hs, baseline, "after the hop was killed")
 
+
+# ---------------------------------------------------------------- c. DNS faults
+
+DNS_DEADLINE_S = 2  # `timeout connect`, which bounds the lookup as well
+
+
+class FaultyDns(DnsServer):
+    """A DnsServer whose answers are broken the way `fault` says:
+    "garbage": the right ID and question, then an answer record whose
+    length runs past the packet's end; "truncated": the TC bit and no
+    answer (c-ares then asks over TCP, where nothing listens); "cut": the
+    A answer cut off in the middle of its record."""
+
+    def __init__(self, records, fault, **kw):
+        self.fault = fault
+        super().__init__(records, **kw)
+
+    def answer(self, qid, flags, name, qtype, question):
+        good = super().answer(qid, flags, name, qtype, question)
+        if self.fault == "garbage":
+            head = struct.pack(">HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question
+            return head + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x01\x00\xff\xf0" + os.urandom(7)
+        if self.fault == "truncated":
+            return struct.pack(">HHHHHH", qid, 0x8380, 1, 0, 0, 0) + question
+        if self.fault == "cut" and qtype == QTYPE_A:
+            return good[:len(good) - 3]
+        return good
+
+
+def dns_fault_case(ctx, resolver, name, want_log, server=None, result="dns-failed"):
+    # want_log: the reasons the log line may give, ("timed out",) when the
+    # deadline ended the lookup, ("resolver failure",) when c-ares did.
+    """CONNECT to name through a hopsocks whose only resolver is broken:
+    exactly 05 04 00 01 0.0.0.0:0 within the deadline (plus slack, far
+    below c-ares' own 2+4+8 s of retries), result=dns-failed and the log
+    line saying why; meanwhile an IP-literal session works, and afterwards
+    descriptors are back to their baseline."""
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(config=["resolver " + resolver, "timeout connect %ds" % DNS_DEADLINE_S],
+                      workers=1)
+    # The warm-up moves as many bytes as the session below, so that the
+    # splice pipe that one fills is already in the worker's pool.
+    baseline = warm_baseline(hs, echo, 65536)
+    sock = connect(hs.addr)
+    client = client_of(sock)
+    with sock:
+        sock.sendall(b"\x05\x01\x00")
+        check_eq(recv_exact(sock, 2, "selection"), b"\x05\x00", "selection")
+        started = time.monotonic()
+        sock.sendall(socks5_request(name, echo.port))
+        # While the name is pending, another session is served at once.
+        other, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+        with other:
+            transfer(other, pattern(65536, 5), "IP-literal session during the lookup")
+        rep, _, _, raw = read_socks5_reply(sock)
+        elapsed = time.monotonic() - started
+        check_eq(raw, b"\x05\x04\x00\x01\x00\x00\x00\x00\x00\x00", "reply to CONNECT %s" % name)
+        check(elapsed < DNS_DEADLINE_S + 8, "the 05 04 came after %.1fs (deadline %ds)"
+              % (elapsed, DNS_DEADLINE_S))
+        data, end = read_to_close(sock)
+        check_eq((data, end), (b"", "eof"), "after the 05 04")
+    rec = one_access(hs, client, "failed lookup")
+    check_access(rec, {"result": result, "target": "%s:%d" % (name, echo.port)},
+                 "failed lookup")
+    wants = ["cannot resolve %s:%d: %s" % (name, echo.port, why) for why in want_log]
+    check(any(log_lines(hs, want) for want in wants),
+          "no log line %s: %s" % (" or ".join(map(repr, wants)), hs.stderr_tail(5)))
+    if server is not None:
+        check(server.count(name) >= 1, "the DNS server was never asked for %s" % name)
+    return hs, echo, baseline
+
+
+@suite.test("DNS server down (nothing on its port): 05 04 within the deadline, "
+            "result=dns-failed; other sessions served; descriptors back to baseline")
+def t_dns_down(ctx):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        dead = "127.0.0.1:%d" % s.getsockname()[1]
+    # c-ares 1.18 keeps retrying after the ICMP refusals until the deadline
+    # ends the lookup; a newer one may give up first.  Either is right.
+    hs, echo, baseline = dns_fault_case(ctx, dead, "down.test",
+                                        ("timed out", "resolver failure"))
+    fds_back(hs, baseline, "after the lookup failed")
+
+
+@suite.test("DNS answer after the deadline (3.5 s, deadline 2 s): 05 04 at the deadline, "
+            "result=dns-failed, 'timed out'; the late answer changes nothing; the name "
+            "works afterwards; descriptors back to baseline")
+def t_dns_late(ctx):
+    d = ctx.own(DnsServer({"late.test": ["127.0.0.1"]}, delays={"late.test": 3.5}))
+    hs, echo, baseline = dns_fault_case(ctx, d.resolver, "late.test", ("timed out",), d)
+    time.sleep(2)  # the late answers arrive now, for a session that is gone
+    fds_back(hs, baseline, "after the late answer")
+    d.delays.clear()
+    sock, _, _ = socks5_open(hs.addr, "late.test", echo.port)
+    with sock:
+        transfer(sock, b"late but there", "echo via late.test afterwards")
+    check(hs.alive(), "hopsocks died")
+
+
+@suite.test("DNS answer with a record running past the packet (garbage): 05 04 within the "
+            "deadline, result=dns-failed; other sessions served; descriptors back to baseline")
+def t_dns_garbage(ctx):
+    d = ctx.own(FaultyDns({"junk.test": ["127.0.0.1"]}, "garbage"))
+    hs, echo, baseline = dns_fault_case(ctx, d.resolver, "junk.test", ("resolver failure",), d)
+    fds_back(hs, baseline, "after a garbage answer")
+
+
+@suite.test("DNS answer with TC set and no TCP server (truncated): 05 04 within the deadline, "
+            "result=dns-failed; descriptors back to baseline")
+def t_dns_truncated(ctx):
+    d = ctx.own(FaultyDns({"tc.test": ["127.0.0.1"]}, "truncated"))
+    hs, echo, baseline = dns_fault_case(ctx, d.resolver, "tc.test", ("resolver failure",), d)
+    fds_back(hs, baseline, "after a truncated answer")
+
+
+@suite.test("DNS A answer cut off inside its record (the empty AAAA answer good): 05 04 "
+            "within the deadline; c-ares calls that not found: result=not-found; descriptors "
+            "back to baseline")
+def t_dns_cut(ctx):
+    d = ctx.own(FaultyDns({"cut.test": ["127.0.0.1"]}, "cut"))
+    hs, echo, baseline = dns_fault_case(ctx, d.resolver, "cut.test", ("name not found",), d,
+                                        result="not-found")
+    fds_back(hs, baseline, "after a cut answer")
 
 if __name__ == "__main__":
     suite.run()
