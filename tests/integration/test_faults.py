@@ -347,5 +347,89 @@ def t_dns_cut(ctx):
                                         result="not-found")
     fds_back(hs, baseline, "after a cut answer")
 
+# ------------------------------------------------------ d. descriptor exhaustion
+
+def cpu_seconds(pid):
+    """utime + stime of a process so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(pid, seconds=2.0):
+    """The share of one core pid used over the next `seconds`."""
+    before, started = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / (time.monotonic() - started)
+
+
+def socks5_attempt(addr, port, wait):
+    """Open a connection and send a whole SOCKS5 CONNECT to 127.0.0.1:port
+    at once; (sock, raw reply) or (sock, None) when no reply came within
+    `wait` seconds (the connection waits in the accept queue)."""
+    sock = connect(addr)
+    sock.sendall(b"\x05\x01\x00" + socks5_request("127.0.0.1", port))
+    sock.settimeout(wait)
+    try:
+        head = sock.recv(2)
+    except socket.timeout:
+        return sock, None
+    sock.settimeout(BOUND)
+    check_eq(head, b"\x05\x00", "method selection")
+    _rep, _h, _p, raw = read_socks5_reply(sock)
+    return sock, raw
+
+
+@suite.test("descriptor exhaustion (RLIMIT_NOFILE = baseline + 24): sessions up to the limit "
+            "work, the next waits in the accept queue; hopsocks logs the EMFILE and does not "
+            "spin (< 30% of a core over 2 s); once clients leave it serves the waiting one "
+            "(exact echo) and descriptors return to baseline")
+def t_fd_exhaustion(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(workers=1)
+    baseline = warm_baseline(hs, echo, 100000)  # as much as the echo after recovery
+    limit = baseline + 24
+    resource.prlimit(hs.pid, resource.RLIMIT_NOFILE, (limit, limit))
+    held, replies, waiting = [], {}, None
+    try:
+        for _ in range(limit):  # each session takes two descriptors: bounded
+            sock, raw = socks5_attempt(hs.addr, echo.port, 1.5)
+            if raw is None:
+                waiting = sock
+                break
+            held.append(sock)
+            replies[raw[:2]] = replies.get(raw[:2], 0) + 1
+        check(waiting is not None, "every one of %d connections was answered at a limit of %d "
+              "descriptors" % (len(held), limit))
+        check(replies.get(b"\x05\x00", 0) >= 10, "successful sessions before exhaustion: %r"
+              % replies)
+        check(set(replies) <= {b"\x05\x00", b"\x05\x01"},
+              "replies before exhaustion (want 05 00, or 05 01 when the target socket "
+              "could not be made): %r" % replies)
+        for sock in held[:3]:  # the sessions already made still relay
+            echo_roundtrip(sock, b"still here", "echo while exhausted")
+        share = cpu_share(hs.pid)
+        check(share < 0.30, "hopsocks used %.0f%% of a core while out of descriptors"
+              % (share * 100))
+        want = "accept: Too many open files; pausing new connections for 100 ms"
+        check(log_lines(hs, want), "no log line %r: %s" % (want, hs.stderr_tail(5)))
+        for sock in held:
+            sock.close()
+        held = []
+        waiting.settimeout(BOUND)
+        check_eq(recv_exact(waiting, 2, "method selection after recovery"), b"\x05\x00",
+                 "method selection after recovery")
+        rep, _, _, raw = read_socks5_reply(waiting)
+        check_eq(rep, 0, "REP for the connection that waited (%s)" % show(raw))
+        transfer(waiting, pattern(100000, 4), "echo after recovery")
+        waiting.close()
+        waiting = None
+        fds_back(hs, baseline, "after exhaustion")
+    finally:
+        for sock in held + [waiting]:
+            if sock is not None:
+                sock.close()
+
+
 if __name__ == "__main__":
     suite.run()
