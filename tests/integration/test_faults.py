@@ -431,5 +431,135 @@ def t_fd_exhaustion(ctx):
                 sock.close()
 
 
+# ------------------------------------------------------------ g. slow clients
+
+def raise_nofile(want):
+    """Raise this process's soft descriptor limit towards want (the hard
+    limit caps it); hopsocks, started after, inherits it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+SLOW_GREETING = b"\x05\x03\x00\x01\x02"  # five bytes: five seconds at one a second
+
+
+class SlowClients:
+    """n connections that send SLOW_GREETING one byte a second, from one
+    thread; each records when the server ended it and what it received."""
+
+    def __init__(self, addr, n):
+        self.socks, self.sent, self.ended, self.got = [], {}, {}, {}
+        self.sel = selectors.DefaultSelector()
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex(addr)
+            self.socks.append(s)
+            self.sent[s] = 0
+            self.got[s] = b""
+            self.sel.register(s, selectors.EVENT_READ)
+        self.clients = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        next_byte = time.monotonic()
+        deadline = time.monotonic() + BOUND * 2
+        while not self.stop.is_set() and len(self.ended) < len(self.socks):
+            now = time.monotonic()
+            if now > deadline:
+                return
+            if now >= next_byte:
+                for s in self.socks:
+                    if s in self.ended or self.sent[s] >= len(SLOW_GREETING):
+                        continue
+                    try:
+                        if self.sent[s] == 0:
+                            self.clients.add("127.0.0.1:%d" % s.getsockname()[1])
+                        self.sent[s] += s.send(SLOW_GREETING[self.sent[s]:self.sent[s] + 1])
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        self._end(s)
+                next_byte = now + 1.0
+            for key, _ in self.sel.select(timeout=max(0.0, min(0.2, next_byte - now))):
+                s = key.fileobj
+                try:
+                    data = s.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if data:
+                    self.got[s] += data
+                else:
+                    self._end(s)
+
+    def _end(self, s):
+        if s not in self.ended:
+            self.ended[s] = time.monotonic()
+            self.sel.unregister(s)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(BOUND)
+        for s in self.socks:
+            s.close()
+
+
+@suite.test("2,000 slow clients (one byte a second; 500 under ASan) are all closed by the "
+            "2 s handshake deadline without a byte, each logged result=handshake-timeout, "
+            "while normal clients complete exact 32 KiB echoes; descriptors back to baseline")
+def t_slow_clients(ctx):
+    n = scaled(2000, 500)
+    if raise_nofile(n * 2 + 200) < n * 2 + 200:
+        raise Skip("descriptor limit below %d" % (n * 2 + 200))
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(config=["timeout handshake 2s"], workers=2)
+    # 32 KiB never fills a 64 KiB read, so no splice pipe joins a
+    # worker's pool (two workers: which one serves a session is the
+    # kernel's choice) and the descriptor count stays comparable.
+    baseline = warm_baseline(hs, echo, 32768)
+    slow = SlowClients(hs.addr, n)
+    normal = {"done": 0, "errors": []}
+
+    def normal_clients():
+        data = pattern(32768, 8)
+        while not slow.stop.is_set() and len(slow.ended) < n and normal["done"] < 300:
+            try:
+                sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+                with sock:
+                    transfer(sock, data, "normal client %d" % normal["done"])
+                normal["done"] += 1
+                time.sleep(0.01)
+            except Exception as e:  # reported below
+                normal["errors"].append(e)
+                return
+
+    t = threading.Thread(target=normal_clients, daemon=True)
+    t.start()
+    try:
+        check(wait_until(lambda: len(slow.ended) == n, BOUND * 2, 0.2),
+              "%d of %d slow clients were closed by the server" % (len(slow.ended), n))
+        t.join(BOUND)
+        check(not normal["errors"], "a normal client failed: %s" % normal["errors"])
+        check(normal["done"] >= 1, "no normal session completed meanwhile")
+        talked = [g for g in slow.got.values() if g]
+        check_eq(len(talked), 0, "slow clients that received bytes (first: %s)"
+                 % show(talked[0] if talked else b""))
+        unfinished = sum(1 for s in slow.socks if slow.sent[s] >= len(SLOW_GREETING))
+        check_eq(unfinished, 0, "slow clients that got to send their whole greeting")
+    finally:
+        slow.close()
+    timed_out = {r["client"] for r in hs.access() if r.get("result") == "handshake-timeout"}
+    check_eq(len(slow.clients - timed_out), 0,
+             "slow clients without a result=handshake-timeout access line (of %d)" % n)
+    fds_back(hs, baseline, "after the slow clients")
+
+
 if __name__ == "__main__":
     suite.run()
