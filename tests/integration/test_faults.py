@@ -561,5 +561,122 @@ def t_slow_clients(ctx):
     fds_back(hs, baseline, "after the slow clients")
 
 
+# --------------------------------------- b. a client that vanishes without a FIN
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class NetnsPair:
+    """Two network namespaces of this test, "srv" and "cli", joined by a
+    veth pair with private addresses that exist inside them only
+    (SRV_IP/30 and CLI_IP/30).  Skips where namespaces cannot be made
+    (CI runs in a chroot)."""
+
+    SRV_IP, CLI_IP = "10.213.0.1", "10.213.0.2"
+
+    def __init__(self, ctx):
+        self.ip = require_program("ip", "iproute2")
+        tag = "hsf%d%d" % (os.getpid() % 100000, ctx.next_index())
+        self.srv, self.cli = tag + "s", tag + "c"
+        self.made = []
+        run = subprocess.run([self.ip, "netns", "add", self.srv], capture_output=True,
+                             timeout=BOUND)
+        if run.returncode != 0:
+            raise Skip("cannot create a network namespace here (ip netns add: %s)"
+                       % run.stderr.decode(errors="replace").strip())
+        self.made.append(self.srv)
+        self._ip("netns", "add", self.cli)
+        self.made.append(self.cli)
+        self._ip("-n", self.srv, "link", "add", self.srv, "type", "veth", "peer", "name",
+                 self.cli, "netns", self.cli)
+        self._ip("-n", self.srv, "addr", "add", self.SRV_IP + "/30", "dev", self.srv)
+        self._ip("-n", self.cli, "addr", "add", self.CLI_IP + "/30", "dev", self.cli)
+        for ns in (self.srv, self.cli):
+            self._ip("-n", ns, "link", "set", "lo", "up")
+            self._ip("-n", ns, "link", "set", ns, "up")
+        try:
+            with self.inside(self.srv):
+                pass
+        except OSError as e:
+            raise Skip("cannot enter a network namespace here: %s" % e)
+
+    def _ip(self, *args):
+        run = subprocess.run([self.ip] + list(args), capture_output=True, timeout=BOUND)
+        check(run.returncode == 0, "ip %s: %s" % (" ".join(args),
+                                                   run.stderr.decode(errors="replace")))
+
+    @contextlib.contextmanager
+    def inside(self, ns):
+        """Run the body (this thread only) in namespace ns: the sockets it
+        makes, and the processes it starts, belong there for good."""
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        there = os.open("/run/netns/" + ns, os.O_RDONLY)
+        try:
+            if _libc.setns(there, CLONE_NEWNET) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, "setns %s: %s" % (ns, os.strerror(e)))
+            try:
+                yield
+            finally:
+                if _libc.setns(home, CLONE_NEWNET) != 0:  # never stay elsewhere
+                    os._exit(70)
+        finally:
+            os.close(there)
+            os.close(home)
+
+    def link_down(self):
+        """Take the client's end of the link down: nothing it sends
+        arrives any more, not even a FIN or an RST."""
+        self._ip("-n", self.cli, "link", "set", self.cli, "down")
+
+    def stop(self):
+        for ns in reversed(self.made):
+            subprocess.run([self.ip, "netns", "del", ns], capture_output=True, timeout=BOUND)
+        self.made = []
+
+
+@suite.test("a client that vanishes without a FIN (its namespace's link taken down): reaped "
+            "by the 2 s idle timeout with its log line and result=idle-timeout; a session "
+            "from elsewhere keeps working; descriptors back to baseline")
+def t_client_vanishes(ctx):
+    net = ctx.own(NetnsPair(ctx))
+    with net.inside(net.srv):
+        echo = ctx.own(EchoServer())
+        hs = ctx.hopsocks(listen=("127.0.0.1", net.SRV_IP),
+                          config=["timeout idle 2s", "allow from 127.0.0.0/8",
+                                  "allow from %s/32" % net.CLI_IP], workers=1)
+        warm_baseline(hs, echo)
+        bystander = Bystander(hs, echo, size=4096)
+    baseline = hs.stable_fd_count()
+    with net.inside(net.cli):
+        sock, _, _ = socks5_open(hs.addr_of(net.SRV_IP), "127.0.0.1", echo.port)
+    client = "%s:%d" % (net.CLI_IP, sock.getsockname()[1])
+    try:
+        transfer(sock, pattern(4096, 6), "the client before it vanishes")
+        net.link_down()
+        # Meanwhile the bystander stays busy, so its idle timer never fires.
+        rec = None
+        deadline = time.monotonic() + BOUND
+        while rec is None and time.monotonic() < deadline:
+            transfer(bystander.sock, b"busy", "bystander while waiting")
+            time.sleep(0.3)
+            found = [r for r in hs.access() if r.get("client") == client]
+            rec = found[0] if found else None
+        check(rec is not None, "the vanished client's session was not ended within %.0fs"
+              % BOUND)
+        check_access(rec, {"result": "idle-timeout", "up": "4096", "down": "4096"},
+                     "vanished client")
+        want = "client %s: idle for 2000 ms, closing" % client
+        check(log_lines(hs, want), "no log line %r: %s" % (want, hs.stderr_tail(5)))
+        fds_back(hs, baseline, "after the vanished client was reaped")
+        transfer(bystander.sock, b"after", "bystander after the reaping")
+        bystander.sock.close()
+        rec = one_access(hs, bystander.client, "bystander")
+        check_eq(rec.get("result"), "ok", "bystander result in %r" % rec["_line"])
+    finally:
+        sock.close()
+
+
 if __name__ == "__main__":
     suite.run()
