@@ -678,5 +678,114 @@ def t_client_vanishes(ctx):
         sock.close()
 
 
+# ------------------------------------------------------------ f. pipe quota
+
+PIPE_UID = 64123  # numeric: needs no entry in the user database
+F_SETPIPE_SZ = 1031
+
+PIPE_HOLDER = """
+import fcntl, os, sys
+pipes = []
+for _ in range(int(sys.argv[1])):
+    pipes.append(os.pipe())
+    try:
+        fcntl.fcntl(pipes[-1][1], %d, 1 << 20)
+    except OSError:
+        print("full %%d" %% len(pipes), flush=True)
+        break
+else:
+    print("never full", flush=True)
+sys.stdin.read()
+""" % F_SETPIPE_SZ
+
+
+class PipeHolder:
+    """A process of user PIPE_UID holding 1 MiB pipes until the kernel
+    refuses it another: that user's pipe quota is then used up."""
+
+    def __init__(self, max_pipes):
+        def become_user():
+            os.setgroups([])
+            os.setgid(PIPE_UID)
+            os.setuid(PIPE_UID)
+
+        # Debian's python3: the user may not reach an interpreter under
+        # root's home that runs this test.
+        python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+        self.proc = subprocess.Popen([python, "-c", PIPE_HOLDER, str(max_pipes)], cwd="/",
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     preexec_fn=become_user, close_fds=True)
+        self.line = self.proc.stdout.readline().decode().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(BOUND)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(BOUND)
+
+
+def spliced_at_exit(hs):
+    """Stop hs (it must exit 0) and return bytes_spliced from its exit
+    stats line."""
+    hs.stop_expect_zero()
+    lines = log_lines(hs, "bytes_spliced=")
+    check(lines, "no stats line with bytes_spliced= at exit: %s" % hs.stderr_tail(5))
+    return int(re.search(r"bytes_spliced=(\d+)", lines[-1]).group(1))
+
+
+def bulk_both_ways(hs, size):
+    """size bytes down from a SourceServer and up to a SinkServer through
+    hs; fails unless both SHA-256s match."""
+    source = SourceServer(size, seed=21)
+    sink = SinkServer()
+    try:
+        sock, _, _ = socks5_open(hs.addr, "127.0.0.1", source.port)
+        with sock:
+            data, end = read_to_close(sock, limit=size + 1)
+        check_eq((len(data), end), (size, "eof"), "download length and end")
+        check_eq(sha256(data), sha256(pattern(size, 21)), "download SHA-256")
+        up = pattern(size, 22)
+        sock, _, _ = socks5_open(hs.addr, "127.0.0.1", sink.port)
+        with sock:
+            sock.sendall(up)
+            sock.shutdown(socket.SHUT_WR)
+            answer, _ = read_to_close(sock)
+        check_eq(answer, ("%s %d\n" % (sha256(up), size)).encode(), "the sink's SHA-256 line")
+    finally:
+        source.stop()
+        sink.stop()
+
+
+@suite.test("pipe quota used up (hopsocks runs as uid %d, whose other process holds 1 MiB "
+            "pipes until refused): 8 MiB down and up relayed by read/write, SHA-256 exact, "
+            "bytes_spliced=0; the same uid without the holder does splice" % PIPE_UID)
+def t_pipe_quota(ctx):
+    if os.geteuid() != 0:
+        raise Skip("needs root to run hopsocks and a pipe holder as another user")
+    try:
+        pwd.getpwuid(PIPE_UID)
+        raise Skip("uid %d is a real user here; the test needs it unused" % PIPE_UID)
+    except KeyError:
+        pass
+    with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+        soft_pages = int(f.read())
+    if soft_pages == 0:
+        raise Skip("fs.pipe-user-pages-soft is 0: no per-user pipe quota to use up")
+    size = 8 << 20
+    hs = ctx.hopsocks(config=["user %d" % PIPE_UID, "group %d" % PIPE_UID], workers=1)
+    bulk_both_ways(hs, size)
+    control = spliced_at_exit(hs)
+    check(control >= size, "without the holder, bytes_spliced=%d: this uid should splice "
+          "(the test would prove nothing)" % control)
+    holder = ctx.own(PipeHolder(soft_pages // 256 + 16))
+    check(holder.line.startswith("full "), "the pipe holder: %r" % holder.line)
+    hs = ctx.hopsocks(config=["user %d" % PIPE_UID, "group %d" % PIPE_UID], workers=1)
+    bulk_both_ways(hs, size)
+    check_eq(spliced_at_exit(hs), 0, "bytes_spliced with the quota used up")
+
+
 if __name__ == "__main__":
     suite.run()
