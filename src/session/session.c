@@ -96,6 +96,17 @@ void session_on_reload(struct session_ctx *ctx)
 
 /* ---- event handlers ---- */
 
+/* No buffer could be allocated for this session: end it, and say so.
+ * "reset" would blame the client or the target for what is the server's
+ * own shortage, and with no line at all an operator could not tell why
+ * clients are being dropped (tests/integration/test_faults.py). "error"
+ * with a warning, as for the other allocations a session can lose. */
+static void session_close_no_memory(struct session *s)
+{
+	session_log(s, LOG_LVL_WARN, "out of memory for a buffer, closing");
+	session_close(s, "error");
+}
+
 static void session_on_client_handshake(struct session *s, unsigned events)
 {
 	if (events & LOOP_WRITE) {
@@ -107,6 +118,10 @@ static void session_on_client_handshake(struct session *s, unsigned events)
 	}
 	if ((events & LOOP_READ) && session_reads_handshake(s)) {
 		ssize_t n = relay_fill(&s->relay, RELAY_UP, s->cfd, session_pool(s));
+		if (n == -ENOMEM) {
+			session_close_no_memory(s);
+			return;
+		}
 		if (n < 0 && n != -EAGAIN) {
 			session_close(s, "reset");
 			return;
@@ -156,6 +171,10 @@ static void session_relay_step(struct session *s, bool up, bool down)
 			char ebuf[64];
 			session_log(s, LOG_LVL_DEBUG, "relay ended: %s",
 				    util_strerror(r->err, ebuf, sizeof(ebuf)));
+		}
+		if (r->err == ENOMEM) {
+			session_close_no_memory(s);
+			return;
 		}
 		session_close(s, r->err != 0 ? "reset" : "ok");
 		return;
@@ -291,7 +310,12 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 	if (!s) {
 		union sockaddr_ip ip;
 		struct sockaddr_storage client;
+		char who[64];
 
+		/* Refused without a word, the client would not show in the log
+		 * at all (tests/integration/test_faults.py). */
+		sockaddr_format(peer, who, sizeof(who));
+		log_warn("client %s: refused, out of memory", who);
 		sockaddr_ip_set(&ip, peer, peerlen);
 		sockaddr_ip_to_storage(&ip, &client);
 		limits_give_client(ctx->shared->limits, &client);

@@ -122,8 +122,11 @@ bool session_queue_reply(struct session *s, const uint8_t *p, size_t n)
 	struct relay *r = &s->relay;
 	if (!r->buf[RELAY_DOWN]) {
 		r->buf[RELAY_DOWN] = buf_get(session_pool(s));
-		if (!r->buf[RELAY_DOWN])
+		if (!r->buf[RELAY_DOWN]) {
+			/* The callers close with "error"; this says why. */
+			session_log(s, LOG_LVL_WARN, "out of memory for a reply buffer");
 			return false;
+		}
 	}
 	s->reply_bytes += (uint32_t)n;
 	return buf_append(r->buf[RELAY_DOWN], p, n) == n;

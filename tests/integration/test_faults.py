@@ -787,5 +787,117 @@ def t_pipe_quota(ctx):
     check_eq(spliced_at_exit(hs), 0, "bytes_spliced with the quota used up")
 
 
+# ---------------------------------------------------------- e. memory pressure
+
+def vm_size(pid):
+    """The address space of pid, in bytes (VmSize)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise TestFailure("no VmSize for pid %d" % pid)
+
+
+def finish_handshake(sock, port, payload):
+    """Send the rest of a SOCKS5 CONNECT whose first byte (05) is already
+    sent, then payload; ("ok", echoed bytes, how it ended) when CONNECT
+    succeeded, ("refused", bytes, how) when hopsocks closed first -- after
+    nothing, or after a selection and a failure reply, never garbage."""
+    sock.settimeout(BOUND)
+    try:
+        sock.sendall(b"\x01\x00" + socks5_request("127.0.0.1", port))
+    except OSError:
+        return "refused", b"", "send failed"
+    data, end = b"", None
+    while len(data) < 12 and end is None:
+        try:
+            chunk = sock.recv(12 - len(data))
+            data += chunk
+            end = None if chunk else "eof"
+        except ConnectionResetError:
+            end = "reset"
+    if end is not None:
+        check(b"\x05\x00\x05".startswith(data[:3]) and (len(data) < 4 or data[3] != 0),
+              "bytes before the close under memory pressure: %s" % show(data))
+        return "refused", data, end
+    check_eq(data[:5], b"\x05\x00\x05\x00\x00", "selection and CONNECT reply under pressure")
+    try:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    echoed, end = read_to_close(sock, limit=len(payload))
+    check(payload.startswith(echoed), "corrupt echo under memory pressure (%d bytes)"
+          % len(echoed))
+    return "ok", echoed, end
+
+
+@suite.test("memory pressure (RLIMIT_AS = the address space in use + 6 MiB, one malloc "
+            "arena): of 150 clients that each make hopsocks hold a 64 KiB buffer, those it "
+            "cannot allocate for are closed with an out-of-memory warning and result=error; the others finish with exact "
+            "echoes; no crash; afterwards a session echoes exactly and descriptors are back "
+            "to baseline")
+def t_memory_pressure(ctx):
+    if asan_build():
+        raise Skip("the ASan build reserves terabytes of shadow memory, so RLIMIT_AS cannot "
+                   "make its allocations fail (and a cgroup limit kills instead)")
+    echo = ctx.own(EchoServer())
+    # One malloc arena: the worker's allocations then grow the heap, which
+    # RLIMIT_AS bounds, instead of a 64 MiB arena reserved up front.
+    hs = ctx.hopsocks(config=["splice-pipes 0"], workers=1,
+                      wrapper=["env", "MALLOC_ARENA_MAX=1"])
+    baseline = warm_baseline(hs, echo, 65536)
+    limit = vm_size(hs.pid) + (6 << 20)
+    _soft, hard = resource.prlimit(hs.pid, resource.RLIMIT_AS)
+    resource.prlimit(hs.pid, resource.RLIMIT_AS, (limit, hard))
+    # Each client sends one byte of its greeting: hopsocks reads it into a
+    # 64 KiB buffer and keeps that buffer while it waits for the rest.
+    socks = []
+    try:
+        for _ in range(150):
+            sock = connect(hs.addr)
+            socks.append(sock)
+            sock.sendall(b"\x05")
+        hs.stable_fd_count(quiet=0.5)
+        check(hs.alive(), "hopsocks died under memory pressure (%s)" % hs.proc.poll())
+        outcomes = {"ok": 0, "refused": 0}
+        complete = 0
+        payload = pattern(4096, 31)
+        refused = []
+        for sock in socks:
+            client = client_of(sock)
+            what, echoed, _end = finish_handshake(sock, echo.port, payload)
+            outcomes[what] += 1
+            complete += what == "ok" and echoed == payload
+            if what == "refused":
+                refused.append(client)
+            sock.close()
+        check(hs.alive(), "hopsocks died under memory pressure (%s)" % hs.proc.poll())
+        check(outcomes["refused"] > 0, "no client was refused: memory was not tight (%r), "
+              "the test proves nothing" % outcomes)
+        check(complete > 0, "no client was served completely: %r" % outcomes)
+    finally:
+        for sock in socks:
+            sock.close()
+    # Every refused client is accounted for: a warning saying it was out
+    # of memory, then an access line result=error (or, when no session
+    # could be made at all, the refusal line alone).
+    for client in refused:
+        def said():
+            if log_lines(hs, "client %s: refused, out of memory" % client):
+                return True
+            recs = [r for r in hs.access() if r.get("client") == client]
+            return recs and recs[0].get("result") == "error" and log_lines(
+                hs, "client %s: out of memory for a " % client)
+        check(wait_until(said), "refused client %s: no warning 'out of memory' with an "
+              "access line result=error: %s" % (client, [
+                  r["_line"] for r in hs.access() if r.get("client") == client]))
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock:
+        transfer(sock, pattern(65536, 32), "a session after the load")
+    fds_back(hs, baseline, "after memory pressure")
+    print("# memory pressure: %d served (%d complete echoes), %d refused"
+          % (outcomes["ok"], complete, outcomes["refused"]))
+
 if __name__ == "__main__":
     suite.run()
