@@ -11,8 +11,6 @@ the sessions the fault does not concern go on untouched."""
 
 import contextlib
 import ctypes
-import errno
-import fcntl
 import os
 import pwd
 import re
@@ -29,7 +27,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, check,  # noqa: E402
-                     check_eq, chain_block, connect, connects, echo_roundtrip, hop_url,
+                     check_eq, chain_block, connect, echo_roundtrip, hop_url,
                      log_lines, read_socks5_reply, read_to_close, recv_exact, require_program,
                      show, socks5_open, socks5_request, wait_until)
 from dnsserver import QTYPE_A, DnsServer  # noqa: E402
@@ -188,7 +186,7 @@ def t_target_close(ctx):
     fds_back(hs, baseline, "after a target close")
 
 
-@suite.test("an upstream hop (microsocks) killed mid-stream: the client's session ends (EOF), "
+@suite.test("an upstream hop (microsocks) killed mid-stream: the client's session ends (EOF or RST), "
             "access result=reset route=up; a direct session unaffected; descriptors back to "
             "baseline")
 def t_hop_killed(ctx):
@@ -834,9 +832,9 @@ def finish_handshake(sock, port, payload):
 
 @suite.test("memory pressure (RLIMIT_AS = the address space in use + 6 MiB, one malloc "
             "arena): of 150 clients that each make hopsocks hold a 64 KiB buffer, those it "
-            "cannot allocate for are closed with an out-of-memory warning and result=error; the others finish with exact "
-            "echoes; no crash; afterwards a session echoes exactly and descriptors are back "
-            "to baseline")
+            "cannot allocate for are closed with an out-of-memory warning and result=error, "
+            "the others finish with exact echoes; no crash; afterwards a session echoes "
+            "exactly and descriptors are back to baseline")
 def t_memory_pressure(ctx):
     if asan_build():
         raise Skip("the ASan build reserves terabytes of shadow memory, so RLIMIT_AS cannot "
