@@ -186,9 +186,9 @@ def t_target_close(ctx):
     fds_back(hs, baseline, "after a target close")
 
 
-@suite.test("an upstream hop (microsocks) killed mid-stream: the client's session ends (EOF or RST), "
-            "access result=reset route=up; a direct session unaffected; descriptors back to "
-            "baseline")
+@suite.test("an upstream hop (microsocks) killed mid-stream: the client's session ends "
+            "(EOF or RST), access result=reset route=up down=4096; a direct session "
+            "unaffected; descriptors back to baseline")
 def t_hop_killed(ctx):
     echo = ctx.own(EchoServer())
     direct = ctx.own(EchoServer())
