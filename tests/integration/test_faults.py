@@ -584,20 +584,24 @@ class NetnsPair:
             raise Skip("cannot create a network namespace here (ip netns add: %s)"
                        % run.stderr.decode(errors="replace").strip())
         self.made.append(self.srv)
-        self._ip("netns", "add", self.cli)
-        self.made.append(self.cli)
-        self._ip("-n", self.srv, "link", "add", self.srv, "type", "veth", "peer", "name",
-                 self.cli, "netns", self.cli)
-        self._ip("-n", self.srv, "addr", "add", self.SRV_IP + "/30", "dev", self.srv)
-        self._ip("-n", self.cli, "addr", "add", self.CLI_IP + "/30", "dev", self.cli)
-        for ns in (self.srv, self.cli):
-            self._ip("-n", ns, "link", "set", "lo", "up")
-            self._ip("-n", ns, "link", "set", ns, "up")
-        try:
-            with self.inside(self.srv):
-                pass
-        except OSError as e:
-            raise Skip("cannot enter a network namespace here: %s" % e)
+        try:  # not owned by the test yet: remove what was made on any failure
+            self._ip("netns", "add", self.cli)
+            self.made.append(self.cli)
+            self._ip("-n", self.srv, "link", "add", self.srv, "type", "veth", "peer", "name",
+                     self.cli, "netns", self.cli)
+            self._ip("-n", self.srv, "addr", "add", self.SRV_IP + "/30", "dev", self.srv)
+            self._ip("-n", self.cli, "addr", "add", self.CLI_IP + "/30", "dev", self.cli)
+            for ns in (self.srv, self.cli):
+                self._ip("-n", ns, "link", "set", "lo", "up")
+                self._ip("-n", ns, "link", "set", ns, "up")
+            try:
+                with self.inside(self.srv):
+                    pass
+            except OSError as e:
+                raise Skip("cannot enter a network namespace here: %s" % e)
+        except BaseException:
+            self.stop()
+            raise
 
     def _ip(self, *args):
         run = subprocess.run([self.ip] + list(args), capture_output=True, timeout=BOUND)
