@@ -149,6 +149,15 @@ static void session_on_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t
 	session_start_relay(s);
 }
 
+/* What a command needs could not be allocated: 01 to the client, and a
+ * warning, or the log would show result=error with no reason
+ * (tests/integration/test_faults.py). */
+static void session_fail_no_memory(struct session *s)
+{
+	session_log(s, LOG_LVL_WARN, "out of memory setting up the command");
+	session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+}
+
 /* The request is accepted: the handshake deadline ends here. The connect
  * deadline (resolution included) lives in the dial, or in the tunnel when
  * a route sends the target through a chain. */
@@ -162,13 +171,13 @@ static void session_start_connect(struct session *s)
 	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
 	struct session_setup *su = session_setup_new(s);
 	if (!su) {
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		session_fail_no_memory(s);
 		return;
 	}
 	if (route && route->chain >= 0) {
 		su->tunnel = malloc(sizeof(*su->tunnel));
 		if (!su->tunnel) {
-			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+			session_fail_no_memory(s);
 			return;
 		}
 		chain_start(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, &dst,
@@ -270,7 +279,7 @@ static void session_udp_start(struct session *s)
 	if (su)
 		su->tunnel = malloc(sizeof(*su->tunnel));
 	if (!su || !su->tunnel) {
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		session_fail_no_memory(s);
 		return;
 	}
 	session_set_state(s, S_CONNECT);

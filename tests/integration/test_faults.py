@@ -816,8 +816,9 @@ def vm_size(pid):
 def finish_handshake(sock, port, payload):
     """Send the rest of a SOCKS5 CONNECT whose first byte (05) is already
     sent, then payload; ("ok", echoed bytes, how it ended) when CONNECT
-    succeeded, ("refused", bytes, how) when hopsocks closed first -- after
-    nothing, or after a selection and a failure reply, never garbage."""
+    succeeded, ("refused", bytes, how) when hopsocks answered with a
+    failure reply or closed first -- after nothing, or after a selection,
+    never garbage."""
     sock.settimeout(BOUND)
     try:
         sock.sendall(b"\x01\x00" + socks5_request("127.0.0.1", port))
@@ -835,7 +836,13 @@ def finish_handshake(sock, port, payload):
         check(b"\x05\x00\x05".startswith(data[:3]) and (len(data) < 4 or data[3] != 0),
               "bytes before the close under memory pressure: %s" % show(data))
         return "refused", data, end
-    check_eq(data[:5], b"\x05\x00\x05\x00\x00", "selection and CONNECT reply under pressure")
+    check_eq((data[:3], data[4:5]), (b"\x05\x00\x05", b"\x00"),
+             "selection and CONNECT reply under pressure: %s" % show(data))
+    if data[3] != 0:  # a failure reply (05 01 when the dial could not be allocated)
+        rest, end = read_to_close(sock)
+        check_eq((rest, end in ("eof", "reset")), (b"", True),
+                 "after a failure reply under pressure (%s)" % end)
+        return "refused", data, end
     try:
         sock.sendall(payload)
         sock.shutdown(socket.SHUT_WR)
@@ -894,16 +901,21 @@ def t_memory_pressure(ctx):
     finally:
         for sock in socks:
             sock.close()
-    # Every refused client is accounted for: a warning saying it was out
-    # of memory, then an access line result=error (or, when no session
-    # could be made at all, the refusal line alone).
+    # Every refused client is accounted for: a line saying it was out of
+    # memory ("out of memory for a buffer", or "connect to ... failed:
+    # Cannot allocate memory" with a 05 01), then an access line
+    # result=error (or, when no session could be made at all, the refusal
+    # line alone).
+    def out_of_memory_line(client):
+        return [line for line in log_lines(hs, "client %s: " % client)
+                if "out of memory" in line or "Cannot allocate memory" in line]
+
     for client in refused:
         def said():
             if log_lines(hs, "client %s: refused, out of memory" % client):
                 return True
             recs = [r for r in hs.access() if r.get("client") == client]
-            return recs and recs[0].get("result") == "error" and log_lines(
-                hs, "client %s: out of memory for a " % client)
+            return recs and recs[0].get("result") == "error" and out_of_memory_line(client)
         check(wait_until(said), "refused client %s: no warning 'out of memory' with an "
               "access line result=error: %s" % (client, [
                   r["_line"] for r in hs.access() if r.get("client") == client]))
