@@ -10,7 +10,9 @@
  *
  * Linked with one tests/fuzz/fuzz_NAME.c; NAME comes from the program's
  * own name. Prints TAP, one line per input: a broken invariant aborts (as
- * under libFuzzer), and the "# replaying" line before it names the input.
+ * under libFuzzer), and the "# replaying" line before it names the input;
+ * in a sanitizer build, the first input after which memory leaked is
+ * "not ok".
  * Each input is handed over in a heap block of exactly its size, as
  * libFuzzer does, so AddressSanitizer sees a read past its end. */
 #include "fuzz.h"
@@ -19,6 +21,31 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+
+/* In a sanitizer build, leaks are checked after each input (as libFuzzer
+ * does), so the report names the input that leaked. gcc says
+ * __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_LSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_LSAN 1
+#endif
+#ifdef REPLAY_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* Non-zero when memory allocated so far and no longer reachable leaked. */
+static int leaked(void)
+{
+#ifdef REPLAY_LSAN
+	return __lsan_do_recoverable_leak_check();
+#else
+	return 0;
+#endif
+}
 
 struct inputs {
 	char **path;
@@ -125,6 +152,7 @@ int main(int argc, char **argv)
 {
 	struct inputs in = { NULL, 0, 0 };
 	const char *name = target_name(argv[0]);
+	size_t failed = 0;
 
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
@@ -165,10 +193,19 @@ int main(int argc, char **argv)
 		free(data);
 		/* tests/fuzz/regress/NAME/FILE rather than the whole path. */
 		const char *label = strstr(in.path[i], "tests/fuzz/");
-		printf("ok %zu - %s (%zu bytes)\n", i + 1, label != NULL ? label : in.path[i],
-		       size);
+		/* A leak stays reported by every later check: name the first
+		 * input that leaked and stop looking. */
+		if (failed == 0 && leaked()) {
+			printf("not ok %zu - %s (%zu bytes): leaked memory\n", i + 1,
+			       label != NULL ? label : in.path[i], size);
+			failed++;
+		} else {
+			printf("ok %zu - %s (%zu bytes)\n", i + 1,
+			       label != NULL ? label : in.path[i], size);
+		}
+		fflush(stdout);
 		free(in.path[i]);
 	}
 	free(in.path);
-	return 0;
+	return failed == 0 ? 0 : 1;
 }
