@@ -240,9 +240,12 @@ ssize_t admin_parse_request(const char *buf, size_t len, struct admin_request *o
 {
 	memset(out, 0, sizeof(*out));
 	size_t scan = len < ADMIN_REQUEST_MAX ? len : ADMIN_REQUEST_MAX;
-	if (memchr(buf, '\0', scan))
-		return -400;
 	size_t end = header_end(buf, scan);
+	/* A NUL in the header is refused; bytes behind a complete header
+	 * (pipelined, say) are not this request's, or the answer would
+	 * depend on how the bytes happened to arrive. */
+	if (memchr(buf, '\0', end != 0 ? end : scan))
+		return -400;
 	if (end == 0)
 		return len >= ADMIN_REQUEST_MAX ? -431 : 0;
 	const char *nl = memchr(buf, '\n', end);

@@ -751,6 +751,10 @@ ssize_t http_parse_response(const uint8_t *buf, size_t len, struct http_response
 	memset(out, 0, sizeof(*out));
 	if (!http_next_line(buf, http_scan_limit(len), &pos, &line))
 		return http_incomplete(buf, len, 0);
+	/* A NUL is refused at once, as it was while the line was incomplete,
+	 * so "HTTP/2.0 \0...\n" is not 505 or 400 by how it arrived. */
+	if (memchr(line.p, '\0', line.n) != NULL)
+		return -HTTP_EMALFORMED;
 	int rc = http_parse_status_line(&line, out);
 	if (rc < 0)
 		return rc;

@@ -299,6 +299,10 @@ START_TEST(parse_requests)
 	ck_assert_int_eq(parse("GET /\x7f HTTP/1.1\r\n\r\n", &r), -400);
 	ck_assert_int_eq(parse("\r\n\r\n", &r), -400);
 	ck_assert_int_eq(admin_parse_request("GET /\0 HTTP/1.1\r\n\r\n", 20, &r), -400);
+	/* What follows a complete header is not looked at, however it
+	 * arrives (found by tests/fuzz/fuzz_admin.c). */
+	ck_assert_int_eq(admin_parse_request("GET / HTTP/1.1\r\n\r\n\0", 19, &r), 18);
+	ck_assert_int_eq(admin_parse_request("GET / HTTP/1.1\r\nX: \0\r\n\r\n", 24, &r), -400);
 	ck_assert_int_eq(parse("GET / HTTP/2.0\r\n\r\n", &r), -505);
 	ck_assert_int_eq(parse("GET / HTTP/0.9\r\n\r\n", &r), -505);
 

@@ -985,6 +985,10 @@ START_TEST(test_resp_parse_errors)
 	}
 	ck_assert_int_eq(parse_resp("HTTP/1.1 200 OK\r\n\0", 18, &r), -HTTP_EMALFORMED);
 	ck_assert_int_eq(parse_resp("HTTP/1.1 200 OK\r\n", 17, &r), 0);
+	/* A NUL decides before the version, whether or not the line's end has
+	 * arrived (found by tests/fuzz/fuzz_http.c). */
+	ck_assert_int_eq(parse_resp("HTTP/2.0 200 \0", 14, &r), -HTTP_EMALFORMED);
+	ck_assert_int_eq(parse_resp("HTTP/2.0 200 \0\r\n\r\n", 18, &r), -HTTP_EMALFORMED);
 }
 END_TEST
 
