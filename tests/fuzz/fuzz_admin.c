@@ -54,14 +54,15 @@ static void check_request(const uint8_t *msg, size_t len)
 	struct admin_request req;
 	struct sockaddr_storage admin;
 	const uint8_t *sp1, *sp2, *q;
-	uint8_t *big;
-	ssize_t n, r;
+	ssize_t n;
 
 	n = fuzz_check_stream(parse_request, msg, len, &req, sizeof(req));
 
 	/* The size bound: filler without a line feed up to the limit. */
 	if (len < ADMIN_REQUEST_MAX - 1) {
-		big = malloc(ADMIN_REQUEST_MAX);
+		uint8_t *big = malloc(ADMIN_REQUEST_MAX);
+		ssize_t r;
+
 		if (big == NULL)
 			abort();
 		memcpy(big, msg, len);
@@ -143,7 +144,7 @@ static bool host_part(const char *host, char *out, size_t cap)
 static void check_host(const uint8_t *msg, size_t len)
 {
 	struct sockaddr_storage admin, lit;
-	char host[ADMIN_HOST_MAX + 1], name[ADMIN_HOST_MAX + 1], ported[ADMIN_HOST_MAX + 16];
+	char host[ADMIN_HOST_MAX + 1], name[ADMIN_HOST_MAX + 1];
 	size_t alen, n = 0;
 	bool pub, allowed, any;
 
@@ -187,6 +188,8 @@ static void check_host(const uint8_t *msg, size_t len)
 
 	/* A port makes no difference to a bare host or a bracketed one. */
 	if (strchr(host, ':') == NULL || (host[0] == '[' && host[strlen(host) - 1] == ']')) {
+		char ported[ADMIN_HOST_MAX + 16];
+
 		snprintf(ported, sizeof(ported), "%s:8080", host);
 		FUZZ_CHECK(admin_host_allowed(ported, &admin, pub) == allowed);
 		FUZZ_CHECK(admin_host_allowed(ported, &admin, true));

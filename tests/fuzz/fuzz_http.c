@@ -167,7 +167,7 @@ static void check_response(const uint8_t *msg, size_t len)
 	struct http_response rep, again;
 	uint8_t enc[HTTP_RESPONSE_MAX];
 	char detail[HTTP_DETAIL_MAX + 40];
-	ssize_t n, e;
+	ssize_t n;
 	size_t dlen = 0;
 
 	n = fuzz_check_stream(parse_response, msg, len, &rep, sizeof(rep));
@@ -197,8 +197,8 @@ static void check_response(const uint8_t *msg, size_t len)
 		const char *cl;
 		ssize_t h;
 		long body;
-
-		e = http_encode_response(enc, sizeof(enc), statuses[i], len % 2 ? detail : NULL);
+		ssize_t e = http_encode_response(enc, sizeof(enc), statuses[i],
+						 len % 2 ? detail : NULL);
 		if (reason == NULL) {
 			FUZZ_CHECK(e == -EINVAL);
 			continue;
@@ -280,7 +280,7 @@ static void check_encode(const uint8_t *msg, size_t len)
 	char host[TARGET_DOMAIN_MAX + 2], user[300], pass[300];
 	const uint8_t *p = msg + 4, *end = msg + len;
 	char *fields[3] = { host, user, pass };
-	size_t caps[3] = { sizeof(host), sizeof(user), sizeof(pass) };
+	const size_t caps[3] = { sizeof(host), sizeof(user), sizeof(pass) };
 	size_t alen;
 	bool with_user, with_pass;
 	ssize_t e, r;

@@ -106,10 +106,9 @@ static void check_dest(const struct config_route *r)
 /* "DEST" or "DEST PORTS": each parsed, written back, parsed again. */
 static void check_dest_text(const uint8_t *msg, size_t len)
 {
-	char line[512], out[512], dest[512], err[CONFIG_ERR_MAX];
+	char line[512], out[512], err[CONFIG_ERR_MAX];
 	char *ports = NULL, *sp;
 	struct config_route a, b;
-	int n;
 
 	first_line(msg, len, line, sizeof(line));
 	sp = strchr(line, ' ');
@@ -122,6 +121,9 @@ static void check_dest_text(const uint8_t *msg, size_t len)
 	a.port_max = 65535;
 	a.chain = -1;
 	if (config_dest_parse(line, &a, err, sizeof(err)) == 0) {
+		char dest[512];
+		int n;
+
 		check_dest(&a);
 		n = config_dest_format(&a, out, sizeof(out));
 		FUZZ_CHECK(n > 0 && (size_t)n < sizeof(out));
@@ -248,12 +250,14 @@ static void check_acl_rule(const struct config_acl_rule *r)
 
 static void check_acl(const uint8_t *msg, size_t len)
 {
-	char line[1024], text[1100], again[2048];
+	char line[1024], text[1100];
 	struct config a, b;
 
 	first_line(msg + (len > 0), len - (len > 0), line, sizeof(line));
 	snprintf(text, sizeof(text), "%s %s\n", len > 0 && msg[0] & 1 ? "deny" : "allow", line);
 	if (parse_config(&a, text) == 0) {
+		char again[2048];
+
 		FUZZ_CHECK(a.nacl == 1);
 		check_acl_rule(&a.acl[0]);
 		acl_write(&a.acl[0], again, sizeof(again));
@@ -289,13 +293,14 @@ static const struct config_route *find_route(const struct config *cfg)
 
 static void check_route(const uint8_t *msg, size_t len)
 {
-	char line[1024], text[1200], out[1024];
+	char line[1024], text[1200];
 	struct config a, b;
 
 	first_line(msg, len, line, sizeof(line));
 	snprintf(text, sizeof(text), ROUTE_PREFIX "%s\n", line);
 	if (parse_config(&a, text) == 0) {
 		const struct config_route *x = find_route(&a), *y;
+		char out[1024];
 		int n;
 
 		FUZZ_CHECK(x != NULL);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Static checks the project holds itself to: cppcheck finds nothing in the
-server's sources or the benchmark's (warning, style, performance and
-portability checks). The compiler's -Wall -Wextra -Werror is the build's
+server's sources, the fuzz targets' or the benchmark's (warning, style,
+performance and portability checks). The compiler's -Wall -Wextra -Werror is the build's
 own business (configure --enable-werror)."""
 
 import glob
@@ -43,6 +43,14 @@ def t_src(ctx):
 def t_bench(ctx):
     files = sorted(glob.glob(os.path.join(SRCDIR, "bench", "*.c")))
     check(len(files) >= 3, "found only %d sources under %s/bench" % (len(files), SRCDIR))
+    found = cppcheck(files)
+    check(found == "", "cppcheck findings:\n" + found)
+
+
+@suite.test("cppcheck (%s) reports nothing in tests/fuzz/*.c" % CHECKS)
+def t_fuzz(ctx):
+    files = sorted(glob.glob(os.path.join(SRCDIR, "tests", "fuzz", "*.c")))
+    check(len(files) >= 8, "found only %d sources under %s/tests/fuzz" % (len(files), SRCDIR))
     found = cppcheck(files)
     check(found == "", "cppcheck findings:\n" + found)
 
