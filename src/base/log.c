@@ -429,3 +429,16 @@ void log_access(const char *fmt, ...)
 	log_emit(LOG_LVL_INFO, "access", fmt, ap);
 	va_end(ap);
 }
+
+bool log_every_due(struct log_every *e, uint64_t now_ms, unsigned period_ms, unsigned *skipped)
+{
+	/* A clock reading of 0 still counts as "logged" (last_ms 0 means never). */
+	if (e->last_ms != 0 && now_ms < e->last_ms + period_ms) {
+		e->skipped++;
+		return false;
+	}
+	*skipped = e->skipped;
+	e->skipped = 0;
+	e->last_ms = now_ms != 0 ? now_ms : 1;
+	return true;
+}

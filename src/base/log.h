@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -55,6 +56,22 @@ size_t log_escape(char *out, size_t cap, const char *s, size_t n, bool *cut);
 /* The NUL-terminated s escaped into out; returns out (for a printf
  * argument). NULL or "" gives "-", the log's empty field. */
 const char *log_esc(char *out, size_t cap, const char *s);
+
+/* ---- lines a stranger can repeat at will ----
+ *
+ * An event any client can cause once per connection (max-connections
+ * reached, accept failing with EMFILE) is logged at most once per period:
+ * the first time at once, then the next time the period has passed, with
+ * the number of times it was not logged in between, so a flood costs a
+ * line a second, not a line a connection, and the count is kept. */
+struct log_every {
+	uint64_t last_ms; /* when a line was last allowed; 0: never */
+	unsigned skipped; /* events not logged since */
+};
+
+/* Whether the event at now_ms gets a line. If it does, *skipped is how
+ * many were not logged since the last line (and the count restarts). */
+bool log_every_due(struct log_every *e, uint64_t now_ms, unsigned period_ms, unsigned *skipped);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -24,6 +24,7 @@
 
 #define WORKER_ACCEPT_BATCH	  64
 #define WORKER_ACCEPT_PAUSE_MS	  100
+#define WORKER_LOG_EVERY_MS	  1000 /* log_every_due period for floods */
 #define WORKER_LISTEN_BACKLOG	  1024
 #define WORKER_SPARE_BUFFERS	  64
 #define WORKER_AUTH_CACHE_ENTRIES 1024
@@ -74,8 +75,13 @@ static void worker_on_accept_pause_end(struct loop *loop, void *arg)
 static void worker_pause_accepting(struct worker *w, int err)
 {
 	char ebuf[64];
-	log_warn("accept: %s; pausing new connections for %d ms",
-		 util_strerror(err, ebuf, sizeof(ebuf)), WORKER_ACCEPT_PAUSE_MS);
+	unsigned skipped;
+	/* While descriptors stay exhausted this runs every pause. */
+	if (log_every_due(&w->accept_fail_log, loop_now_ms(w->ctx.net.loop), WORKER_LOG_EVERY_MS,
+			  &skipped))
+		log_warn(
+			"accept: %s; pausing new connections for %d ms (%u more pauses not logged)",
+			util_strerror(err, ebuf, sizeof(ebuf)), WORKER_ACCEPT_PAUSE_MS, skipped);
 	worker_set_accepting(w, false);
 	loop_timer_set(w->ctx.net.loop, &w->accept_pause, WORKER_ACCEPT_PAUSE_MS);
 }
@@ -89,9 +95,16 @@ static bool worker_admit(struct worker *w, const struct sockaddr *peer)
 		return true;
 	atomic_fetch_sub(&srv->shared.connections, 1);
 	stats_inc(&srv->stats, refused_max_connections);
-	char who[64];
-	sockaddr_format(peer, who, sizeof(who));
-	log_warn("client %s: refused, max-connections (%u) reached", who, max);
+	/* Every connection past the limit lands here: one line a period. */
+	unsigned skipped;
+	if (log_every_due(&w->max_conn_log, loop_now_ms(w->ctx.net.loop), WORKER_LOG_EVERY_MS,
+			  &skipped)) {
+		char who[64];
+		sockaddr_format(peer, who, sizeof(who));
+		log_warn("client %s: refused, max-connections (%u) reached (%u more refused "
+			 "since the last line)",
+			 who, max, skipped);
+	}
 	return false;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "base/stats.h"
 #include "config/config.h"
 #include "net/loop.h"
@@ -67,6 +68,8 @@ struct worker {
 
 	struct listener *listeners;	/* one per listen address, this worker's own sockets */
 	struct loop_timer accept_pause; /* re-enables accepting after EMFILE */
+	/* Lines a flood of connections would repeat (log_every_due). */
+	struct log_every accept_fail_log, max_conn_log;
 
 	/* The main thread's requests (stop, reload): bits in ctl_pending,
 	 * announced through the ctl_fd eventfd. */

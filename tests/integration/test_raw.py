@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Skip, Suite, TestFailure, check, check_eq, connect, echo_roundtrip,  # noqa: E402
                      expect_closed, read_socks4_reply, read_socks5_reply, read_to_close,
                      recv_exact, socks4_request, socks5_open, socks5_request, show,
-                     wait_until)
+                     log_lines, wait_until)
 from servers import Blackhole, EchoServer, GreeterServer, pattern  # noqa: E402
 
 suite = Suite()
@@ -413,7 +413,8 @@ def open_relay(hs, echo, bound=BOUND):
             time.sleep(0.05)
 
 
-@suite.test("max-connections 2: a third client is closed without a reply; after one ends, a new one works")
+@suite.test("max-connections 2: a third client is closed without a reply; after one ends, a new one "
+            "works; 40 refusals log one line a second per worker, not one each")
 def t_max_connections(ctx):
     echo = ctx.own(EchoServer())
     hs = ctx.hopsocks(config=["max-connections 2"])
@@ -422,6 +423,19 @@ def t_max_connections(ctx):
         with connect(hs.addr) as third:
             third.sendall(b"\x05\x01\x00")
             expect_closed(third, "third connection over max-connections 2")
+        started = time.monotonic()
+        for i in range(40):
+            with connect(hs.addr) as extra:
+                expect_closed(extra, "connection %d over max-connections 2" % (i + 1))
+        took = time.monotonic() - started
+        needle = "refused, max-connections (2) reached"
+        lines = log_lines(hs, needle)
+        # Each worker's first refusal is logged at once with nothing skipped.
+        check(lines and "(0 more refused since the last line)" in lines[0],
+              "the first refusal line: %r" % lines[:1])
+        check(len(lines) <= 2 * (2 + int(took)),
+              "%d lines for 41 refusals in %.1f s from 2 workers:\n%s"
+              % (len(lines), took, "\n".join(lines)))
         held.pop().close()
         sock = open_relay(hs, echo)
         sock.close()

@@ -64,6 +64,25 @@ START_TEST(target_name_escaped_alike)
 }
 END_TEST
 
+/* A flood gets its first line at once, then one a period with the count
+ * of what was not logged in between. */
+START_TEST(every_counts_what_it_skips)
+{
+	struct log_every e = { 0 };
+	unsigned skipped = 99;
+
+	ck_assert(log_every_due(&e, 0, 1000, &skipped)); /* a clock at 0 still counts */
+	ck_assert_uint_eq(skipped, 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert(!log_every_due(&e, 999, 1000, &skipped));
+	ck_assert(log_every_due(&e, 1001, 1000, &skipped));
+	ck_assert_uint_eq(skipped, 5);
+	ck_assert(!log_every_due(&e, 2000, 1000, &skipped));
+	ck_assert(log_every_due(&e, 2001, 1000, &skipped));
+	ck_assert_uint_eq(skipped, 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -72,6 +91,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, escape_cut_never_splits);
 	tcase_add_test(tc, esc_empty_is_dash);
 	tcase_add_test(tc, target_name_escaped_alike);
+	tcase_add_test(tc, every_counts_what_it_skips);
 	suite_add_tcase(s, tc);
 	return s;
 }
