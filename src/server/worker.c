@@ -74,14 +74,15 @@ static void worker_on_accept_pause_end(struct loop *loop, void *arg)
  * error, so stop listening for a moment and let sessions close. */
 static void worker_pause_accepting(struct worker *w, int err)
 {
-	char ebuf[64];
 	unsigned skipped;
 	/* While descriptors stay exhausted this runs every pause. */
 	if (log_every_due(&w->accept_fail_log, loop_now_ms(w->ctx.net.loop), WORKER_LOG_EVERY_MS,
-			  &skipped))
+			  &skipped)) {
+		char ebuf[64];
 		log_warn(
 			"accept: %s; pausing new connections for %d ms (%u more pauses not logged)",
 			util_strerror(err, ebuf, sizeof(ebuf)), WORKER_ACCEPT_PAUSE_MS, skipped);
+	}
 	worker_set_accepting(w, false);
 	loop_timer_set(w->ctx.net.loop, &w->accept_pause, WORKER_ACCEPT_PAUSE_MS);
 }
