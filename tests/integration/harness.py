@@ -28,6 +28,12 @@ import traceback
 # purpose: CI runs a sanitizer build on a 2-core machine next to other tests.
 BOUND = float(os.environ.get("HOPSOCKS_TEST_BOUND", "30"))
 
+# A command every Hopsocks process is started under (split on spaces), e.g.
+# "valgrind --leak-check=full --error-exitcode=1" for `scripts/test
+# --valgrind`.  It must exec hopsocks in the same process, so the pid the
+# tests signal and watch stays hopsocks'.
+WRAPPER = os.environ.get("HOPSOCKS_WRAPPER", "").split()
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("HOPSOCKS_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 
@@ -208,7 +214,7 @@ class Hopsocks:
         return self
 
     def command(self):
-        cmd = self.wrapper + [HOPSOCKS_BIN, "-c", self.conf_path]
+        cmd = self.wrapper + WRAPPER + [HOPSOCKS_BIN, "-c", self.conf_path]
         if self.use_listen_flag:
             for host, port in self.ports.items():
                 cmd += ["-l", fmt_addr(host, port)]
