@@ -28,6 +28,13 @@ import traceback
 # purpose: CI runs a sanitizer build on a 2-core machine next to other tests.
 BOUND = float(os.environ.get("HOPSOCKS_TEST_BOUND", "30"))
 
+# How many times slower than usual hopsocks runs (`scripts/test --valgrind`
+# sets 10; argon2 alone then takes seconds).  Hopsocks processes get a
+# handshake deadline that much longer than the default 10 s (a test's own
+# `timeout handshake` still wins), and the few checks of "fast enough" in
+# the suite scale by it.
+SLOW = float(os.environ.get("HOPSOCKS_TEST_SLOW", "1"))
+
 # A command every Hopsocks process is started under (split on spaces), e.g.
 # "valgrind --leak-check=full --error-exitcode=1" for `scripts/test
 # --valgrind`.  It must exec hopsocks in the same process, so the pid the
@@ -226,6 +233,8 @@ class Hopsocks:
             lines += ["listen %s" % fmt_addr(h, p) for h, p in self.ports.items()]
         if self.workers is not None:
             lines.append("workers %s" % self.workers)
+        if SLOW > 1:
+            lines.append("timeout handshake %ds" % (10 * SLOW))
         lines += self.config_lines
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
