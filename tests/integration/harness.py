@@ -29,10 +29,10 @@ import traceback
 BOUND = float(os.environ.get("HOPSOCKS_TEST_BOUND", "30"))
 
 # How many times slower than usual hopsocks runs (`scripts/test --valgrind`
-# sets 10; argon2 alone then takes seconds).  Hopsocks processes get a
-# handshake deadline that much longer than the default 10 s (a test's own
-# `timeout handshake` still wins), and the few checks of "fast enough" in
-# the suite scale by it.
+# sets 10; argon2 alone then takes seconds).  Hopsocks processes get
+# handshake and connect deadlines that much longer than the default 10 s (a
+# test's own `timeout handshake` or `timeout connect` still wins), and the
+# few checks of "fast enough" in the suite scale by it.
 SLOW = float(os.environ.get("HOPSOCKS_TEST_SLOW", "1"))
 
 # A command every Hopsocks process is started under (split on spaces), e.g.
@@ -234,7 +234,10 @@ class Hopsocks:
         if self.workers is not None:
             lines.append("workers %s" % self.workers)
         if SLOW > 1:
+            # A connect through a chain of slowed hopsocks (each checking a
+            # password) needs the same room.
             lines.append("timeout handshake %ds" % (10 * SLOW))
+            lines.append("timeout connect %ds" % (10 * SLOW))
         lines += self.config_lines
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
