@@ -28,6 +28,19 @@ import traceback
 # purpose: CI runs a sanitizer build on a 2-core machine next to other tests.
 BOUND = float(os.environ.get("HOPSOCKS_TEST_BOUND", "30"))
 
+# How many times slower than usual hopsocks runs (`scripts/test --valgrind`
+# sets 10; argon2 alone then takes seconds).  Hopsocks processes get
+# handshake and connect deadlines that much longer than the default 10 s (a
+# test's own `timeout handshake` or `timeout connect` still wins), and the
+# few checks of "fast enough" in the suite scale by it.
+SLOW = float(os.environ.get("HOPSOCKS_TEST_SLOW", "1"))
+
+# A command every Hopsocks process is started under (split on spaces), e.g.
+# "valgrind --leak-check=full --error-exitcode=1" for `scripts/test
+# --valgrind`.  It must exec hopsocks in the same process, so the pid the
+# tests signal and watch stays hopsocks'.
+WRAPPER = os.environ.get("HOPSOCKS_WRAPPER", "").split()
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("HOPSOCKS_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 
@@ -208,7 +221,7 @@ class Hopsocks:
         return self
 
     def command(self):
-        cmd = self.wrapper + [HOPSOCKS_BIN, "-c", self.conf_path]
+        cmd = self.wrapper + WRAPPER + [HOPSOCKS_BIN, "-c", self.conf_path]
         if self.use_listen_flag:
             for host, port in self.ports.items():
                 cmd += ["-l", fmt_addr(host, port)]
@@ -220,6 +233,11 @@ class Hopsocks:
             lines += ["listen %s" % fmt_addr(h, p) for h, p in self.ports.items()]
         if self.workers is not None:
             lines.append("workers %s" % self.workers)
+        if SLOW > 1:
+            # A connect through a chain of slowed hopsocks (each checking a
+            # password) needs the same room.
+            lines.append("timeout handshake %ds" % (10 * SLOW))
+            lines.append("timeout connect %ds" % (10 * SLOW))
         lines += self.config_lines
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
