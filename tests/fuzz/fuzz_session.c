@@ -6,10 +6,13 @@
  *    socks4 mode, access rules, destination guard, a chain of one or two
  *    hops of any type with or without credentials, routes, timeouts,
  *    address order), written as config text and read by the real loader;
- *  - the client: a TCP connection on loopback (accepted from a listener
- *    this target owns) whose bytes, FIN or close come from the input,
- *    cut wherever the input says; its address as the session sees it is
- *    the real one or a made-up one (ACL, throttle);
+ *  - the client: one end of a unix socketpair (a unix socket's bytes are
+ *    in the peer's queue when send() returns, so "nothing to do" is
+ *    exact, where TCP loopback delivery can lag) whose bytes, FIN or
+ *    close come from the input, cut wherever the input says; its address
+ *    as the session sees it is on loopback or beyond (ACL, throttle). A
+ *    UDP ASSOCIATE, which binds next to the control connection's local
+ *    address, therefore gets its general-failure reply;
  *  - every destination and hop: dial.c gets its sockets from the
  *    net_ctx.connect_fn seam -- a socketpair whose other end the input
  *    writes to (hop replies, target bytes), an immediate connect error,
@@ -45,7 +48,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -250,6 +252,15 @@ static size_t in_take(struct fz *f, size_t want, const uint8_t **out)
 	f->in += n;
 	f->left -= n;
 	return n;
+}
+
+static bool fz_tracing(void)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("FUZZ_SESSION_TRACE") != NULL;
+	return on;
 }
 
 /* ---- the seams ---- */
@@ -478,6 +489,9 @@ static void run_op(struct fz *f, uint8_t op)
 	size_t n;
 	struct peer *up = fz_upstream(f);
 
+	if (fz_tracing())
+		fprintf(stderr, "op %u arg %u at %llu ms\n", op >> 5, arg,
+			(unsigned long long)f->now);
 	switch (op >> 5) {
 	case 0:
 		n = in_take(f, arg + 1, &p);
@@ -659,49 +673,16 @@ static struct snapshot *fz_snapshot(const uint8_t o[3])
 
 /* ---- the client connection ---- */
 
-static int listen_fd = -1;
-
-static void fz_listen(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-
-	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(listen_fd, 4) < 0)
-		abort();
-}
-
-/* A connected pair: our end (the client) and the session's end. */
-static void fz_connect_client(int *ours, int *theirs, struct sockaddr_storage *peer,
-			      socklen_t *peerlen)
-{
-	struct sockaddr_storage a;
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || getsockname(listen_fd, (struct sockaddr *)&a, &alen) < 0 ||
-	    connect(fd, (struct sockaddr *)&a, alen) < 0)
-		abort();
-	*peerlen = sizeof(*peer);
-	*theirs =
-		accept4(listen_fd, (struct sockaddr *)peer, peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (*theirs < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
-		abort();
-	*ours = fd;
-}
-
-/* The address the session is told its client has: the real one, or one
- * beyond loopback (what the access rules and the throttle see). */
+/* The address the session is told its client has: on loopback, or
+ * beyond it (what the access rules and the throttle see). */
 static void fz_client_address(unsigned which, struct sockaddr_storage *peer, socklen_t *len)
 {
-	if (which == 0)
-		return;
 	memset(peer, 0, sizeof(*peer));
-	if (which == 1) {
+	if (which < 2) {
 		struct sockaddr_in *in = (struct sockaddr_in *)peer;
 		in->sin_family = AF_INET;
 		in->sin_port = htons(40000);
-		in->sin_addr.s_addr = htonl(0xc0000207); /* 192.0.2.7 */
+		in->sin_addr.s_addr = htonl(which == 0 ? 0x7f000001 : 0xc0000207); /* 192.0.2.7 */
 		*len = sizeof(*in);
 		return;
 	}
@@ -819,14 +800,11 @@ static size_t check_http_reply(const uint8_t *p, size_t n, bool *refused, size_t
 	return (size_t)m + body;
 }
 
-/* FUZZ_SESSION_TRACE=1 in the environment: what each input did, on stderr. */
+/* FUZZ_SESSION_TRACE=1 in the environment: the server's log at debug
+ * level, and what each input did, on stderr. */
 static void fz_trace(const struct fz *f)
 {
-	static int on = -1;
-
-	if (on < 0)
-		on = getenv("FUZZ_SESSION_TRACE") != NULL;
-	if (!on)
+	if (!fz_tracing())
 		return;
 	fprintf(stderr, "proto %d cmd %u relayed %d chained %d upstreams %zu; client got %zu:",
 		(int)f->proto, f->cmd, f->relayed, f->chained, f->nup, f->client.rx.n);
@@ -902,7 +880,7 @@ static void fz_setup(struct fz *f, const uint8_t o[3])
 	static struct stats stats; /* counters only: shared by all runs */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
-	int theirs, ours;
+	int sv[2];
 	char err[256];
 
 	f->now = 1000000;
@@ -937,11 +915,16 @@ static void fz_setup(struct fz *f, const uint8_t o[3])
 	f->ctx.auth_done = &f->done;
 	f->ctx.session_ended = fz_session_ended;
 
-	fz_connect_client(&ours, &theirs, &peer, &peerlen);
+	/* A socketpair, not TCP: a unix socket's bytes and FIN are in the
+	 * peer's queue when send() returns, so a round that finds nothing to
+	 * do means the session has nothing to do (over TCP loopback, delivery
+	 * can lag behind and time would pass over bytes in flight). */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
 	fz_client_address((o[2] >> 4) & 3, &peer, &peerlen);
-	peer_init(&f->client, ours);
+	peer_init(&f->client, sv[0]);
 	atomic_fetch_add(&f->shared.connections, 1); /* as worker_admit does */
-	session_start(&f->ctx, theirs, (struct sockaddr *)&peer, peerlen);
+	session_start(&f->ctx, sv[1], (struct sockaddr *)&peer, peerlen);
 }
 
 static void fz_teardown(struct fz *f)
@@ -974,12 +957,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz f;
 	uint8_t o[3] = { 0 };
 
-	if (listen_fd < 0) {
-		log_set_level(LOG_LVL_ERROR);
-		log_set_access(false);
+	if (!users_path[0]) {
+		/* Quiet, unless tracing (then every log line, to stderr). */
+		log_set_level(fz_tracing() ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
+		log_set_access(fz_tracing());
 		fz_make_user_file();
 		atexit(fz_remove_user_file);
-		fz_listen();
 	}
 	fds_before = count_fds();
 	memset(&f, 0, sizeof(f));
