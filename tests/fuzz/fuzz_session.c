@@ -490,7 +490,7 @@ static void run_op(struct fz *f, uint8_t op)
 	struct peer *up = fz_upstream(f);
 
 	if (fz_tracing())
-		fprintf(stderr, "op %u arg %u at %llu ms\n", op >> 5, arg,
+		fprintf(stderr, "op %u arg %u at %llu ms\n", (unsigned)op >> 5, arg,
 			(unsigned long long)f->now);
 	switch (op >> 5) {
 	case 0:
