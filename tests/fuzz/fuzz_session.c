@@ -197,6 +197,7 @@ struct resolve_spec {
 struct fz {
 	const uint8_t *in;
 	size_t left;
+	uint8_t opts[3]; /* the configuration's option bytes */
 
 	uint64_t now;
 	struct loop *loop;
@@ -473,6 +474,8 @@ static void fz_push_resolve_spec(struct fz *f, unsigned arg)
 		f->rspec[f->nrspec++] = spec;
 }
 
+static void fz_reload(struct fz *f);
+
 /* One operation: the top 3 bits of its byte say what, the low 5 bits
  * (arg) how:
  *   0 client sends arg+1 bytes        1 the newest upstream sends arg+1 bytes
@@ -481,7 +484,8 @@ static void fz_push_resolve_spec(struct fz *f, unsigned arg)
  *   5 the next connect: connect_specs[arg & 7]
  *   6 the next DNS answer (fz_push_resolve_spec)
  *   7 arg 0: answer the oldest held query, 1: ... with "not found" instead,
- *     2: complete verifications now, 3: hold them, 4: refuse the next one */
+ *     2: complete verifications now, 3: hold them, 4: refuse the next one,
+ *     5: a reload that turns the user file on or off */
 static void run_op(struct fz *f, uint8_t op)
 {
 	unsigned arg = op & 31;
@@ -540,6 +544,8 @@ static void run_op(struct fz *f, uint8_t op)
 			f->auth_hold = true;
 		else if (arg == 4)
 			f->auth_refuse_next = true;
+		else if (arg == 5)
+			fz_reload(f);
 		break;
 	}
 	fz_pump(f);
@@ -669,6 +675,17 @@ static struct snapshot *fz_snapshot(const uint8_t o[3])
 	struct snapshot *snap = snapshot_new(&cfg, users, 1);
 	FUZZ_CHECK(snap != NULL);
 	return snap;
+}
+
+/* What a worker does on SIGHUP, with the user file turned on or off. */
+static void fz_reload(struct fz *f)
+{
+	struct snapshot *old = f->ctx.snap;
+
+	f->opts[1] ^= 1;
+	f->ctx.snap = fz_snapshot(f->opts);
+	session_on_reload(&f->ctx);
+	snapshot_unref(old);
 }
 
 /* ---- the client connection ---- */
@@ -955,7 +972,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t fds_before;
 	struct fz f;
-	uint8_t o[3] = { 0 };
 
 	if (!users_path[0]) {
 		/* Quiet, unless tracing (then every log line, to stderr). */
@@ -969,9 +985,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.in = data;
 	f.left = size;
 	for (size_t i = 0; i < 3; i++)
-		o[i] = in_byte(&f);
+		f.opts[i] = in_byte(&f);
 	fz_now = &f;
-	fz_setup(&f, o);
+	fz_setup(&f, f.opts);
 	fz_pump(&f);
 
 	while (f.left > 0)
