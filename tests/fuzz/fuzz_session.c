@@ -11,8 +11,10 @@
  *    exact, where TCP loopback delivery can lag) whose bytes, FIN or
  *    close come from the input, cut wherever the input says; its address
  *    as the session sees it is on loopback or beyond (ACL, throttle). A
- *    UDP ASSOCIATE, which binds next to the control connection's local
- *    address, therefore gets its general-failure reply;
+ *    UDP ASSOCIATE's relay, made next to the control connection's local
+ *    address, is therefore a unix datagram socket (its reply says
+ *    0.0.0.0:0), and no datagram is sent: the association is fuzzed up
+ *    to its end, not its traffic;
  *  - every destination and hop: dial.c gets its sockets from the
  *    net_ctx.connect_fn seam -- a socketpair whose other end the input
  *    writes to (hop replies, target bytes), an immediate connect error,
@@ -24,7 +26,10 @@
  *  - password checks: auth_pool_submit is replaced at link time
  *    (-Wl,--wrap=auth_pool_submit, see scripts/fuzz) by a queue this
  *    target completes itself, so argon2's dummy for unknown users (tens
- *    of ms) is never run and no thread is involved.
+ *    of ms) is never run and no thread is involved (a plain main() that
+ *    replays inputs needs the same flag);
+ *  - reloads: an operation swaps in a configuration with the user file
+ *    turned on or off (session_on_reload).
  * Input after the options is a list of operations (see run_op). When it
  * ends, both peers send FIN and time runs on until the session ends.
  *
