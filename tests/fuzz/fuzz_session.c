@@ -445,6 +445,15 @@ static void fz_advance(struct fz *f, uint64_t ms)
 	fz_pump(f);
 }
 
+/* Every peer sends its FIN, and the session does what that makes it do. */
+static void fz_finish_peers(struct fz *f)
+{
+	peer_fin(&f->client);
+	for (size_t i = 0; i < f->nup; i++)
+		peer_fin(&f->up[i]);
+	fz_pump(f);
+}
+
 static struct peer *fz_upstream(struct fz *f)
 {
 	return f->nup > 0 ? &f->up[f->nup - 1] : NULL;
@@ -999,13 +1008,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_op(&f, in_byte(&f));
 
 	/* The end: both peers finish, then time runs on, deadline by
-	 * deadline, until the session has ended. */
-	peer_fin(&f.client);
-	for (size_t i = 0; i < f.nup; i++)
-		peer_fin(&f.up[i]);
+	 * deadline, until the session has ended. An upstream connected on
+	 * the way (a dial's next address once the first timed out) finishes
+	 * too. */
 	f.auth_hold = false;
-	fz_pump(&f);
 	for (int i = 0; f.ctx.sessions && i < FZ_MAX_DEADLINES; i++) {
+		fz_finish_peers(&f);
+		if (!f.ctx.sessions)
+			break;
 		uint64_t next = loop_next_timer_ms(f.loop);
 		/* A session with no deadline left would live forever. */
 		FUZZ_CHECK(next != UINT64_MAX);
