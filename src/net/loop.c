@@ -19,6 +19,9 @@ struct loop {
 	int epfd;
 	bool stopping;
 	uint64_t now_ms;
+	/* NULL: the monotonic clock; see loop_set_clock */
+	uint64_t (*clock)(void *arg);
+	void *clock_arg;
 
 	struct loop_timer **heap;
 	size_t heap_len, heap_cap;
@@ -70,6 +73,18 @@ void loop_free(struct loop *loop)
 uint64_t loop_now_ms(struct loop *loop)
 {
 	return loop->now_ms;
+}
+
+static uint64_t loop_read_clock(const struct loop *loop)
+{
+	return loop->clock ? loop->clock(loop->clock_arg) : clock_ms();
+}
+
+void loop_set_clock(struct loop *loop, uint64_t (*clock)(void *arg), void *arg)
+{
+	loop->clock = clock;
+	loop->clock_arg = arg;
+	loop->now_ms = loop_read_clock(loop);
 }
 
 void loop_stop(struct loop *loop)
@@ -289,6 +304,11 @@ size_t loop_timer_count(const struct loop *loop)
 	return loop->heap_len;
 }
 
+uint64_t loop_next_timer_ms(const struct loop *loop)
+{
+	return loop->heap_len > 0 ? loop->heap[0]->when_ms : UINT64_MAX;
+}
+
 static void loop_run_timers(struct loop *loop)
 {
 	while (loop->heap_len > 0 && loop->heap[0]->when_ms <= loop->now_ms) {
@@ -343,29 +363,36 @@ static unsigned loop_events_from_epoll(uint32_t e)
 	return ev;
 }
 
-int loop_run(struct loop *loop)
+int loop_run_once(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
+	int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	loop->now_ms = loop_read_clock(loop);
+	for (int i = 0; i < n; i++) {
+		struct loop_io *io = events[i].data.ptr;
+		if (io->fd < 0 || !io->in_epoll)
+			continue; /* removed or muted earlier in this round */
+		/* Only report what is asked for (plus errors), so a
+		 * handler never sees WRITE it did not request. */
+		unsigned ev = loop_events_from_epoll(events[i].events);
+		ev &= io->events | LOOP_ERROR;
+		if (ev)
+			io->fn(loop, io->arg, ev);
+	}
+	loop_run_timers(loop);
+	loop_run_deferred(loop);
+	return n < 0 ? 0 : n;
+}
 
+int loop_run(struct loop *loop)
+{
 	loop->stopping = false;
 	while (!loop->stopping) {
-		int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, loop_next_timeout(loop));
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		loop->now_ms = clock_ms();
-		for (int i = 0; i < n; i++) {
-			struct loop_io *io = events[i].data.ptr;
-			if (io->fd < 0 || !io->in_epoll)
-				continue; /* removed or muted earlier in this round */
-			/* Only report what is asked for (plus errors), so a
-			 * handler never sees WRITE it did not request. */
-			unsigned ev = loop_events_from_epoll(events[i].events);
-			ev &= io->events | LOOP_ERROR;
-			if (ev)
-				io->fn(loop, io->arg, ev);
-		}
-		loop_run_timers(loop);
-		loop_run_deferred(loop);
+		int rc = loop_run_once(loop, loop_next_timeout(loop));
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -55,6 +55,21 @@ void loop_stop(struct loop *loop);
 /* Monotonic milliseconds, cached once per round. */
 uint64_t loop_now_ms(struct loop *loop);
 
+/* ---- for drivers that own time: tests/fuzz/fuzz_session.c ----
+ * The server only calls loop_run. A fuzz target must run the real state
+ * machines without real time passing (libFuzzer wants an input to behave
+ * the same on every run), so it reads the clock through clock(arg) and
+ * turns the loop one round at a time. */
+
+/* Read the time from clock(arg) from now on (NULL: the monotonic clock). */
+void loop_set_clock(struct loop *loop, uint64_t (*clock)(void *arg), void *arg);
+/* One round of loop_run: wait at most timeout_ms (0: do not wait, -1: no
+ * bound) for events, run their handlers, the timers due and the deferred
+ * frees. Returns the number of events fetched, or -errno. */
+int loop_run_once(struct loop *loop, int timeout_ms);
+/* When the earliest armed timer is due (loop_now_ms clock); UINT64_MAX: none. */
+uint64_t loop_next_timer_ms(const struct loop *loop);
+
 void loop_io_init(struct loop_io *io, loop_io_fn fn, void *arg);
 /* Register fd with the given interest (LOOP_READ|LOOP_WRITE, may be 0:
  * then the fd is remembered but not polled until loop_io_set). */

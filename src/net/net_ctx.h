@@ -5,6 +5,8 @@
 #ifndef HOPSOCKS_NET_CTX_H
 #define HOPSOCKS_NET_CTX_H
 
+#include <sys/socket.h>
+
 #include "net/relay.h"
 
 struct loop;
@@ -16,6 +18,12 @@ struct net_ctx {
 	struct resolver *resolver;
 	struct relay_pools pools; /* the thread's buffers and pipes */
 	struct stats *stats;	  /* the process's counters (relaxed atomics) */
+	/* A test seam, NULL in the server: tests/fuzz/fuzz_session.c plays
+	 * every destination and hop itself, so dial.c takes its outgoing
+	 * sockets from here instead of socket() + connect(): a non-blocking
+	 * fd whose connect completes when it turns writable, or -errno. */
+	int (*connect_fn)(void *arg, const struct sockaddr *addr, socklen_t len);
+	void *connect_arg;
 };
 
 #endif

@@ -50,6 +50,17 @@ struct resolve_query *resolver_lookup(struct resolver *r, const char *name, reso
 /* The callback will not be called. */
 void resolver_cancel(struct resolve_query *q);
 
+/* ---- a test seam: tests/fuzz/fuzz_session.c answers from its input ----
+ * With a hook set, resolver_lookup hands every name that is not a literal
+ * or cached to hook instead of the hosts file and c-ares; the hook (then
+ * or later) calls resolver_answer exactly once per query, cancelled or
+ * not, which delivers the answer from the loop and frees the query. The
+ * server never sets one. */
+typedef void (*resolve_hook_fn)(void *arg, const char *name, struct resolve_query *q);
+void resolver_set_hook(struct resolver *r, resolve_hook_fn hook, void *arg);
+/* status and res as resolve_fn takes them (res is copied; NULL on error). */
+void resolver_answer(struct resolve_query *q, int status, const struct resolve_result *res);
+
 /* Fill sa (port in host order) from a resolved address; returns its length. */
 socklen_t resolve_addr_to_sockaddr(const struct resolve_addr *a, uint16_t port,
 				   struct sockaddr_storage *sa);

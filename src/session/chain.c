@@ -294,7 +294,13 @@ static ssize_t chain_parse_s5_reply(struct chain_tunnel *t, const uint8_t *p, si
 		char why[64];
 		snprintf(why, sizeof(why), "SOCKS5 reply 0x%02x (%s)", r.rep,
 			 socks5_rep_name(r.rep));
-		chain_next_failed(t, r.rep, why);
+		/* The code is passed on to our client: one RFC 1928 does not
+		 * assign (0x09-0xff) is a general failure there, not a reply
+		 * it cannot read (found by tests/fuzz/fuzz_session.c). */
+		chain_next_failed(
+			t,
+			r.rep <= SOCKS5_REP_ATYP_NOT_SUPPORTED ? r.rep : SOCKS5_REP_GENERAL_FAILURE,
+			why);
 		return n;
 	}
 	if (chain_at_udp_step(t) && !chain_keep_udp_relay(t, &r.bnd)) {

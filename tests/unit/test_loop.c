@@ -235,6 +235,46 @@ START_TEST(io_reports_only_requested_events)
 }
 END_TEST
 
+/* A fake clock: time moves only when the driver says, one round at a time
+ * (what tests/fuzz/fuzz_session.c relies on). */
+static uint64_t fake_now(void *arg)
+{
+	return *(uint64_t *)arg;
+}
+
+START_TEST(fake_clock_one_round_at_a_time)
+{
+	struct loop *loop = loop_new();
+	struct fire_log log = { .loop = loop, .stop_after = -1 };
+	struct tagged_timer a, b;
+	uint64_t now = 5000;
+
+	loop_set_clock(loop, fake_now, &now);
+	ck_assert_uint_eq(loop_now_ms(loop), 5000);
+	ck_assert_uint_eq(loop_next_timer_ms(loop), UINT64_MAX);
+	tagged_init(&a, &log, 1);
+	tagged_init(&b, &log, 2);
+	loop_timer_set(loop, &a.t, 100);
+	loop_timer_set(loop, &b.t, 30);
+	ck_assert_uint_eq(loop_next_timer_ms(loop), 5030);
+
+	/* No event and no time passed: nothing fires, and nothing waits. */
+	ck_assert_int_eq(loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(log.n, 0);
+	now = 5030;
+	ck_assert_int_eq(loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(log.n, 1);
+	ck_assert_int_eq(log.order[0], 2);
+	ck_assert_uint_eq(loop_next_timer_ms(loop), 5100);
+	now = 9999;
+	ck_assert_int_eq(loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(log.n, 2);
+	ck_assert_int_eq(log.order[1], 1);
+	ck_assert_uint_eq(loop_timer_count(loop), 0);
+	loop_free(loop);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("loop");
@@ -242,6 +282,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, timers_fire_in_deadline_order);
 	tcase_add_test(tc, timer_cancel_and_rearm);
 	tcase_add_test(tc, timer_cancel_from_middle);
+	tcase_add_test(tc, fake_clock_one_round_at_a_time);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("io");
 	tcase_add_test(tc, io_handler_may_close_itself);

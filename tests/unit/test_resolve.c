@@ -1,6 +1,8 @@
 /* The resolver's pure parts: the TTL cache and address ordering; plus a
- * lookup of IP literals, which must be answered without any I/O. */
+ * lookup of IP literals, which must be answered without any I/O, and the
+ * hook the session fuzz target answers names through. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include <check.h>
@@ -152,6 +154,65 @@ START_TEST(literals_answer_without_io)
 }
 END_TEST
 
+/* The test seam: names go to the hook, never to c-ares; an answer given
+ * inside the hook or later is delivered from the loop, in address order,
+ * and a cancelled query is answered (and freed) without a callback. */
+struct hook_log {
+	struct resolve_query *q[2];
+	int nq;
+	int calls, status;
+	struct resolve_result res;
+};
+
+static void hook_held(void *arg, const char *name, struct resolve_query *q)
+{
+	struct hook_log *log = arg;
+	ck_assert_str_eq(name, log->nq == 0 ? "a.test" : "b.test");
+	log->q[log->nq++] = q;
+}
+
+static void hook_answered(void *arg, int status, const struct resolve_result *res)
+{
+	struct hook_log *log = arg;
+	log->calls++;
+	log->status = status;
+	log->res = *res;
+}
+
+START_TEST(hook_answers_instead_of_cares)
+{
+	struct config cfg;
+	char err[128];
+	struct hook_log log = { .nq = 0 };
+	struct resolve_result two = mixed();
+	config_init(&cfg);
+	ck_assert_int_eq(config_set_string(&cfg.resolvers, "127.0.0.1:9"), 0);
+	cfg.addr_order = CONFIG_ORDER_IPV4_FIRST;
+	struct loop *loop = loop_new();
+	struct resolver *r = resolver_new(loop, &cfg, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	resolver_set_hook(r, hook_held, &log);
+
+	struct resolve_query *a = resolver_lookup(r, "a.test", hook_answered, &log);
+	struct resolve_query *b = resolver_lookup(r, "b.test", hook_answered, &log);
+	ck_assert(a == log.q[0] && b == log.q[1]);
+	resolver_cancel(b);
+	resolver_answer(a, 0, &two);
+	resolver_answer(b, -ENOENT, NULL);
+	ck_assert_int_eq(log.calls, 0); /* from the loop, not from here */
+	ck_assert_int_eq(loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(log.calls, 1);
+	ck_assert_int_eq(log.status, 0);
+	ck_assert_uint_eq(log.res.n, 4);
+	ck_assert(same(&log.res.addr[0], &two.addr[1])); /* ipv4-first */
+	ck_assert(same(&log.res.addr[2], &two.addr[0]));
+	ck_assert_uint_eq(loop_timer_count(loop), 0);
+	resolver_free(r);
+	loop_free(loop);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("resolve");
@@ -165,6 +226,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, cache_hit_until_expiry);
 	tcase_add_test(tc, cache_is_bounded_and_replaces);
 	tcase_add_test(tc, literals_answer_without_io);
+	tcase_add_test(tc, hook_answers_instead_of_cares);
 	suite_add_tcase(s, tc);
 	return s;
 }
