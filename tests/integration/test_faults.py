@@ -597,6 +597,15 @@ class NetnsPair:
             raise Skip("cannot create a network namespace here (ip netns add: %s)"
                        % run.stderr.decode(errors="replace").strip())
         self.made.append(self.srv)
+        # `ip -n` enters the namespace with a mount namespace of its own,
+        # which a chroot (CI's) refuses ("mount --make-rslave /" failed):
+        # the namespace exists but cannot be worked in.
+        run = subprocess.run([self.ip, "-n", self.srv, "link", "set", "lo", "up"],
+                             capture_output=True, timeout=BOUND)
+        if run.returncode != 0:
+            self.stop()
+            raise Skip("cannot work in a network namespace here (ip -n: %s)"
+                       % run.stderr.decode(errors="replace").strip())
         try:  # not owned by the test yet: remove what was made on any failure
             self._ip("netns", "add", self.cli)
             self.made.append(self.cli)
