@@ -18,6 +18,7 @@
  *  - http_detect decides from its own bytes, and as its comment says. */
 #include "fuzz.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 
 #include "proto/http.h"
@@ -341,6 +342,18 @@ static void check_encode(const uint8_t *msg, size_t len)
 		target_format(&dst, a, sizeof(a));
 		target_format(&req.dst, b, sizeof(b));
 		FUZZ_CHECK(strcmp(a, b) == 0);
+	} else if (dst.type == TARGET_DOMAIN && req.dst.type == TARGET_IPV6) {
+		/* Likewise a name that is a bracketed IPv6 literal ("[::1]"):
+		 * the hop connects to that address, as it would resolve any
+		 * other name itself (found by this target). */
+		char inner[TARGET_DOMAIN_MAX + 1];
+		uint8_t a6[16];
+		FUZZ_CHECK(dst.domain_len >= 3 && dst.addr.domain[0] == '[' &&
+			   dst.addr.domain[dst.domain_len - 1] == ']');
+		memcpy(inner, dst.addr.domain + 1, (size_t)dst.domain_len - 2);
+		inner[dst.domain_len - 2] = '\0';
+		FUZZ_CHECK(inet_pton(AF_INET6, inner, a6) == 1);
+		FUZZ_CHECK(memcmp(a6, req.dst.addr.ipv6, 16) == 0 && req.dst.port == dst.port);
 	} else {
 		FUZZ_CHECK(memcmp(&req.dst, &dst, sizeof(dst)) == 0);
 	}
