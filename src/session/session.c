@@ -29,6 +29,8 @@
 #include "session/session_socks.h"
 #include "session/udp.h"
 
+#define SESSION_LOG_EVERY_MS 1000 /* log_every_due period for refusals */
+
 /* ---- what the owner asks of all its sessions ---- */
 
 void session_close_all(struct session_ctx *ctx, const char *reason)
@@ -310,12 +312,20 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 	if (!s) {
 		union sockaddr_ip ip;
 		struct sockaddr_storage client;
-		char who[64];
+		unsigned skipped;
 
 		/* Refused without a word, the client would not show in the log
-		 * at all (tests/integration/test_faults.py). */
-		sockaddr_format(peer, who, sizeof(who));
-		log_warn("client %s: refused, out of memory", who);
+		 * at all (tests/integration/test_faults.py); a line a second
+		 * with the count in between is enough while memory is short. */
+		if (log_every_due(&ctx->oom_log, loop_now_ms(ctx->net.loop), SESSION_LOG_EVERY_MS,
+				  &skipped)) {
+			char who[64];
+
+			sockaddr_format(peer, who, sizeof(who));
+			log_warn("client %s: refused, out of memory (%u more refused since the "
+				 "last such line)",
+				 who, skipped);
+		}
 		sockaddr_ip_set(&ip, peer, peerlen);
 		sockaddr_ip_to_storage(&ip, &client);
 		limits_give_client(ctx->shared->limits, &client);

@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 
+#include "base/log.h"
 #include "net/net_ctx.h"
 
 struct auth_cache;
@@ -42,6 +43,9 @@ struct session_ctx {
 	/* A session has ended: the owner may be waiting for its last one
 	 * (graceful stop). Called from session_close. */
 	void (*session_ended)(struct session_ctx *ctx);
+	/* "refused, out of memory" at most once a second per thread: under
+	 * memory pressure every new connection would log it */
+	struct log_every oom_log;
 };
 
 #endif
