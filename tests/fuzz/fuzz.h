@@ -164,4 +164,16 @@ static inline ssize_t fuzz_check_stream(fuzz_parse_fn parse, const uint8_t *data
 	return full;
 }
 
+/* Targets that check several parsers take the first byte of an input as
+ * the choice of check (modulo their number) and give it the rest. */
+typedef void fuzz_check_fn(const uint8_t *msg, size_t len);
+
+static inline int fuzz_dispatch(fuzz_check_fn *const *checks, size_t n, const uint8_t *data,
+				size_t size)
+{
+	if (size > 0)
+		checks[data[0] % n](data + 1, size - 1);
+	return 0;
+}
+
 #endif

@@ -208,19 +208,9 @@ static void check_host(const uint8_t *msg, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *msg = data + 1;
-	size_t len;
-
-	if (size == 0)
-		return 0;
-	len = size - 1;
-	switch (data[0] % W_COUNT) {
-	case W_REQUEST:
-		check_request(msg, len);
-		break;
-	default:
-		check_host(msg, len);
-		break;
-	}
-	return 0;
+	static fuzz_check_fn *const checks[W_COUNT] = {
+		[W_REQUEST] = check_request,
+		[W_HOST] = check_host,
+	};
+	return fuzz_dispatch(checks, W_COUNT, data, size);
 }

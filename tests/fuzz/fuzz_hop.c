@@ -335,22 +335,10 @@ static void check_build(const uint8_t *msg, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *msg = data + 1;
-	size_t len;
-
-	if (size == 0)
-		return 0;
-	len = size - 1;
-	switch (data[0] % W_COUNT) {
-	case W_PARSE:
-		check_parse(msg, len);
-		break;
-	case W_LIST:
-		check_list(msg, len);
-		break;
-	default:
-		check_build(msg, len);
-		break;
-	}
-	return 0;
+	static fuzz_check_fn *const checks[W_COUNT] = {
+		[W_PARSE] = check_parse,
+		[W_LIST] = check_list,
+		[W_BUILD] = check_build,
+	};
+	return fuzz_dispatch(checks, W_COUNT, data, size);
 }

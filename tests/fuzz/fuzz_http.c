@@ -406,28 +406,10 @@ static void check_detect(const uint8_t *msg, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *msg = data + 1;
-	size_t len;
-
-	if (size == 0)
-		return 0;
-	len = size - 1;
-	switch (data[0] % W_COUNT) {
-	case W_REQUEST:
-		check_request(msg, len);
-		break;
-	case W_RESPONSE:
-		check_response(msg, len);
-		break;
-	case W_BASE64:
-		check_base64(msg, len);
-		break;
-	case W_ENCODE:
-		check_encode(msg, len);
-		break;
-	default:
-		check_detect(msg, len);
-		break;
-	}
-	return 0;
+	static fuzz_check_fn *const checks[W_COUNT] = {
+		[W_REQUEST] = check_request, [W_RESPONSE] = check_response,
+		[W_BASE64] = check_base64,   [W_ENCODE] = check_encode,
+		[W_DETECT] = check_detect,
+	};
+	return fuzz_dispatch(checks, W_COUNT, data, size);
 }

@@ -349,25 +349,11 @@ static void check_username(const uint8_t *msg, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *msg = data + 1;
-	size_t len;
-
-	if (size == 0)
-		return 0;
-	len = size - 1;
-	switch (data[0] % W_COUNT) {
-	case W_DEST:
-		check_dest_text(msg, len);
-		break;
-	case W_ACL:
-		check_acl(msg, len);
-		break;
-	case W_ROUTE:
-		check_route(msg, len);
-		break;
-	default:
-		check_username(msg, len);
-		break;
-	}
-	return 0;
+	static fuzz_check_fn *const checks[W_COUNT] = {
+		[W_DEST] = check_dest_text,
+		[W_ACL] = check_acl,
+		[W_ROUTE] = check_route,
+		[W_USERNAME] = check_username,
+	};
+	return fuzz_dispatch(checks, W_COUNT, data, size);
 }

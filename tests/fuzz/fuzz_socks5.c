@@ -224,34 +224,14 @@ static void check_userpass_reply(const uint8_t *msg, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *msg = data + 1;
-	size_t len;
-
-	if (size == 0)
-		return 0;
-	len = size - 1;
-	switch (data[0] % W_COUNT) {
-	case W_GREETING:
-		check_greeting(msg, len);
-		break;
-	case W_USERPASS:
-		check_userpass(msg, len);
-		break;
-	case W_REQUEST:
-		check_request(msg, len);
-		break;
-	case W_REPLY:
-		check_reply(msg, len);
-		break;
-	case W_UDP:
-		check_udp(msg, len);
-		break;
-	case W_METHOD_CHOICE:
-		check_method_choice(msg, len);
-		break;
-	default:
-		check_userpass_reply(msg, len);
-		break;
-	}
-	return 0;
+	static fuzz_check_fn *const checks[W_COUNT] = {
+		[W_GREETING] = check_greeting,
+		[W_USERPASS] = check_userpass,
+		[W_REQUEST] = check_request,
+		[W_REPLY] = check_reply,
+		[W_UDP] = check_udp,
+		[W_METHOD_CHOICE] = check_method_choice,
+		[W_USERPASS_REPLY] = check_userpass_reply,
+	};
+	return fuzz_dispatch(checks, W_COUNT, data, size);
 }
