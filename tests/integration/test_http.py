@@ -19,7 +19,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, Skip, Suite, chain_block, check, check_eq, closed_port,  # noqa: E402
+from harness import (BOUND, SLOW, Skip, Suite, chain_block, check, check_eq, closed_port,  # noqa: E402
                      connect, eventually_eq, fmt_addr, hop_url, read_to_close, recv_exact,
                      run_client, write_users)
 from harness import missing  # noqa: E402
@@ -125,8 +125,10 @@ def proxychains(ctx, hs, userinfo=None):
     if userinfo:
         entry += " %s %s" % userinfo
     with open(path, "w") as f:
-        f.write("strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n"
-                "[ProxyList]\n%s\n" % entry)
+        # proxychains4's own deadlines, in ms, scaled like hopsocks' (an
+        # argon2 check under valgrind takes seconds).
+        f.write("strict_chain\nquiet_mode\ntcp_read_time_out %d\ntcp_connect_time_out %d\n"
+                "[ProxyList]\n%s\n" % (15000 * SLOW, 8000 * SLOW, entry))
     return [PROXYCHAINS, "-q", "-f", path]
 
 

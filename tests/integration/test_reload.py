@@ -32,7 +32,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, HOPSOCKS_PASSWD_BIN, Suite, TestFailure, check,  # noqa: E402
+from harness import (BOUND, HOPSOCKS_PASSWD_BIN, SLOW, Suite, TestFailure, check,  # noqa: E402
                      check_eq, connect, encode_addr5, expect_closed, fmt_addr, free_port,
                      read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show, socks4_request,
                      socks5_auth, socks5_open, socks5_request, wait_until, write_users)
@@ -293,10 +293,15 @@ class StreamLoad:
     each stream sends CHUNK bytes every PACE seconds (STREAMS * CHUNK / PACE
     = about 31 MiB/s each way for the defaults) and holds back its last CHUNK, so
     data keeps flowing while the test reloads and every session is still
-    open at the last reload; then the rest goes at full speed."""
+    open at the last reload; then the rest goes at full speed.
+
+    On a slow machine (valgrind) the reloads may outlast the pace, so the
+    test also grants the streams their bytes in slices, one per reload
+    (grant()): whatever the speed, there is always data left to move
+    between two reloads."""
 
     CHUNK = 16 * 1024
-    PACE = 0.05
+    PACE = 0.05 * SLOW
 
     def __init__(self, hs, target, n, size):
         self.size, self.held = size, size - self.CHUNK
@@ -312,6 +317,7 @@ class StreamLoad:
         self.got = [0] * n
         self.digests = [hashlib.sha256() for _ in range(n)]
         self.errors = []
+        self.granted = self.held
         self.released = threading.Event()
         self.finished = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -323,6 +329,11 @@ class StreamLoad:
     def release(self):
         self.released.set()
 
+    def grant(self, fraction):
+        """Let each stream send up to fraction of what it holds back for
+        release(), at the pace."""
+        self.granted = min(self.held, int(self.held * fraction))
+
     def received(self):
         return sum(self.got)
 
@@ -332,7 +343,7 @@ class StreamLoad:
     def _allowance(self, now):
         if self.released.is_set():
             return self.size
-        return min(self.held, self.CHUNK * (1 + int((now - self.started) / self.PACE)))
+        return min(self.granted, self.CHUNK * (1 + int((now - self.started) / self.PACE)))
 
     def _run(self):
         sel = selectors.DefaultSelector()
@@ -431,10 +442,12 @@ def t_reload_under_load(ctx):
     check_rules(hs, echo, False, users, "at start")
     load = StreamLoad(hs, echo.addr, STREAMS, STREAM_SIZE)
     try:
+        load.grant(1 / RELOADS)
         load.start()
         users_on, generation = False, 1
         moving = []
         for n in range(1, RELOADS + 1):
+            load.grant((n + 1) / RELOADS)
             if moving:  # data moves between every two reloads
                 check(wait_until(lambda: load.received() >= moving[-1] + MiB)
                       or load.errors, "less than 1 MiB echoed between SIGHUP %d and %d "
