@@ -12,6 +12,9 @@
 #include "net/net_ctx.h"
 #include "policy/acl.h"
 
+/* How long a dial waits for a descriptor before it tries again. */
+#define DIAL_FD_RETRY_MS 100
+
 static void dial_next(struct dial *d);
 
 static void dial_close_socket(struct dial *d)
@@ -80,6 +83,11 @@ static void dial_on_writable(struct loop *loop, void *arg, unsigned events)
 static void dial_on_timer(struct loop *loop, void *arg)
 {
 	struct dial *d = arg;
+	if (d->waiting_fd) {
+		d->waiting_fd = false;
+		dial_next(d); /* the same address again */
+		return;
+	}
 	d->last_err = ETIMEDOUT;
 	if (d->query) {
 		/* The resolver has its own timeouts; this is the overall deadline. */
@@ -169,6 +177,22 @@ static int dial_connect_one(struct dial *d, const struct resolve_addr *a)
 	return rc;
 }
 
+/* Out of descriptors is this process's moment, not the address's fault
+ * (the client was accepted the instant one came free, while the sessions
+ * that are ending still hold the others): try the same address again a
+ * little later, as the accept side pauses, until the deadline. */
+static bool dial_wait_for_fd(struct dial *d, int rc)
+{
+	if (rc != -EMFILE && rc != -ENFILE)
+		return false;
+	if (loop_now_ms(d->net->loop) + DIAL_FD_RETRY_MS >= d->deadline_ms)
+		return false;
+	d->next--;
+	d->waiting_fd = true;
+	loop_timer_set(d->net->loop, &d->timer, DIAL_FD_RETRY_MS);
+	return true;
+}
+
 static void dial_next(struct dial *d)
 {
 	while (d->next < d->addrs->n) {
@@ -177,6 +201,8 @@ static void dial_next(struct dial *d)
 			dial_arm_attempt_timer(d);
 			return;
 		}
+		if (dial_wait_for_fd(d, rc))
+			return;
 		d->last_err = -rc;
 	}
 	dial_give_up(d, d->last_err ? d->last_err : EHOSTUNREACH);

@@ -43,6 +43,7 @@ struct dial {
 	bool active;
 	bool starting; /* inside dial_start: failures wait for a zero timer */
 	bool early_fail;
+	bool waiting_fd; /* out of descriptors: the timer tries the address again */
 	int last_err;
 	uint64_t deadline_ms;
 	struct resolve_query *query;

@@ -621,6 +621,14 @@ static void chain_on_dialed(struct dial *d, void *arg, int fd, int err)
 		char ebuf[64];
 		uint8_t rep =
 			d->failed_in_dns ? SOCKS5_REP_HOST_UNREACHABLE : socks5_rep_from_errno(err);
+		if (err == EMFILE || err == ENFILE || err == ENOMEM) {
+			/* This process ran out, not the hop: nothing to mark. */
+			snprintf(t->why, sizeof(t->why), "cannot reach hop %.200s: %s",
+				 t->chain->hops[t->path[0]].display,
+				 util_strerror(err, ebuf, sizeof(ebuf)));
+			chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+			return;
+		}
 		chain_hop_failed(t, 0, rep, util_strerror(err, ebuf, sizeof(ebuf)));
 		return;
 	}

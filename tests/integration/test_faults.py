@@ -440,6 +440,46 @@ def t_fd_exhaustion(ctx):
                 sock.close()
 
 
+@suite.test("one descriptor short (RLIMIT_NOFILE = baseline + 2 * 5 + 1): five sessions "
+            "work; a sixth client is accepted with the last descriptor and its target cannot "
+            "have one: it waits (its method selection, then no reply) instead of getting "
+            "05 01, and as soon as one session ends it gets 05 00 and an exact echo")
+def t_fd_wait_for_target(ctx):
+    echo = ctx.own(EchoServer())
+    hs = ctx.hopsocks(workers=1)
+    baseline = warm_baseline(hs, echo, 100000)
+    held, waiting = [], None
+    resource.prlimit(hs.pid, resource.RLIMIT_NOFILE, (baseline + 11, baseline + 11))
+    try:
+        for i in range(5):
+            sock = socks5_attempt(hs.addr, echo.port)
+            raw = socks5_answer(sock, BOUND)
+            check(raw is not None and raw[:2] == b"\x05\x00", "session %d: %s"
+                  % (i + 1, show(raw or b"")))
+            held.append(sock)
+        waiting = socks5_attempt(hs.addr, echo.port)
+        waiting.settimeout(BOUND)
+        check_eq(recv_exact(waiting, 2, "method selection"), b"\x05\x00",
+                 "method selection of the sixth client (accepted)")
+        waiting.settimeout(1.0)
+        try:
+            early = waiting.recv(10)
+        except socket.timeout:
+            early = None
+        check(early is None, "the sixth client got %s at once, want to wait for a "
+              "descriptor" % show(early or b"EOF"))
+        held.pop(0).close()
+        waiting.settimeout(BOUND)
+        rep, _, _, raw = read_socks5_reply(waiting)
+        check_eq(rep, 0, "REP once a session ended (%s)" % show(raw))
+        transfer(waiting, pattern(100000, 5), "echo of the client that waited")
+    finally:
+        for sock in held + [waiting]:
+            if sock is not None:
+                sock.close()
+    fds_back(hs, baseline, "after the wait")
+
+
 # ------------------------------------------------------------ g. slow clients
 
 def raise_nofile(want):
