@@ -36,7 +36,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Hopsocks, Skip, Suite, TestFailure,  #
                      expect_closed, fmt_addr, free_port, log_lines, port_accepts, read_socks5_reply,
                      read_to_close, recv_exact, show, socks4_request, socks5_auth,
                      socks5_request, wait_until, write_users)
-from harness import require_program  # noqa: E402
+from harness import SLOW, require_program  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import EchoServer, UdpEchoServer  # noqa: E402
 
@@ -1154,7 +1154,9 @@ def t_throttle_window(ctx):
             "address for HTTP and SOCKS5 alike; no credentials at all is not a failure")
 def t_throttle_http(ctx):
     echo = ctx.own(EchoServer())
-    hs = users_hopsocks(ctx, ["auth-throttle 3 10s 2s"])
+    # The window and the block scale with HOPSOCKS_TEST_SLOW: under valgrind
+    # three argon2 checks and the fourth login outlast a 2 s block.
+    hs = users_hopsocks(ctx, ["auth-throttle 3 %ds %ds" % (10 * SLOW, 2 * SLOW)])
     for i in range(4):
         client, data = http_refused(hs.addr, "127.0.0.1:%d" % echo.port)
         check_eq(data, http_error(407), "no credentials %d" % (i + 1))

@@ -30,6 +30,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, check,  # no
                      check_eq, chain_block, connect, echo_roundtrip, hop_url,
                      log_lines, read_socks5_reply, read_to_close, recv_exact, require_program,
                      show, socks5_open, socks5_request, wait_until)
+from harness import WRAPPER  # noqa: E402
 from dnsserver import QTYPE_A, DnsServer  # noqa: E402
 from servers import (EchoServer, Microsocks, SinkServer, SourceServer, TcpServer,  # noqa: E402
                      pattern, sha256)
@@ -912,6 +913,9 @@ def t_memory_pressure(ctx):
     if asan_build():
         raise Skip("the ASan build reserves terabytes of shadow memory, so RLIMIT_AS cannot "
                    "make its allocations fail (and a cgroup limit kills instead)")
+    if WRAPPER:
+        raise Skip("under %s the address space is the wrapper's too, so RLIMIT_AS starves "
+                   "it, not hopsocks" % os.path.basename(WRAPPER[0]))
     echo = ctx.own(EchoServer())
     # One malloc arena: the worker's allocations then grow the heap, which
     # RLIMIT_AS bounds, instead of a 64 MiB arena reserved up front.
