@@ -658,6 +658,15 @@ def log_lines(hs, needle):
     return [line for line in text.splitlines() if needle in line]
 
 
+def stats_line(hs):
+    """The counters line hopsocks writes on SIGUSR1 (the newest one)."""
+    before = len(log_lines(hs, "stats sessions_active="))
+    os.kill(hs.pid, signal.SIGUSR1)
+    check(wait_until(lambda: len(log_lines(hs, "stats sessions_active=")) > before),
+          "no stats line after SIGUSR1")
+    return log_lines(hs, "stats sessions_active=")[-1]
+
+
 def connects(hs, **want):
     """hs's access records for CONNECTs (cmd=connect) whose fields equal
     want (target="127.0.0.1:80", result="ok", ...)."""
