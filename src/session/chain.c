@@ -412,6 +412,36 @@ static void chain_parse(struct chain_tunnel *t)
 	}
 }
 
+/* Did the hop end the connection (FIN, or a reset) on the request itself,
+ * after it had taken us as a client? OpenSSH's SOCKS server (ssh -D) does
+ * that when it cannot reach the destination, and for every UDP ASSOCIATE:
+ * no reply, just a close. That is the destination failing through a
+ * working hop; marking the hop down would fail every other client's
+ * connection through it for retry-dead. A hop that closes before (on the
+ * greeting or the credentials) is still the hop failing. */
+static bool chain_closed_on_request(const struct chain_tunnel *t, int err)
+{
+	bool request_sent =
+		t->out_off == t->out_len &&
+		(t->phase == CH_S5_REPLY || t->phase == CH_S4_REPLY || t->phase == CH_HTTP_REPLY);
+	return request_sent && buf_len(t->in) == 0 && (err == 0 || err == ECONNRESET);
+}
+
+/* The hop dropped the request: answered as a destination it could not
+ * reach (SOCKS5 04, SOCKS4 5B, HTTP 502), or, for the UDP ASSOCIATE it was
+ * asked for, as a command it does not support (07). Further down a
+ * chain, "the destination" is the next hop, which is blamed as for any
+ * unreachable answer. */
+static void chain_request_dropped(struct chain_tunnel *t, const char *why)
+{
+	char what[128];
+	bool udp = chain_at_udp_step(t);
+	snprintf(what, sizeof(what), "%s on the %s request, without a reply", why,
+		 udp ? "UDP ASSOCIATE" : "CONNECT");
+	chain_next_failed(t, udp ? SOCKS5_REP_CMD_NOT_SUPPORTED : SOCKS5_REP_HOST_UNREACHABLE,
+			  what);
+}
+
 static void chain_on_io(struct loop *loop, void *arg, unsigned events)
 {
 	struct chain_tunnel *t = arg;
@@ -445,9 +475,12 @@ static void chain_on_io(struct loop *loop, void *arg, unsigned events)
 		return;
 	if (n <= 0) {
 		char ebuf[64];
-		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE,
-				 n == 0 ? "closed the connection"
-					: util_strerror(errno, ebuf, sizeof(ebuf)));
+		const char *why =
+			n == 0 ? "closed the connection" : util_strerror(errno, ebuf, sizeof(ebuf));
+		if (chain_closed_on_request(t, n == 0 ? 0 : errno))
+			chain_request_dropped(t, why);
+		else
+			chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, why);
 		return;
 	}
 	t->in->end += (uint32_t)n;
@@ -647,6 +680,35 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 		   t->cfg->timeout_connect_ms, chain_on_dialed, t);
 }
 
+/* Why no path could be picked, naming the hop that decides when the chain
+ * is usable again: for a strict chain the first hop that is down, for the
+ * others the one whose back-off ends first. */
+static void chain_explain_none_up(struct chain_tunnel *t)
+{
+	uint64_t now = loop_now_ms(t->net->loop);
+	bool strict = t->chain->mode == CONFIG_CHAIN_STRICT;
+	size_t which = t->chain->nhops;
+	uint64_t wait = 0;
+
+	for (size_t i = 0; i < t->chain->nhops; i++) {
+		uint64_t left = chain_health_down_for(t->health, i, now);
+		if (left > 0 && (which == t->chain->nhops || (!strict && left < wait))) {
+			which = i;
+			wait = left;
+			if (strict)
+				break;
+		}
+	}
+	if (which == t->chain->nhops) { /* came back up meanwhile: a race, say so */
+		snprintf(t->why, sizeof(t->why), "chain %s has no usable path", t->chain->name);
+		return;
+	}
+	snprintf(t->why, sizeof(t->why),
+		 strict ? "strict chain %s has a hop marked down: %.200s, tried again in %llu ms"
+			: "no hop of chain %s is up: the first back is %.200s, in %llu ms",
+		 t->chain->name, t->chain->hops[which].display, (unsigned long long)wait);
+}
+
 static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
 			     size_t idx, const struct target *dst,
 			     const struct sockaddr_storage *client, bool udp, chain_fn fn,
@@ -671,11 +733,7 @@ static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct
 
 	t->started_sync = true;
 	if (chain_pick_path(t) == 0) {
-		snprintf(t->why, sizeof(t->why),
-			 t->chain->mode == CONFIG_CHAIN_STRICT
-				 ? "strict chain %s has a hop marked down"
-				 : "no hop of chain %s is up",
-			 t->chain->name);
+		chain_explain_none_up(t);
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 	} else if (t->chain->resolve_local && dst->type == TARGET_DOMAIN) {
 		t->resolving_target = true;
