@@ -185,16 +185,31 @@ static bool chain_at_udp_step(const struct chain_tunnel *t)
 	return t->udp && t->step + 1 == t->npath;
 }
 
+static bool chain_at_resolve_step(const struct chain_tunnel *t)
+{
+	return t->resolve_cmd && t->step + 1 == t->npath;
+}
+
+/* The command the current hop is asked: CONNECT to the next hop, or what
+ * the client asked of the last. */
+static uint8_t chain_step_command(const struct chain_tunnel *t)
+{
+	if (chain_at_udp_step(t))
+		return SOCKS5_CMD_UDP_ASSOCIATE;
+	if (chain_at_resolve_step(t))
+		return t->resolve_cmd;
+	return SOCKS5_CMD_CONNECT;
+}
+
 static void chain_send_s5_request(struct chain_tunnel *t)
 {
 	uint8_t msg[SOCKS5_REQUEST_MAX];
 	/* For UDP the last hop gets DST 0.0.0.0:0: we cannot know which
 	 * address and port it will see our datagrams come from. */
 	struct target any = { .type = TARGET_IPV4 };
-	bool udp = chain_at_udp_step(t);
-	ssize_t n = socks5_encode_request(msg, sizeof(msg),
-					  udp ? SOCKS5_CMD_UDP_ASSOCIATE : SOCKS5_CMD_CONNECT,
-					  udp ? &any : &t->next);
+	uint8_t cmd = chain_step_command(t);
+	ssize_t n = socks5_encode_request(msg, sizeof(msg), cmd,
+					  cmd == SOCKS5_CMD_UDP_ASSOCIATE ? &any : &t->next);
 	if (n < 0) {
 		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, "cannot encode request");
 		return;
@@ -307,6 +322,8 @@ static ssize_t chain_parse_s5_reply(struct chain_tunnel *t, const uint8_t *p, si
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 		return n;
 	}
+	if (chain_at_resolve_step(t))
+		t->resolved = r.bnd;
 	/* Consume before moving on: the next step parses from the same buffer. */
 	buf_consume(t->in, (size_t)n);
 	chain_step_done(t);
@@ -435,10 +452,17 @@ static bool chain_closed_on_request(const struct chain_tunnel *t, int err)
 static void chain_request_dropped(struct chain_tunnel *t, const char *why)
 {
 	char what[128];
-	bool udp = chain_at_udp_step(t);
-	snprintf(what, sizeof(what), "%s on the %s request, without a reply", why,
-		 udp ? "UDP ASSOCIATE" : "CONNECT");
-	chain_next_failed(t, udp ? SOCKS5_REP_CMD_NOT_SUPPORTED : SOCKS5_REP_HOST_UNREACHABLE,
+	uint8_t cmd = chain_step_command(t);
+	const char *name = cmd == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP ASSOCIATE"
+			   : cmd == SOCKS5_CMD_RESOLVE	   ? "RESOLVE"
+			   : cmd == SOCKS5_CMD_RESOLVE_PTR ? "RESOLVE_PTR"
+							   : "CONNECT";
+	snprintf(what, sizeof(what), "%s on the %s request, without a reply", why, name);
+	/* A CONNECT dropped is a destination out of reach; any other command
+	 * dropped is one the hop does not do. */
+	chain_next_failed(t,
+			  cmd == SOCKS5_CMD_CONNECT ? SOCKS5_REP_HOST_UNREACHABLE
+						    : SOCKS5_REP_CMD_NOT_SUPPORTED,
 			  what);
 }
 
@@ -622,9 +646,33 @@ static void chain_resolve(struct chain_tunnel *t, const char *name)
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 }
 
+/* The last hop and a RESOLVE: see chain.h. */
+static void chain_ask_resolve(struct chain_tunnel *t, const struct hop *h)
+{
+	if (h->type == HOP_SOCKS5H) {
+		t->next = t->dst;
+		chain_send_request(t);
+		return;
+	}
+	if (h->type == HOP_SOCKS5 || h->type == HOP_SOCKS4) {
+		t->resolve_here = true;
+		chain_succeed(t);
+		return;
+	}
+	/* It would resolve a CONNECT's name itself, so resolving here would
+	 * look the name up where the chain is meant to hide it. */
+	snprintf(t->why, sizeof(t->why),
+		 "%.200s resolves names itself but has no RESOLVE command to ask", h->display);
+	chain_fail(t, SOCKS5_REP_CMD_NOT_SUPPORTED);
+}
+
 static void chain_ask_hop(struct chain_tunnel *t)
 {
 	const struct hop *h = &t->chain->hops[t->path[t->step]];
+	if (chain_at_resolve_step(t)) {
+		chain_ask_resolve(t, h);
+		return;
+	}
 	if (chain_at_udp_step(t)) {
 		if (h->type != HOP_SOCKS5 && h->type != HOP_SOCKS5H) {
 			snprintf(t->why, sizeof(t->why),
@@ -758,6 +806,18 @@ void chain_start_udp(struct chain_tunnel *t, struct net_ctx *net, struct snapsho
 {
 	struct target none = { .type = TARGET_IPV4 };
 	chain_start_mode(t, net, snap, idx, &none, NULL, true, fn, arg);
+}
+
+void chain_start_resolve(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
+			 size_t idx, uint8_t cmd, const struct target *dst, chain_fn fn, void *arg)
+{
+	/* Started as a tunnel to nowhere in particular: dst is only what the
+	 * last hop is asked about, and never resolved or guarded on the way
+	 * (the caller guards an address before, and the answer after). */
+	struct target none = { .type = TARGET_IPV4 };
+	chain_start_mode(t, net, snap, idx, &none, NULL, false, fn, arg);
+	t->resolve_cmd = cmd;
+	t->dst = *dst;
 }
 
 void chain_cancel(struct chain_tunnel *t)

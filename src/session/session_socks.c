@@ -415,6 +415,14 @@ void session_socks5_request(struct session *s)
 		return;
 	}
 	buf_consume(in, (size_t)n);
+	if (!socks5_cmd_known(req.cmd)) {
+		char target[TARGET_TEXT_MAX];
+		target_format(&req.dst, target, sizeof(target));
+		session_log(s, LOG_LVL_INFO, "unknown command 0x%02x (target %s)", req.cmd, target);
+		stats_inc(s->ctx->net.stats, bad_requests);
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "unsupported");
+		return;
+	}
 	s->cmd = req.cmd;
 	if (!session_keep_request(s, &req.dst, NULL)) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
