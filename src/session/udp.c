@@ -786,6 +786,18 @@ static int udp_open_relay(struct udp_assoc *a, int control_fd)
 	return 0;
 }
 
+/* Is the request's DST.ADDR the control connection's peer address? (A
+ * peer seen as IPv4-mapped IPv6 does not match a plain IPv4 DST: the port
+ * is then latched, which admits no more than the peer's address.) */
+static bool udp_names_peer(const struct target *requested, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage named;
+
+	if (requested->type == TARGET_DOMAIN || target_to_sockaddr(requested, &named) <= 0)
+		return false;
+	return util_sa_same_ip(&named, peer);
+}
+
 struct udp_assoc *udp_assoc_new(struct session_ctx *ctx, const struct config *cfg, const char *user,
 				int control_fd, const struct sockaddr_storage *client,
 				const struct target *requested, int *err)
@@ -807,11 +819,14 @@ struct udp_assoc *udp_assoc_new(struct session_ctx *ctx, const struct config *cf
 		loop_io_init(&a->out[i].io, udp_on_out_readable, &a->out[i]);
 	}
 	a->client = *client;
-	/* A non-zero DST.PORT pins the client's source port; the address in
-	 * the request is ignored (clients behind NAT send their private one)
-	 * and the control connection's peer address is used instead. */
-	util_sa_set_port(&a->client, requested->port);
-	a->client_port_known = requested->port != 0;
+	/* Datagrams are taken from the control connection's peer address
+	 * only. DST names the client's own UDP address and port when it
+	 * knows them: then that port is pinned. A client behind NAT names
+	 * its private address (or 0.0.0.0:0), and the port it names is not
+	 * the one its datagrams arrive from: then the first datagram's source
+	 * port is latched and kept. */
+	a->client_port_known = requested->port != 0 && udp_names_peer(requested, client);
+	util_sa_set_port(&a->client, a->client_port_known ? requested->port : 0);
 	a->last_active_ms = loop_now_ms(ctx->net.loop);
 	*err = udp_open_relay(a, control_fd);
 	if (*err < 0) {
