@@ -13,34 +13,23 @@ tests skip and the others run on the host's loopback.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, Skip, Suite, chain_block, check, check_eq, connect,  # noqa: E402
+from harness import (BOUND, Suite, chain_block, check, check_eq, connect,  # noqa: E402
                      eventually_eq, expect_closed, hop_url, log_lines, recv_exact,
                      socks5_request, stats_line)
-from harness import missing  # noqa: E402
+from harness import missing, need_netns  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import HttpServer, Microsocks  # noqa: E402
 
 suite = Suite()
 
-NETNS_ENV = "HOPSOCKS_TEST_IN_NETNS"
 CLIENT_IP, WEB_IP = "10.200.0.1", "10.200.0.2"
 TORSOCKS = "/usr/bin/torsocks"
 CURL = "/usr/bin/curl"
-
-
-def in_netns():
-    return os.environ.get(NETNS_ENV) == "1"
-
-
-def need_netns():
-    if not in_netns():
-        raise Skip("needs a private network namespace (unshare --net), not available here")
 
 
 # ------------------------------------------------------------------ helpers
@@ -298,30 +287,5 @@ def t_torsocks_chain(ctx):
     check_eq(access(back, "resolve", "web.test:*").get("result"), "ok", "upstream RESOLVE")
 
 
-# ------------------------------------------------------------ the namespace
-
-def netns_usable():
-    """Whether this process may make a network namespace (and has ip(8))."""
-    if os.getuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
-        return False
-    try:
-        return subprocess.run(["unshare", "--net", "--", "ip", "link", "set", "lo", "up"],
-                              capture_output=True, timeout=BOUND).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def enter_netns():
-    """Re-run this file inside a new network namespace, with loopback up
-    and the two test addresses on it; returns its exit status."""
-    setup = ("ip link set lo up && ip addr add %s/32 dev lo && ip addr add %s/32 dev lo && "
-             "exec \"$0\" \"$1\"" % (CLIENT_IP, WEB_IP))
-    env = dict(os.environ, **{NETNS_ENV: "1"})
-    return subprocess.run(["unshare", "--net", "--", "sh", "-c", setup, sys.executable,
-                           os.path.abspath(__file__)], env=env).returncode
-
-
 if __name__ == "__main__":
-    if not in_netns() and netns_usable():
-        sys.exit(enter_netns())
-    suite.run()
+    suite.run(netns=["%s/32" % CLIENT_IP, "%s/32" % WEB_IP])
