@@ -74,8 +74,9 @@ static void usage(FILE *out)
 		"  -w WORKERS     number of worker threads (default: one per CPU)\n"
 		"  -D             run as a daemon: detach, write the pid file, log to syslog\n"
 		"  -p PIDFILE     write the process id to PIDFILE\n"
-		"  -t             check the configuration and exit\n"
-		"  -v             log more (repeat for debug)\n"
+		"  -t             check the configuration, say whether it is valid, exit\n"
+		"  -v             log one level more per -v (from the default, info,\n"
+		"                 one -v gives debug)\n"
 		"  -q             log only errors\n"
 		"  --chain URL[,URL...]\n"
 		"                 send every connection through these upstream proxies in\n"
@@ -471,7 +472,8 @@ static void log_listening(const struct config *cfg, unsigned nworkers)
 				 cfg->listen[i].text);
 		used += n > 0 ? (size_t)n : 0;
 	}
-	log_info("hopsocks %s listening on %s (%u workers, %s)", PACKAGE_VERSION, list, nworkers,
+	log_info("hopsocks %s listening on %s (%u worker%s, %s)", PACKAGE_VERSION, list, nworkers,
+		 nworkers == 1 ? "" : "s",
 		 cfg->users_file ? "username/password required" : "no authentication");
 }
 

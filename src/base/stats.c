@@ -12,7 +12,7 @@
 #define GET_U(f) stats_get(u, f)
 
 static const char *const proto_names[STATS_NPROTO] = { "socks4", "socks4a", "socks5", "http" };
-static const char *const cmd_names[STATS_NCMD] = { "connect", "bind", "udp" };
+static const char *const cmd_names[STATS_NCMD] = { "connect", "bind", "udp", "resolve" };
 
 const char *stats_proto_name(unsigned proto)
 {

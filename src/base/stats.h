@@ -32,10 +32,11 @@ enum stats_cmd {
 	STATS_CMD_CONNECT = 0,
 	STATS_CMD_BIND,
 	STATS_CMD_UDP,
+	STATS_CMD_RESOLVE, /* RESOLVE and RESOLVE_PTR */
 	STATS_NCMD,
 };
 
-/* "socks4", "socks4a", "socks5", "http"; "connect", "bind", "udp". */
+/* "socks4", "socks4a", "socks5", "http"; "connect", "bind", "udp", "resolve". */
 const char *stats_proto_name(unsigned proto);
 const char *stats_cmd_name(unsigned cmd);
 

@@ -29,9 +29,10 @@ struct resolver_sock {
 
 struct resolve_query {
 	struct resolver *r;
-	resolve_fn fn; /* NULL once cancelled */
+	resolve_fn fn;		 /* NULL once cancelled */
+	resolve_name_fn name_fn; /* a reverse lookup's, instead; NULL once cancelled */
 	void *arg;
-	char name[256];
+	char name[256]; /* asked for; for a reverse lookup, the answer */
 	/* c-ares can answer inside ares_getaddrinfo() (hosts file, bad name).
 	 * Such an answer is kept here and delivered from a zero timer, so an
 	 * owner is never called back from inside its own resolver_lookup(). */
@@ -521,7 +522,18 @@ static void query_deliver(struct resolve_query *q)
 {
 	if (q->fn)
 		q->fn(q->arg, q->status, &q->res);
+	else if (q->name_fn)
+		q->name_fn(q->arg, q->status, q->status == 0 ? q->name : NULL);
 	free(q);
+}
+
+/* Deliver what q holds from a zero timer, so that no owner is called back
+ * from inside its own call to start a query. */
+static void query_deliver_later(struct resolve_query *q)
+{
+	q->next_later = q->r->later;
+	q->r->later = q;
+	loop_timer_set(q->r->loop, &q->later, 0);
 }
 
 static void query_unlink_later(struct resolve_query *q)
@@ -607,19 +619,64 @@ struct resolve_query *resolver_lookup(struct resolver *r, const char *name, reso
 		ares_getaddrinfo(r->channel, absolute, NULL, &hints, resolver_on_answer, q);
 	}
 	q->starting = false;
-	if (q->status <= 0) {
-		q->next_later = r->later;
-		r->later = q;
-		loop_timer_set(r->loop, &q->later, 0);
+	if (q->status <= 0)
+		query_deliver_later(q);
+	resolver_rearm(r);
+	return q;
+}
+
+static void resolver_on_reverse(void *arg, int status, int timeouts, struct hostent *he)
+{
+	struct resolve_query *q = arg;
+
+	(void)timeouts;
+	q->r->outstanding--;
+	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+		free(q);
+		return;
 	}
+	if (status == ARES_SUCCESS && (!he || !he->h_name || !he->h_name[0]))
+		status = ARES_ENODATA;
+	q->status = status == ARES_SUCCESS ? 0 : status_to_errno(status);
+	if (q->status == 0)
+		snprintf(q->name, sizeof(q->name), "%s", he->h_name);
+	if (q->starting)
+		return; /* resolver_reverse() schedules the delivery */
+	query_deliver(q);
+}
+
+struct resolve_query *resolver_reverse(struct resolver *r, const struct resolve_addr *addr,
+				       resolve_name_fn fn, void *arg)
+{
+	struct resolve_query *q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->r = r;
+	q->name_fn = fn;
+	q->arg = arg;
+	q->status = 1; /* "no answer yet" */
+	loop_timer_init(&q->later, query_on_later, q);
+	q->starting = true;
+	if (r->hook) {
+		q->status = -EIO; /* the test seam answers forward lookups only */
+	} else {
+		r->outstanding++;
+		ares_gethostbyaddr(r->channel, addr->bytes, addr->family == AF_INET ? 4 : 16,
+				   addr->family, resolver_on_reverse, q);
+	}
+	q->starting = false;
+	if (q->status <= 0)
+		query_deliver_later(q);
 	resolver_rearm(r);
 	return q;
 }
 
 void resolver_cancel(struct resolve_query *q)
 {
-	if (q)
+	if (q) {
 		q->fn = NULL;
+		q->name_fn = NULL;
+	}
 }
 
 void resolver_set_hook(struct resolver *r, resolve_hook_fn hook, void *arg)
@@ -644,7 +701,5 @@ void resolver_answer(struct resolve_query *q, int status, const struct resolve_r
 	}
 	if (q->starting)
 		return; /* resolver_lookup() schedules the delivery */
-	q->next_later = r->later;
-	r->later = q;
-	loop_timer_set(r->loop, &q->later, 0);
+	query_deliver_later(q);
 }

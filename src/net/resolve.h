@@ -47,7 +47,14 @@ bool resolver_lookup_now(struct resolver *r, const char *name, struct resolve_re
  * never from inside this call. Returns NULL if out of memory. */
 struct resolve_query *resolver_lookup(struct resolver *r, const char *name, resolve_fn fn,
 				      void *arg);
-/* The callback will not be called. */
+/* The name an address has (its PTR record, or the hosts file's name for
+ * it), for SOCKS5 RESOLVE_PTR. status as for resolve_fn; name is NULL
+ * unless status is 0. Called later from the loop, as for resolver_lookup.
+ * Returns NULL if out of memory. */
+typedef void (*resolve_name_fn)(void *arg, int status, const char *name);
+struct resolve_query *resolver_reverse(struct resolver *r, const struct resolve_addr *addr,
+				       resolve_name_fn fn, void *arg);
+/* The callback (of either kind) will not be called. */
 void resolver_cancel(struct resolve_query *q);
 
 /* ---- a test seam: tests/fuzz/fuzz_session.c answers from its input ----

@@ -98,6 +98,12 @@ bool chain_health_hop_up(const struct chain_health *h, size_t i, uint64_t now)
 	return atomic_load_explicit(&h->down_until_ms[i], memory_order_relaxed) <= now;
 }
 
+uint64_t chain_health_down_for(const struct chain_health *h, size_t i, uint64_t now)
+{
+	uint64_t until = atomic_load_explicit(&h->down_until_ms[i], memory_order_relaxed);
+	return until > now ? until - now : 0;
+}
+
 void chain_health_mark_down(struct chain_health *h, size_t hop, uint64_t until_ms)
 {
 	atomic_store_explicit(&h->down_until_ms[hop], until_ms, memory_order_relaxed);

@@ -47,6 +47,8 @@ size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, u
 /* Is hop i of the chain usable at now (not marked down, or its back-off
  * is over)? */
 bool chain_health_hop_up(const struct chain_health *h, size_t i, uint64_t now);
+/* How long hop i stays down from now (0: it is up). */
+uint64_t chain_health_down_for(const struct chain_health *h, size_t i, uint64_t now);
 /* Mark hop down until until_ms (every worker sees it at once). */
 void chain_health_mark_down(struct chain_health *h, size_t hop, uint64_t until_ms);
 /* The hops for one connection at now_ms: chain_select over the hops that

@@ -327,10 +327,11 @@ ssize_t socks5_parse_userpass_reply(const uint8_t *buf, size_t len, uint8_t *sta
 
 /* ---- request and reply ---- */
 
-static bool socks5_cmd_valid(uint8_t cmd)
+bool socks5_cmd_known(uint8_t cmd)
 {
 	return cmd == SOCKS5_CMD_CONNECT || cmd == SOCKS5_CMD_BIND ||
-	       cmd == SOCKS5_CMD_UDP_ASSOCIATE;
+	       cmd == SOCKS5_CMD_UDP_ASSOCIATE || cmd == SOCKS5_CMD_RESOLVE ||
+	       cmd == SOCKS5_CMD_RESOLVE_PTR;
 }
 
 /*
@@ -350,10 +351,6 @@ ssize_t socks5_parse_request(const uint8_t *buf, size_t len, struct socks5_reque
 		return 0;
 	if (buf[0] != SOCKS5_VERSION)
 		return -PROTO_EVERSION;
-	if (len < 2)
-		return 0;
-	if (!socks5_cmd_valid(buf[1]))
-		return -PROTO_ECMD;
 	if (len < 3)
 		return 0;
 	ssize_t n = socks5_parse_addr(buf + 3, len - 3, &dst);
@@ -369,7 +366,7 @@ ssize_t socks5_encode_request(uint8_t *out, size_t cap, uint8_t cmd, const struc
 {
 	const uint8_t head[3] = { SOCKS5_VERSION, cmd, 0x00 };
 
-	if (!socks5_cmd_valid(cmd))
+	if (!socks5_cmd_known(cmd))
 		return -EINVAL;
 	return socks5_encode_with_addr(out, cap, head, dst);
 }
@@ -390,6 +387,13 @@ ssize_t socks5_encode_reply(uint8_t *out, size_t cap, uint8_t rep, const struct 
 
 	socks5_target_from_bnd(&t, bnd);
 	return socks5_encode_with_addr(out, cap, head, &t);
+}
+
+ssize_t socks5_encode_reply_target(uint8_t *out, size_t cap, uint8_t rep, const struct target *bnd)
+{
+	const uint8_t head[3] = { SOCKS5_VERSION, rep, 0x00 };
+
+	return socks5_encode_with_addr(out, cap, head, bnd);
 }
 
 ssize_t socks5_parse_reply(const uint8_t *buf, size_t len, struct socks5_reply *out)

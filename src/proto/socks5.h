@@ -31,6 +31,10 @@ enum socks5_cmd {
 	SOCKS5_CMD_CONNECT = 0x01,
 	SOCKS5_CMD_BIND = 0x02,
 	SOCKS5_CMD_UDP_ASSOCIATE = 0x03,
+	/* Tor's extensions (torsocks resolves names with them): a name in,
+	 * its address in BND; an address in, its name (ATYP 3) in BND. */
+	SOCKS5_CMD_RESOLVE = 0xf0,
+	SOCKS5_CMD_RESOLVE_PTR = 0xf1,
 };
 
 enum socks5_rep {
@@ -91,12 +95,15 @@ struct socks5_request {
 	struct target dst;
 };
 
-/* VER CMD RSV ATYP DST.ADDR DST.PORT. An unknown CMD is -PROTO_ECMD and an
- * unknown ATYP -PROTO_EATYP, reported as soon as that byte is in the buffer
- * (the server answers 0x07 / 0x08 without waiting for the rest). A zero-length
- * domain or one containing a NUL is -PROTO_EDOMAIN. RSV is not checked
- * (RFC 1928 says it is reserved; some clients send garbage there). */
+/* VER CMD RSV ATYP DST.ADDR DST.PORT. Any CMD is parsed, with its target,
+ * so the server can log what an unknown one asked for before it answers
+ * 0x07 (socks5_cmd_known says which it serves). An unknown ATYP is
+ * -PROTO_EATYP as soon as that byte is in the buffer (0x08 at once). A
+ * zero-length domain or one containing a NUL is -PROTO_EDOMAIN. RSV is not
+ * checked (RFC 1928 says it is reserved; some clients send garbage there). */
 ssize_t socks5_parse_request(const uint8_t *buf, size_t len, struct socks5_request *out);
+/* CONNECT, BIND, UDP ASSOCIATE, RESOLVE or RESOLVE_PTR. */
+bool socks5_cmd_known(uint8_t cmd);
 ssize_t socks5_encode_request(uint8_t *out, size_t cap, uint8_t cmd, const struct target *dst);
 
 struct socks5_reply {
@@ -109,6 +116,9 @@ struct socks5_reply {
  * is sent as IPv4. */
 ssize_t socks5_encode_reply(uint8_t *out, size_t cap, uint8_t rep, const struct sockaddr *bnd);
 ssize_t socks5_parse_reply(const uint8_t *buf, size_t len, struct socks5_reply *out);
+/* A reply whose BND is any target: a name (ATYP 3) for RESOLVE_PTR's
+ * answer. */
+ssize_t socks5_encode_reply_target(uint8_t *out, size_t cap, uint8_t rep, const struct target *bnd);
 
 /* ---- UDP datagram header (RFC 1928 section 7) ---- */
 

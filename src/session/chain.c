@@ -185,16 +185,31 @@ static bool chain_at_udp_step(const struct chain_tunnel *t)
 	return t->udp && t->step + 1 == t->npath;
 }
 
+static bool chain_at_resolve_step(const struct chain_tunnel *t)
+{
+	return t->resolve_cmd && t->step + 1 == t->npath;
+}
+
+/* The command the current hop is asked: CONNECT to the next hop, or what
+ * the client asked of the last. */
+static uint8_t chain_step_command(const struct chain_tunnel *t)
+{
+	if (chain_at_udp_step(t))
+		return SOCKS5_CMD_UDP_ASSOCIATE;
+	if (chain_at_resolve_step(t))
+		return t->resolve_cmd;
+	return SOCKS5_CMD_CONNECT;
+}
+
 static void chain_send_s5_request(struct chain_tunnel *t)
 {
 	uint8_t msg[SOCKS5_REQUEST_MAX];
 	/* For UDP the last hop gets DST 0.0.0.0:0: we cannot know which
 	 * address and port it will see our datagrams come from. */
 	struct target any = { .type = TARGET_IPV4 };
-	bool udp = chain_at_udp_step(t);
-	ssize_t n = socks5_encode_request(msg, sizeof(msg),
-					  udp ? SOCKS5_CMD_UDP_ASSOCIATE : SOCKS5_CMD_CONNECT,
-					  udp ? &any : &t->next);
+	uint8_t cmd = chain_step_command(t);
+	ssize_t n = socks5_encode_request(msg, sizeof(msg), cmd,
+					  cmd == SOCKS5_CMD_UDP_ASSOCIATE ? &any : &t->next);
 	if (n < 0) {
 		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, "cannot encode request");
 		return;
@@ -307,6 +322,8 @@ static ssize_t chain_parse_s5_reply(struct chain_tunnel *t, const uint8_t *p, si
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 		return n;
 	}
+	if (chain_at_resolve_step(t))
+		t->resolved = r.bnd;
 	/* Consume before moving on: the next step parses from the same buffer. */
 	buf_consume(t->in, (size_t)n);
 	chain_step_done(t);
@@ -412,6 +429,43 @@ static void chain_parse(struct chain_tunnel *t)
 	}
 }
 
+/* Did the hop end the connection (FIN, or a reset) on the request itself,
+ * after it had taken us as a client? OpenSSH's SOCKS server (ssh -D) does
+ * that when it cannot reach the destination, and for every UDP ASSOCIATE:
+ * no reply, just a close. That is the destination failing through a
+ * working hop; marking the hop down would fail every other client's
+ * connection through it for retry-dead. A hop that closes before (on the
+ * greeting or the credentials) is still the hop failing. */
+static bool chain_closed_on_request(const struct chain_tunnel *t, int err)
+{
+	bool request_sent =
+		t->out_off == t->out_len &&
+		(t->phase == CH_S5_REPLY || t->phase == CH_S4_REPLY || t->phase == CH_HTTP_REPLY);
+	return request_sent && buf_len(t->in) == 0 && (err == 0 || err == ECONNRESET);
+}
+
+/* The hop dropped the request: answered as a destination it could not
+ * reach (SOCKS5 04, SOCKS4 5B, HTTP 502), or, for the UDP ASSOCIATE it was
+ * asked for, as a command it does not support (07). Further down a
+ * chain, "the destination" is the next hop, which is blamed as for any
+ * unreachable answer. */
+static void chain_request_dropped(struct chain_tunnel *t, const char *why)
+{
+	char what[128];
+	uint8_t cmd = chain_step_command(t);
+	const char *name = cmd == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP ASSOCIATE"
+			   : cmd == SOCKS5_CMD_RESOLVE	   ? "RESOLVE"
+			   : cmd == SOCKS5_CMD_RESOLVE_PTR ? "RESOLVE_PTR"
+							   : "CONNECT";
+	snprintf(what, sizeof(what), "%s on the %s request, without a reply", why, name);
+	/* A CONNECT dropped is a destination out of reach; any other command
+	 * dropped is one the hop does not do. */
+	chain_next_failed(t,
+			  cmd == SOCKS5_CMD_CONNECT ? SOCKS5_REP_HOST_UNREACHABLE
+						    : SOCKS5_REP_CMD_NOT_SUPPORTED,
+			  what);
+}
+
 static void chain_on_io(struct loop *loop, void *arg, unsigned events)
 {
 	struct chain_tunnel *t = arg;
@@ -445,9 +499,12 @@ static void chain_on_io(struct loop *loop, void *arg, unsigned events)
 		return;
 	if (n <= 0) {
 		char ebuf[64];
-		chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE,
-				 n == 0 ? "closed the connection"
-					: util_strerror(errno, ebuf, sizeof(ebuf)));
+		const char *why =
+			n == 0 ? "closed the connection" : util_strerror(errno, ebuf, sizeof(ebuf));
+		if (chain_closed_on_request(t, n == 0 ? 0 : errno))
+			chain_request_dropped(t, why);
+		else
+			chain_hop_failed(t, t->step, SOCKS5_REP_GENERAL_FAILURE, why);
 		return;
 	}
 	t->in->end += (uint32_t)n;
@@ -589,9 +646,33 @@ static void chain_resolve(struct chain_tunnel *t, const char *name)
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 }
 
+/* The last hop and a RESOLVE: see chain.h. */
+static void chain_ask_resolve(struct chain_tunnel *t, const struct hop *h)
+{
+	if (h->type == HOP_SOCKS5H) {
+		t->next = t->dst;
+		chain_send_request(t);
+		return;
+	}
+	if (h->type == HOP_SOCKS5 || h->type == HOP_SOCKS4) {
+		t->resolve_here = true;
+		chain_succeed(t);
+		return;
+	}
+	/* It would resolve a CONNECT's name itself, so resolving here would
+	 * look the name up where the chain is meant to hide it. */
+	snprintf(t->why, sizeof(t->why),
+		 "%.200s resolves names itself but has no RESOLVE command to ask", h->display);
+	chain_fail(t, SOCKS5_REP_CMD_NOT_SUPPORTED);
+}
+
 static void chain_ask_hop(struct chain_tunnel *t)
 {
 	const struct hop *h = &t->chain->hops[t->path[t->step]];
+	if (chain_at_resolve_step(t)) {
+		chain_ask_resolve(t, h);
+		return;
+	}
 	if (chain_at_udp_step(t)) {
 		if (h->type != HOP_SOCKS5 && h->type != HOP_SOCKS5H) {
 			snprintf(t->why, sizeof(t->why),
@@ -655,6 +736,35 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 		   t->cfg->timeout_connect_ms, chain_on_dialed, t);
 }
 
+/* Why no path could be picked, naming the hop that decides when the chain
+ * is usable again: for a strict chain the first hop that is down, for the
+ * others the one whose back-off ends first. */
+static void chain_explain_none_up(struct chain_tunnel *t)
+{
+	uint64_t now = loop_now_ms(t->net->loop);
+	bool strict = t->chain->mode == CONFIG_CHAIN_STRICT;
+	size_t which = t->chain->nhops;
+	uint64_t wait = 0;
+
+	for (size_t i = 0; i < t->chain->nhops; i++) {
+		uint64_t left = chain_health_down_for(t->health, i, now);
+		if (left > 0 && (which == t->chain->nhops || (!strict && left < wait))) {
+			which = i;
+			wait = left;
+			if (strict)
+				break;
+		}
+	}
+	if (which == t->chain->nhops) { /* came back up meanwhile: a race, say so */
+		snprintf(t->why, sizeof(t->why), "chain %s has no usable path", t->chain->name);
+		return;
+	}
+	snprintf(t->why, sizeof(t->why),
+		 strict ? "strict chain %s has a hop marked down: %.200s, tried again in %llu ms"
+			: "no hop of chain %s is up: the first back is %.200s, in %llu ms",
+		 t->chain->name, t->chain->hops[which].display, (unsigned long long)wait);
+}
+
 static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
 			     size_t idx, const struct target *dst,
 			     const struct sockaddr_storage *client, bool udp, chain_fn fn,
@@ -679,11 +789,7 @@ static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct
 
 	t->started_sync = true;
 	if (chain_pick_path(t) == 0) {
-		snprintf(t->why, sizeof(t->why),
-			 t->chain->mode == CONFIG_CHAIN_STRICT
-				 ? "strict chain %s has a hop marked down"
-				 : "no hop of chain %s is up",
-			 t->chain->name);
+		chain_explain_none_up(t);
 		chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
 	} else if (t->chain->resolve_local && dst->type == TARGET_DOMAIN) {
 		t->resolving_target = true;
@@ -708,6 +814,18 @@ void chain_start_udp(struct chain_tunnel *t, struct net_ctx *net, struct snapsho
 {
 	struct target none = { .type = TARGET_IPV4 };
 	chain_start_mode(t, net, snap, idx, &none, NULL, true, fn, arg);
+}
+
+void chain_start_resolve(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
+			 size_t idx, uint8_t cmd, const struct target *dst, chain_fn fn, void *arg)
+{
+	/* Started as a tunnel to nowhere in particular: dst is only what the
+	 * last hop is asked about, and never resolved or guarded on the way
+	 * (the caller guards an address before, and the answer after). */
+	struct target none = { .type = TARGET_IPV4 };
+	chain_start_mode(t, net, snap, idx, &none, NULL, false, fn, arg);
+	t->resolve_cmd = cmd;
+	t->dst = *dst;
 }
 
 void chain_cancel(struct chain_tunnel *t)

@@ -86,6 +86,15 @@ struct chain_tunnel {
 	bool udp;
 	struct sockaddr_storage udp_relay;
 
+	/* Tor's RESOLVE or RESOLVE_PTR through the chain (0: neither): a
+	 * socks5h last hop is asked, and its answer (an address, or a name)
+	 * kept in resolved; a socks5 or socks4 last hop, to which a CONNECT
+	 * would send an address we resolved, means resolve_here: the caller
+	 * resolves, as it would for that CONNECT. */
+	uint8_t resolve_cmd;
+	bool resolve_here;
+	struct target resolved;
+
 	char why[512]; /* what went wrong, for the log */
 };
 
@@ -98,6 +107,12 @@ void chain_start(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *s
  * connection and t->udp_relay the hop's relay address. */
 void chain_start_udp(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
 		     chain_fn fn, void *arg);
+/* Reach the last hop through the others and ask it cmd (RESOLVE for the
+ * name dst, RESOLVE_PTR for the address dst). On success the fd is the
+ * hop's connection (close it) and t->resolved the answer, or
+ * t->resolve_here is set (see above). */
+void chain_start_resolve(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
+			 size_t idx, uint8_t cmd, const struct target *dst, chain_fn fn, void *arg);
 void chain_cancel(struct chain_tunnel *t);
 /* Move the bytes the last hop sent after its reply to the caller. */
 struct buf *chain_take_leftover(struct chain_tunnel *t);

@@ -250,6 +250,13 @@ static void session_on_timer(struct loop *loop, void *arg)
 		session_setup_end(s);
 		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout");
 		return;
+	case S_RESOLVE:
+		session_log(s, LOG_LVL_INFO, "no answer to %s within %u ms",
+			    s->cmd == SOCKS5_CMD_RESOLVE ? "RESOLVE" : "RESOLVE_PTR",
+			    session_cfg(s)->timeout_connect_ms);
+		session_setup_end(s);
+		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-failed");
+		return;
 	case S_CLOSING:
 	case S_LINGER:
 		session_close(s, s->result);

@@ -313,8 +313,248 @@ void session_on_udp_upstream(struct session *s)
 	session_close(s, "upstream-closed");
 }
 
+/* ---- RESOLVE and RESOLVE_PTR (Tor's extensions, as torsocks uses them) ----
+ *
+ * A name in, its address out (or an address in, its name out), then the
+ * connection closes, as Tor does. Routed like a CONNECT to the same
+ * destination: direct, the worker's resolver answers; through a chain
+ * whose last hop is socks5h the question goes to that hop, so a name
+ * routed to Tor is never looked up here. The destination guard applies to
+ * the address asked about and to every address answered. */
+
+/* The answer: 05 00 00 with the address (or the name) in BND, port 0. */
+static void session_resolve_answer(struct session *s, const struct target *answer)
+{
+	uint8_t msg[SOCKS5_REPLY_MAX];
+	struct sockaddr_storage ss;
+	ssize_t n = socks5_encode_reply_target(msg, sizeof(msg), SOCKS5_REP_SUCCEEDED, answer);
+
+	session_setup_end(s);
+	if (n < 0) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
+	/* addr= in the access line: the address given, or found. */
+	if (answer->type != TARGET_DOMAIN && target_to_sockaddr(answer, &ss) > 0)
+		sockaddr_ip_set(&s->addr, (const struct sockaddr *)&ss, sizeof(ss));
+	session_reply_and_close(s, msg, (size_t)n, "ok");
+}
+
+static void session_resolve_failed(struct session *s, int status)
+{
+	char target[TARGET_TEXT_MAX];
+	target_compact_format(&s->dst, target, sizeof(target));
+	session_log(s, LOG_LVL_INFO, "cannot %s %s: %s",
+		    s->cmd == SOCKS5_CMD_RESOLVE ? "resolve" : "find the name of", target,
+		    status == -ENOENT	   ? "name not found"
+		    : status == -ETIMEDOUT ? "timed out"
+					   : "resolver failure");
+	stats_inc(s->ctx->net.stats, dns_failures);
+	session_setup_end(s);
+	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE,
+		     status == -ENOENT ? "not-found" : "dns-failed");
+}
+
+/* The first answered address (address-order applied) the guard allows. */
+static void session_on_resolved_name(void *arg, int status, const struct resolve_result *res)
+{
+	struct session *s = arg;
+	struct sockaddr_storage client;
+
+	if (s->setup)
+		s->setup->query = NULL;
+	if (status < 0 || res->n == 0) {
+		session_resolve_failed(s, status < 0 ? status : -ENOENT);
+		return;
+	}
+	sockaddr_ip_to_storage(&s->client, &client);
+	for (size_t i = 0; i < res->n; i++) {
+		struct sockaddr_storage ss;
+		struct target answer;
+		resolve_addr_to_sockaddr(&res->addr[i], 0, &ss);
+		if (acl_guard_blocks(session_cfg(s), &client, (const struct sockaddr *)&ss))
+			continue;
+		target_from_sockaddr(&answer, (const struct sockaddr *)&ss);
+		session_resolve_answer(s, &answer);
+		return;
+	}
+	char target[TARGET_TEXT_MAX];
+	target_compact_format(&s->dst, target, sizeof(target));
+	session_setup_end(s);
+	session_deny_guard(s, target);
+}
+
+static void session_on_resolved_addr(void *arg, int status, const char *name)
+{
+	struct session *s = arg;
+	struct target answer = { .type = TARGET_DOMAIN };
+	size_t len = name ? strlen(name) : 0;
+
+	if (s->setup)
+		s->setup->query = NULL;
+	if (status < 0 || len == 0 || len > TARGET_DOMAIN_MAX) {
+		session_resolve_failed(s, status < 0 ? status : -ENOENT);
+		return;
+	}
+	answer.domain_len = (uint8_t)len;
+	memcpy(answer.addr.domain, name, len + 1);
+	session_resolve_answer(s, &answer);
+}
+
+/* Ask the worker's resolver: forward for RESOLVE (a literal answers
+ * itself, as Tor does), reverse for RESOLVE_PTR. */
+static void session_resolve_here(struct session *s)
+{
+	struct target dst;
+	struct resolve_result res;
+	struct session_setup *su = session_setup_new(s);
+
+	target_compact_get(&s->dst, &dst);
+	if (!su) {
+		session_fail_no_memory(s);
+		return;
+	}
+	if (s->cmd == SOCKS5_CMD_RESOLVE && dst.type != TARGET_DOMAIN) {
+		session_resolve_answer(s, &dst);
+		return;
+	}
+	if (s->cmd == SOCKS5_CMD_RESOLVE_PTR) {
+		struct resolve_addr a = { .family = dst.type == TARGET_IPV4 ? AF_INET : AF_INET6 };
+		memcpy(a.bytes, dst.type == TARGET_IPV4 ? dst.addr.ipv4 : dst.addr.ipv6,
+		       dst.type == TARGET_IPV4 ? 4 : 16);
+		stats_inc(s->ctx->net.stats, dns_queries);
+		su->query = resolver_reverse(s->ctx->net.resolver, &a, session_on_resolved_addr, s);
+	} else if (resolver_lookup_now(s->ctx->net.resolver, dst.addr.domain, &res)) {
+		stats_inc(s->ctx->net.stats, dns_cache_hits);
+		session_on_resolved_name(s, 0, &res);
+		return;
+	} else {
+		stats_inc(s->ctx->net.stats, dns_queries);
+		su->query = resolver_lookup(s->ctx->net.resolver, dst.addr.domain,
+					    session_on_resolved_name, s);
+	}
+	if (!su->query) {
+		session_fail_no_memory(s);
+		return;
+	}
+	loop_timer_set(session_loop(s), &s->timer, session_cfg(s)->timeout_connect_ms);
+	session_update_interest(s);
+}
+
+static void session_on_resolve_tunnel(struct chain_tunnel *t, void *arg, int fd, uint8_t rep)
+{
+	struct session *s = arg;
+	if (fd < 0) {
+		char target[TARGET_TEXT_MAX];
+		target_compact_format(&s->dst, target, sizeof(target));
+		session_log(s, LOG_LVL_INFO, "%s of %s through chain %s failed: %s",
+			    s->cmd == SOCKS5_CMD_RESOLVE ? "RESOLVE" : "RESOLVE_PTR", target,
+			    t->chain->name, t->why);
+		session_setup_end(s);
+		session_fail(s, rep, result_from_rep(rep));
+		return;
+	}
+	close(fd); /* the question was the last hop's to answer, or ours */
+	if (t->resolve_here) {
+		session_resolve_here(s);
+		return;
+	}
+	struct target answer = t->resolved;
+	if (s->cmd == SOCKS5_CMD_RESOLVE) {
+		/* The hop's address passes the guard as our own answer would. */
+		struct sockaddr_storage ss, client;
+		sockaddr_ip_to_storage(&s->client, &client);
+		if (answer.type == TARGET_DOMAIN || target_to_sockaddr(&answer, &ss) <= 0) {
+			session_log(s, LOG_LVL_INFO,
+				    "RESOLVE through chain %s: the last hop answered "
+				    "no address",
+				    t->chain->name);
+			session_setup_end(s);
+			session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+			return;
+		}
+		if (acl_guard_blocks(session_cfg(s), &client, (const struct sockaddr *)&ss)) {
+			char target[TARGET_TEXT_MAX];
+			target_compact_format(&s->dst, target, sizeof(target));
+			session_setup_end(s);
+			session_deny_guard(s, target);
+			return;
+		}
+	} else if (answer.type != TARGET_DOMAIN) {
+		session_log(s, LOG_LVL_INFO,
+			    "RESOLVE_PTR through chain %s: the last hop answered "
+			    "no name",
+			    t->chain->name);
+		session_setup_end(s);
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");
+		return;
+	}
+	answer.port = 0;
+	session_resolve_answer(s, &answer);
+}
+
+static void session_resolve_start(struct session *s)
+{
+	struct target dst;
+	struct sockaddr_storage ss, client;
+
+	target_compact_get(&s->dst, &dst);
+	loop_timer_cancel(session_loop(s), &s->timer);
+	session_set_state(s, S_RESOLVE);
+	if (s->cmd == SOCKS5_CMD_RESOLVE_PTR) {
+		/* Asking an address's name reaches its network's DNS: guarded
+		 * like a CONNECT to the address. */
+		sockaddr_ip_to_storage(&s->client, &client);
+		if (dst.type == TARGET_DOMAIN || target_to_sockaddr(&dst, &ss) <= 0) {
+			session_log(s, LOG_LVL_INFO, "RESOLVE_PTR needs an address, not a name");
+			session_fail(s, SOCKS5_REP_ATYP_NOT_SUPPORTED, "bad-request");
+			return;
+		}
+		if (acl_guard_blocks(session_cfg(s), &client, (const struct sockaddr *)&ss)) {
+			char target[TARGET_TEXT_MAX];
+			target_format(&dst, target, sizeof(target));
+			session_deny_guard(s, target);
+			return;
+		}
+	}
+	const struct config_route *route = route_match(session_cfg(s), &dst);
+	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
+	if (!route || route->chain < 0 || session_cfg(s)->chains[route->chain].resolve_local) {
+		session_resolve_here(s);
+		return;
+	}
+	struct session_setup *su = session_setup_new(s);
+	if (su)
+		su->tunnel = malloc(sizeof(*su->tunnel));
+	if (!su || !su->tunnel) {
+		session_fail_no_memory(s);
+		return;
+	}
+	chain_start_resolve(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, s->cmd, &dst,
+			    session_on_resolve_tunnel, s);
+	session_update_interest(s);
+}
+
 /* ---- commands ---- */
 
+/* The per-command counters' index; RESOLVE_PTR counts with RESOLVE. */
+static unsigned stats_cmd_of(uint8_t cmd)
+{
+	switch (cmd) {
+	case SOCKS5_CMD_BIND:
+		return STATS_CMD_BIND;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		return STATS_CMD_UDP;
+	case SOCKS5_CMD_RESOLVE:
+	case SOCKS5_CMD_RESOLVE_PTR:
+		return STATS_CMD_RESOLVE;
+	default:
+		return STATS_CMD_CONNECT;
+	}
+}
+
+/* RESOLVE asks about a destination as a CONNECT to it would: rules with
+ * `command connect` apply to it. */
 static unsigned acl_command_of(uint8_t cmd)
 {
 	switch (cmd) {
@@ -385,7 +625,7 @@ void session_run_command(struct session *s)
 	/* Counted by protocol, command and logged-in user until it ends. */
 	if (s->cmd != SOCKS5_CMD_UDP_ASSOCIATE || s->proto == P_SOCKS5)
 		stats_session_begin(s->ctx->net.stats, &s->sstats, (unsigned)s->proto - P_SOCKS4,
-				    (unsigned)s->cmd - SOCKS5_CMD_CONNECT,
+				    stats_cmd_of(s->cmd),
 				    s->authenticated ? session_user(s) : NULL);
 	switch (s->cmd) {
 	case SOCKS5_CMD_CONNECT:
@@ -401,6 +641,10 @@ void session_run_command(struct session *s)
 			return;
 		}
 		break;
+	case SOCKS5_CMD_RESOLVE:
+	case SOCKS5_CMD_RESOLVE_PTR:
+		session_resolve_start(s);
+		return;
 	default:
 		break;
 	}

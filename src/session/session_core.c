@@ -29,9 +29,9 @@
 #define SESSION_LINGER_MS 2000
 
 static const char *const state_names[] = {
-	"detect",     "s4-request",   "s5-greeting", "s5-auth",	  "auth-verify",
-	"s5-request", "http-request", "connect",     "bind-wait", "relay",
-	"udp",	      "closing",      "linger",	     "done",
+	"detect",     "s4-request",   "s5-greeting", "s5-auth", "auth-verify",
+	"s5-request", "http-request", "connect",     "resolve", "bind-wait",
+	"relay",      "udp",	      "closing",     "linger",	"done",
 };
 
 static const char *const proto_names[] = { "-", "socks4", "socks4a", "socks5", "http" };
@@ -268,6 +268,10 @@ static void session_log_access(struct session *s)
 		cmd = "bind";
 	else if (s->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
 		cmd = "udp";
+	else if (s->cmd == SOCKS5_CMD_RESOLVE)
+		cmd = "resolve";
+	else if (s->cmd == SOCKS5_CMD_RESOLVE_PTR)
+		cmd = "resolve-ptr";
 
 	char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
 

@@ -36,6 +36,7 @@ enum session_state {
 	S_S5_REQUEST,
 	S_HTTP_REQUEST,
 	S_CONNECT,   /* dialing the target */
+	S_RESOLVE,   /* RESOLVE / RESOLVE_PTR: waiting for the answer */
 	S_BIND_WAIT, /* BIND: resolving DST, or listening for the peer */
 	S_RELAY,
 	S_UDP,	   /* UDP ASSOCIATE: relaying datagrams until the control connection ends */

@@ -294,12 +294,16 @@ static void session_http_refuse(struct session *s, int status, const char *detai
 
 static void session_http_auth_failed(struct session *s, const char *why)
 {
-	/* No credentials at all is how every browser starts: not a failure. */
-	if (s->user)
+	/* No credentials at all (or none in a scheme hopsocks takes) is how
+	 * every browser and curl --proxy-anyauth start: a 407 asking for them,
+	 * result=auth-required, and no failed login counted anywhere. */
+	if (s->user) {
 		session_auth_outcome(s, false);
-	else
-		session_log(s, LOG_LVL_INFO, "HTTP CONNECT without usable credentials: %s", why);
-	session_http_refuse(s, 407, NULL, "auth-failed");
+		session_http_refuse(s, 407, NULL, "auth-failed");
+		return;
+	}
+	session_log(s, LOG_LVL_INFO, "HTTP CONNECT without usable credentials: %s", why);
+	session_http_refuse(s, 407, NULL, "auth-required");
 }
 
 void session_http_request(struct session *s)
@@ -411,6 +415,14 @@ void session_socks5_request(struct session *s)
 		return;
 	}
 	buf_consume(in, (size_t)n);
+	if (!socks5_cmd_known(req.cmd)) {
+		char target[TARGET_TEXT_MAX];
+		target_format(&req.dst, target, sizeof(target));
+		session_log(s, LOG_LVL_INFO, "unknown command 0x%02x (target %s)", req.cmd, target);
+		stats_inc(s->ctx->net.stats, bad_requests);
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "unsupported");
+		return;
+	}
 	s->cmd = req.cmd;
 	if (!session_keep_request(s, &req.dst, NULL)) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error");

@@ -82,6 +82,8 @@ struct udp_assoc {
 	struct sockaddr_storage client; /* the client's IP; port once known */
 	bool client_port_known;
 	bool via_upstream; /* out[0] is connected to an upstream SOCKS5 relay */
+	/* Per family: has a route been looked for, and was there one? */
+	bool route_checked[2], routable[2];
 	uint64_t last_active_ms;
 
 	struct udp_peer *peers;
@@ -433,11 +435,45 @@ static void udp_send_to_target(struct udp_assoc *a, struct udp_tx *tx,
 	udp_tx_add(tx, a, fd, UDP_TX_TARGET, dst, data, len, len);
 }
 
-static void udp_send_resolved(struct udp_assoc *a, struct udp_tx *tx, const struct resolve_addr *ra,
-			      uint16_t port, const uint8_t *data, size_t len)
+/* Can datagrams of dst's family leave this machine at all? Asked once per
+ * association and family: a spare UDP socket (bound like the outbound
+ * one) is connected to dst, which looks up a route and sends nothing. A
+ * host with no IPv6 route answers ENETUNREACH for every IPv6 name. */
+static bool udp_family_routable(struct udp_assoc *a, const struct sockaddr_storage *dst)
+{
+	int f = dst->ss_family == AF_INET ? FAM_V4 : FAM_V6;
+	if (a->route_checked[f])
+		return a->routable[f];
+	a->route_checked[f] = true;
+	a->routable[f] = true; /* unless shown otherwise */
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		a->routable[f] = errno != EAFNOSUPPORT;
+		return a->routable[f];
+	}
+	const struct config_addr *src = f == FAM_V4 ? &a->cfg->outgoing_v4 : &a->cfg->outgoing_v6;
+	if ((src->len == 0 || bind(fd, (const struct sockaddr *)&src->ss, src->len) == 0) &&
+	    connect(fd, (const struct sockaddr *)dst, util_sa_len(dst)) < 0)
+		a->routable[f] = errno != ENETUNREACH && errno != EHOSTUNREACH &&
+				 errno != EADDRNOTAVAIL;
+	close(fd);
+	return a->routable[f];
+}
+
+/* A name's datagram goes to its first address (address-order applied)
+ * of a family that has a route: a name with an AAAA record still reaches
+ * its A address from a host without IPv6. Each family leaves through the
+ * association's one socket for it, so a target sees one source. */
+static void udp_send_resolved(struct udp_assoc *a, struct udp_tx *tx,
+			      const struct resolve_result *res, uint16_t port, const uint8_t *data,
+			      size_t len)
 {
 	struct sockaddr_storage dst;
-	resolve_addr_to_sockaddr(ra, port, &dst);
+	for (size_t i = 0; i < res->n; i++) {
+		resolve_addr_to_sockaddr(&res->addr[i], port, &dst);
+		if (i + 1 == res->n || udp_family_routable(a, &dst))
+			break;
+	}
 	udp_send_to_target(a, tx, &dst, data, len);
 }
 
@@ -537,7 +573,7 @@ static void udp_on_lookup(void *arg, int status, const struct resolve_result *re
 		else if (!s)
 			udp_drop(a, UDP_DROP_SEND);
 		else
-			udp_send_resolved(a, &s->tx, &res->addr[0], p->port, p->data, p->len);
+			udp_send_resolved(a, &s->tx, res, p->port, p->data, p->len);
 	}
 	/* The batch points into the queued datagrams: send before freeing. */
 	if (s)
@@ -592,7 +628,7 @@ static void udp_from_client(struct udp_assoc *a, struct udp_tx *tx, const uint8_
 			udp_drop(a, UDP_DROP_DNS);
 			return;
 		}
-		udp_send_resolved(a, tx, &res.addr[0], h.dst.port, data, dlen);
+		udp_send_resolved(a, tx, &res, h.dst.port, data, dlen);
 		return;
 	}
 	udp_queue_for_name(a, &h.dst, data, dlen);
@@ -786,6 +822,18 @@ static int udp_open_relay(struct udp_assoc *a, int control_fd)
 	return 0;
 }
 
+/* Is the request's DST.ADDR the control connection's peer address? (A
+ * peer seen as IPv4-mapped IPv6 does not match a plain IPv4 DST: the port
+ * is then latched, which admits no more than the peer's address.) */
+static bool udp_names_peer(const struct target *requested, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage named;
+
+	if (requested->type == TARGET_DOMAIN || target_to_sockaddr(requested, &named) <= 0)
+		return false;
+	return util_sa_same_ip(&named, peer);
+}
+
 struct udp_assoc *udp_assoc_new(struct session_ctx *ctx, const struct config *cfg, const char *user,
 				int control_fd, const struct sockaddr_storage *client,
 				const struct target *requested, int *err)
@@ -807,11 +855,14 @@ struct udp_assoc *udp_assoc_new(struct session_ctx *ctx, const struct config *cf
 		loop_io_init(&a->out[i].io, udp_on_out_readable, &a->out[i]);
 	}
 	a->client = *client;
-	/* A non-zero DST.PORT pins the client's source port; the address in
-	 * the request is ignored (clients behind NAT send their private one)
-	 * and the control connection's peer address is used instead. */
-	util_sa_set_port(&a->client, requested->port);
-	a->client_port_known = requested->port != 0;
+	/* Datagrams are taken from the control connection's peer address
+	 * only. DST names the client's own UDP address and port when it
+	 * knows them: then that port is pinned. A client behind NAT names
+	 * its private address (or 0.0.0.0:0), and the port it names is not
+	 * the one its datagrams arrive from: then the first datagram's source
+	 * port is latched and kept. */
+	a->client_port_known = requested->port != 0 && udp_names_peer(requested, client);
+	util_sa_set_port(&a->client, a->client_port_known ? requested->port : 0);
 	a->last_active_ms = loop_now_ms(ctx->net.loop);
 	*err = udp_open_relay(a, control_fd);
 	if (*err < 0) {

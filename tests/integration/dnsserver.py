@@ -1,8 +1,8 @@
 """A minimal UDP DNS server for the tests, so hopsocks never asks the
 machine's resolver.
 
-It answers A and AAAA questions from a table, NXDOMAIN for names it does
-not know, and an empty NOERROR answer for a known name without records of
+It answers A and AAAA questions from a table, PTR questions from another
+(address -> name), NXDOMAIN for names it does not know, and an empty NOERROR answer for a known name without records of
 the asked type.  A per-name delay lets a test hold one resolution open to
 prove the event loop is not blocked meanwhile.  Every question is recorded
 so a test can tell that hopsocks (and not the client) resolved a name, and
@@ -16,7 +16,7 @@ import time
 
 from harness import BOUND
 
-QTYPE_A, QTYPE_AAAA = 1, 28
+QTYPE_A, QTYPE_PTR, QTYPE_AAAA = 1, 12, 28
 RCODE_NXDOMAIN = 3
 
 
@@ -25,6 +25,14 @@ def encode_name(name):
     for label in name.rstrip(".").split("."):
         out += bytes([len(label)]) + label.encode()
     return out + b"\x00"
+
+
+def reverse_name(addr):
+    """The PTR question's name for an address: 9.0.0.127.in-addr.arpa."""
+    if ":" in addr:
+        nibbles = socket.inet_pton(socket.AF_INET6, addr).hex()
+        return ".".join(reversed(nibbles)) + ".ip6.arpa"
+    return ".".join(reversed(addr.split("."))) + ".in-addr.arpa"
 
 
 def parse_question(packet):
@@ -55,10 +63,13 @@ def parse_question(packet):
 
 class DnsServer:
     """records: {"name.test": ["127.0.0.1", "::1"], ...}; delays: {name:
-    seconds}.  .resolver is the value for hopsocks' `resolver` directive."""
+    seconds}; ptr: {"127.0.0.9": "name.test", ...} (answered for the
+    address's in-addr.arpa / ip6.arpa name).  .resolver is the value for
+    hopsocks' `resolver` directive."""
 
-    def __init__(self, records, delays=None, ttl=300, host="127.0.0.1", port=0):
+    def __init__(self, records, delays=None, ttl=300, host="127.0.0.1", port=0, ptr=None):
         self.records = {k.lower().rstrip("."): list(v) for k, v in records.items()}
+        self.ptr = {reverse_name(a): n for a, n in (ptr or {}).items()}
         self.delays = {k.lower().rstrip("."): v for k, v in (delays or {}).items()}
         self.ttl = ttl
         self.queries = []  # (name, qtype) in arrival order
@@ -113,6 +124,8 @@ class DnsServer:
 
     def answer(self, qid, flags, name, qtype, question):
         """The response packet for one question."""
+        if qtype == QTYPE_PTR and name in self.ptr:
+            return self._reply(qid, flags, 0, question, [(QTYPE_PTR, encode_name(self.ptr[name]))])
         addresses = self.records.get(name)
         rcode = RCODE_NXDOMAIN if addresses is None else 0
         rrs = []
@@ -121,6 +134,9 @@ class DnsServer:
                 rrs.append((QTYPE_A, socket.inet_pton(socket.AF_INET, addr)))
             elif qtype == QTYPE_AAAA and ":" in addr:
                 rrs.append((QTYPE_AAAA, socket.inet_pton(socket.AF_INET6, addr)))
+        return self._reply(qid, flags, rcode, question, rrs)
+
+    def _reply(self, qid, flags, rcode, question, rrs):
         # QR, opcode copied, AA, RD copied, RA, rcode
         rflags = 0x8000 | (flags & 0x7800) | 0x0400 | (flags & 0x0100) | 0x0080 | rcode
         out = struct.pack(">HHHHHH", qid, rflags, 1, len(rrs), 0, 0) + question

@@ -658,6 +658,15 @@ def log_lines(hs, needle):
     return [line for line in text.splitlines() if needle in line]
 
 
+def stats_line(hs):
+    """The counters line hopsocks writes on SIGUSR1 (the newest one)."""
+    before = len(log_lines(hs, "stats sessions_active="))
+    os.kill(hs.pid, signal.SIGUSR1)
+    check(wait_until(lambda: len(log_lines(hs, "stats sessions_active=")) > before),
+          "no stats line after SIGUSR1")
+    return log_lines(hs, "stats sessions_active=")[-1]
+
+
 def connects(hs, **want):
     """hs's access records for CONNECTs (cmd=connect) whose fields equal
     want (target="127.0.0.1:80", result="ok", ...)."""
@@ -712,6 +721,48 @@ class Context:
         return problems
 
 
+# ---------------------------------------------- a private network namespace
+#
+# A test file that needs addresses other than loopback (clients the
+# destination guard does not exempt, targets torsocks will proxy, an IPv6
+# destination with no route) runs itself inside a network namespace of its
+# own: Suite.run(netns=[...]) re-executes the file under `unshare --net`,
+# brings loopback up and puts the given addresses on it. Nothing inside can
+# reach any other network. Where no namespace can be made (not root, CI's
+# chroot), the file runs on the host and its tests call need_netns() to skip.
+
+NETNS_ENV = "HOPSOCKS_TEST_IN_NETNS"
+
+
+def in_netns():
+    return os.environ.get(NETNS_ENV) == "1"
+
+
+def need_netns():
+    """Skip the current test unless the file runs in its own namespace."""
+    if not in_netns():
+        raise Skip("needs a private network namespace (unshare --net), not available here")
+
+
+def _netns_usable():
+    if os.getuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        return False
+    try:
+        return subprocess.run(["unshare", "--net", "--", "ip", "link", "set", "lo", "up"],
+                              capture_output=True, timeout=BOUND).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _run_in_netns(addresses):
+    """Run sys.argv[0] again inside a new network namespace; its status."""
+    setup = ["ip link set lo up"] + ["ip addr add %s dev lo" % a for a in addresses]
+    script = " && ".join(setup) + ' && exec "$0" "$1"'
+    env = dict(os.environ, **{NETNS_ENV: "1"})
+    return subprocess.run(["unshare", "--net", "--", "sh", "-c", script, sys.executable,
+                           os.path.abspath(sys.argv[0])], env=env).returncode
+
+
 class Suite:
     """A list of test functions printed as one TAP stream."""
 
@@ -731,8 +782,12 @@ class Suite:
             return fn
         return register
 
-    def run(self):
-        """Run all tests, print TAP, exit 0 (the TAP driver counts)."""
+    def run(self, netns=None):
+        """Run all tests, print TAP, exit 0 (the TAP driver counts). With
+        netns (addresses in CIDR form for loopback), in a private network
+        namespace where one can be made (see need_netns)."""
+        if netns is not None and not in_netns() and _netns_usable():
+            sys.exit(_run_in_netns(netns))
         sys.stdout.reconfigure(line_buffering=True)
         print("1..%d" % len(self.tests))
         if not os.access(HOPSOCKS_BIN, os.X_OK):

@@ -9,6 +9,7 @@ bounded.  Register them with ctx.own() so a test always stops them.
 import hashlib
 import http.server
 import os
+import pwd
 import random
 import re
 import signal
@@ -536,6 +537,63 @@ class Tinyproxy(ExternalServer):
     def connects(self):
         """The host:port of every CONNECT request tinyproxy read."""
         return self._CONNECT_RE.findall(self.output())
+
+
+class Sshd(ExternalServer):
+    """A private OpenSSH server on 127.0.0.1 for one test: its own host key,
+    config, pid file and authorized key (made with ssh-keygen), public-key
+    logins for the user the tests run as and nothing else, TCP forwarding
+    on (what `ssh -D` needs).  Needs root: sshd's privilege separation
+    directory (/run/sshd, which Debian's unit creates) is made if it is
+    missing."""
+
+    PROGRAM = "/usr/sbin/sshd"
+    PACKAGE = "openssh-server"
+
+    def write_config(self):
+        if not os.path.isdir("/run/sshd"):
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.host_key = self.base + ".host_key"
+        self.user_key = self.base + ".user_key"
+        for key in (self.host_key, self.user_key):
+            if not os.path.exists(key):
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test",
+                                "-f", key], check=True, timeout=BOUND,
+                               stdin=subprocess.DEVNULL)
+        self.authorized = self.base + ".authorized_keys"
+        with open(self.user_key + ".pub") as src, open(self.authorized, "w") as dst:
+            dst.write(src.read())
+        self.conf = self.base + ".conf"
+        with open(self.conf, "w") as f:
+            f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s.pid\n"
+                    "AuthorizedKeysFile %s\nStrictModes no\nUsePAM no\n"
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                    "PermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
+                    "LogLevel VERBOSE\n"
+                    % (self.port, self.host_key, self.base, self.authorized))
+
+    def command(self):
+        return [self.PROGRAM, "-D", "-e", "-f", self.conf]
+
+
+class SshDynamic(ExternalServer):
+    """`ssh -N -D 127.0.0.1:PORT` logged in to sshd (an Sshd): OpenSSH's
+    own SOCKS4/5 server, as people put one in a chain."""
+
+    PROGRAM = "/usr/bin/ssh"
+    PACKAGE = "openssh-client"
+
+    def __init__(self, ctx, sshd):
+        super().__init__(ctx)
+        self.sshd = sshd
+
+    def command(self):
+        user = pwd.getpwuid(os.getuid()).pw_name
+        return [self.PROGRAM, "-N", "-F", "/dev/null", "-D", "127.0.0.1:%d" % self.port,
+                "-i", self.sshd.user_key, "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
+                "-p", str(self.sshd.port), "%s@127.0.0.1" % user]
 
 
 # ------------------------------------------------ scripted upstream hops

@@ -21,7 +21,6 @@ they are skipped, and the namespace is always deleted.
 
 import ctypes
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -36,7 +35,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Hopsocks, Skip, Suite, TestFailure,  #
                      expect_closed, fmt_addr, free_port, log_lines, port_accepts, read_socks5_reply,
                      read_to_close, recv_exact, show, socks4_request, socks5_auth,
                      socks5_request, wait_until, write_users)
-from harness import SLOW, require_program  # noqa: E402
+from harness import SLOW, require_program, stats_line  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import EchoServer, UdpEchoServer  # noqa: E402
 
@@ -1018,15 +1017,6 @@ def http_login(hs, user, password, echo, source=None):
 
 def blocked_lines(hs):
     return [line for line in log_lines(hs, BLOCKED_LINE) if " warn client 127.0.0.1:" in line]
-
-
-def stats_line(hs):
-    """The counters line hopsocks writes on SIGUSR1."""
-    before = len(log_lines(hs, "stats sessions_active="))
-    os.kill(hs.pid, signal.SIGUSR1)
-    check(wait_until(lambda: len(log_lines(hs, "stats sessions_active=")) > before),
-          "no stats line after SIGUSR1")
-    return log_lines(hs, "stats sessions_active=")[-1]
 
 
 def parallel_logins(hs, n, user, password, source=None):

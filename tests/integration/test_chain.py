@@ -27,6 +27,7 @@ building one: no descriptor left behind, SIGTERM still exits 0.
 import base64
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -43,7 +44,8 @@ from harness import (BOUND, Skip, Suite, chain_block, check, check_eq, closed_po
 from harness import missing  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import (Blackhole, Danted, EchoServer, Microsocks, ScriptedHttpProxy,  # noqa: E402
-                     ScriptedSocks5, SinkServer, Tinyproxy, echo_transfer, sink_transfer)
+                     ScriptedSocks5, SinkServer, SshDynamic, Sshd, Tinyproxy, echo_transfer,
+                     sink_transfer)
 
 suite = Suite()
 
@@ -893,6 +895,77 @@ def t_leave_mid_chain(ctx):
     hs.stop_expect_zero()
     for sock in socks_:
         sock.close()
+
+
+# ------------------------------------------------------- OpenSSH's ssh -D
+
+def ssh_dynamic(ctx):
+    """A private sshd and `ssh -D` logged in to it: (sshd, ssh)."""
+    need(Sshd)
+    need(SshDynamic)
+    if os.getuid() != 0:
+        raise Skip("a private sshd needs root here (its privilege separation directory)")
+    sshd = ctx.own(Sshd(ctx).start())
+    return sshd, ctx.own(SshDynamic(ctx, sshd).start())
+
+
+def http_status(hs, target):
+    """The status line an HTTP CONNECT to target through hs gets."""
+    with connect(hs.addr) as sock:
+        sock.sendall(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                     % (target.encode(), target.encode()))
+        head = b""
+        while b"\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return head.split(b"\r\n", 1)[0].decode(errors="replace")
+
+
+@suite.test("ssh -D as the strict chain's hop (a private sshd the test starts): a destination "
+            "that refuses makes ssh close without a reply -- the client gets 05 04 (SOCKS4 5B, "
+            "HTTP 502) and UDP ASSOCIATE 05 07, logged as the destination's failure, and the "
+            "hop is not marked down: the next CONNECT works.  Once ssh is gone the hop is "
+            "marked down, and the refusal names it and when it is tried again")
+def t_ssh_dynamic(ctx):
+    echo = ctx.own(EchoServer())
+    _, ssh = ssh_dynamic(ctx)
+    hop = hop_url("socks5h", ssh.addr)
+    hs = front(ctx, [hop], "strict", name="cli")
+    through(hs, echo.addr, 256 * 1024, what="before any failure")
+    closed = ("127.0.0.1", closed_port())
+    target = fmt_addr(*closed)
+    for i in range(2):
+        expect_rep(hs, closed, 0x04, "closed port through ssh -D, try %d" % (i + 1))
+    check_eq(socks4_cd(hs, closed), 0x5B, "SOCKS4 CD for the closed port")
+    check(http_status(hs, target).startswith("HTTP/1.1 502 "), "HTTP status for the closed port")
+    with connect(hs.addr) as sock:
+        sock.sendall(b"\x05\x01\x00" + socks5_request("0.0.0.0", 0, cmd=3))
+        check_eq(recv_exact(sock, 2, "method"), b"\x05\x00", "method selection")
+        check_eq(read_socks5_reply(sock)[0], 0x07, "REP of UDP ASSOCIATE through ssh -D")
+        expect_closed(sock, "UDP ASSOCIATE after 05 07")
+    through(hs, echo.addr, 256 * 1024, what="after the failures (hop still up)")
+    check_eq(log_lines(hs, "marked down"), [], "'marked down' lines while ssh -D works")
+    check(log_lines(hs, "chain cli to %s failed: last hop %s: closed the connection on the "
+                    "CONNECT request, without a reply" % (target, hop)),
+          "no line blaming the destination through the last hop")
+    eventually_eq(lambda: sorted(r.get("result") for r in hs.access()
+                                 if r.get("target") == target),
+                  ["unreachable"] * 4, "results of the four requests for the closed port")
+    udp = hs.wait_access(lambda r: r.get("cmd") == "udp", what="udp access line")
+    check_eq(udp.get("result"), "unsupported", "result of the UDP ASSOCIATE")
+    # A hop that cannot be reached is the hop's fault.
+    ssh.stop()
+    expect_rep(hs, echo.addr, 0x05, "ssh -D gone (connection refused)")
+    check(wait_until(lambda: log_lines(hs, "chain cli: hop %s marked down for 30000 ms: "
+                                           % hop)), "no 'marked down' line once ssh is gone")
+    expect_rep(hs, echo.addr, 0x01, "the strict chain's hop is down")
+    line = log_lines(hs, "strict chain cli has a hop marked down: %s, tried again in " % hop)
+    check(line and re.search(r"tried again in \d+ ms", line[-1]),
+          "the refusal does not name the hop and when it is tried again: %s"
+          % log_lines(hs, "strict chain cli"))
+
 
 if __name__ == "__main__":
     suite.run()

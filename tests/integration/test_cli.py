@@ -16,6 +16,7 @@ from harness import (BOUND, HOPSOCKS_BIN, HOPSOCKS_PASSWD_BIN, Suite, TestFailur
                      check, check_eq, connect, echo_roundtrip, expect_closed, free_port,
                      port_accepts, read_to_close, recv_exact, run_client, socks5_open,
                      wait_until, write_users)
+from harness import fmt_addr, log_lines  # noqa: E402
 from servers import EchoServer  # noqa: E402
 
 suite = Suite()
@@ -87,6 +88,9 @@ pid-file %s/pid
     run = run_hopsocks(["-t", "-c", conf])
     check(run.returncode == 0, "-t on a good config: exit %d, stderr %r"
           % (run.returncode, run.stderr.decode(errors="replace")))
+    check_eq(run.stderr.decode(errors="replace"), "hopsocks: configuration %s is valid\n" % conf,
+             "what -t prints (hopsocks.conf(5))")
+    check_eq(run.stdout, b"", "-t on standard output")
 
 
 BAD_CONFIGS = [
@@ -253,7 +257,9 @@ def _zombie(pid):
         return True
 
 
-@suite.test("-v adds debug lines; access-log off removes the access line")
+@suite.test("-v raises the level one step (info -> debug; with 'log warn', one -v gives info "
+            "and a second debug), as --help and hopsocks(8) say; access-log off removes the "
+            "access line")
 def t_verbosity(ctx):
     echo = ctx.own(EchoServer())
     hs = ctx.hopsocks(args=["-v"])
@@ -262,12 +268,38 @@ def t_verbosity(ctx):
         echo_roundtrip(sock, b"x", "echo")
     hs.wait_access(lambda r: r.get("target") == "127.0.0.1:%d" % echo.port)
     check(" debug " in hs.stderr_text(), "-v: no debug-level line on stderr")
+    for args, want in ((["-v"], "info"), (["-v", "-v"], "debug")):
+        hs = ctx.hopsocks(config=["log warn"], args=args)
+        sock, _, _ = socks5_open(hs.addr, echo.host, echo.port)
+        with sock:
+            echo_roundtrip(sock, b"x", "echo")
+        hs.wait_access(lambda r: r.get("target") == "127.0.0.1:%d" % echo.port)
+        hs.stop_expect_zero()
+        levels = {m.group(2) for m in map(LOG_LINE.match, hs.stderr_text().splitlines()) if m}
+        check_eq(max(levels, key=["error", "warn", "info", "debug"].index), want,
+                 "most verbose level with 'log warn' and %s" % " ".join(args))
+    help_text = run_hopsocks(["--help"]).stdout.decode()
+    check("one -v gives debug" in help_text, "--help on -v: %r" % [
+        line for line in help_text.splitlines() if "-v" in line])
     quiet = ctx.hopsocks(config=["access-log off"])
     sock, _, _ = socks5_open(quiet.addr, echo.host, echo.port)
     with sock:
         echo_roundtrip(sock, b"y", "echo")
     quiet.stop_expect_zero()
     check_eq(quiet.access(), [], "access records with access-log off")
+
+
+@suite.test("the start-up line counts its workers in words: '(1 worker, no authentication)', "
+            "'(2 workers, username/password required)'")
+def t_startup_line(ctx):
+    users = write_users(ctx, {"alice": "wonderland"})
+    for args, want in ((["-w", "1"], "(1 worker, no authentication)"),
+                       (["-w", "2", "-U", users], "(2 workers, username/password required)")):
+        hs = ctx.hopsocks(args=args)
+        check(wait_until(lambda: log_lines(hs, " listening on ")), "no start-up line")
+        line = log_lines(hs, " listening on ")[0]
+        check(line.endswith("listening on %s %s" % (fmt_addr(*hs.addr), want)),
+              "start-up line with %s: %r" % (" ".join(args), line))
 
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hopsocks\[(\d+)\]: "

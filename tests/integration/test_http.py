@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, SLOW, Skip, Suite, chain_block, check, check_eq, closed_port,  # noqa: E402
                      connect, eventually_eq, fmt_addr, hop_url, read_to_close, recv_exact,
                      run_client, write_users)
-from harness import missing  # noqa: E402
+from harness import log_lines, missing, stats_line  # noqa: E402
 from dnsserver import DnsServer  # noqa: E402
 from servers import (Blackhole, Danted, EchoServer, GreeterServer, HttpServer,  # noqa: E402
                      ScriptedHttpProxy, ScriptedSocks5, echo_transfer, pattern, sha256)
@@ -165,8 +165,9 @@ def t_curl_v6_name(ctx):
 
 
 @suite.test("Basic auth with curl: --proxy-user alice:... -> 200 and user=alice; no "
-            "credentials and a wrong password -> CONNECT answered 407 (curl fails), "
-            "result=auth-failed")
+            "credentials -> 407, result=auth-required; a wrong password -> 407, "
+            "result=auth-failed; --proxy-anyauth (asks first without) -> 200, and only the "
+            "wrong password counts as a failed login")
 def t_curl_auth(ctx):
     web = ctx.own(HttpServer())
     hs = ctx.hopsocks(config=["users " + write_users(ctx, USERS)])
@@ -178,9 +179,18 @@ def t_curl_auth(ctx):
         c = Curl(ctx, hs.url("http"), web.url("/hello"), extra)
         check(c.returncode != 0, "%s: curl succeeded" % what)
         check_eq(c.connect_code, "407", "%s: curl's CONNECT response code" % what)
-    eventually_eq(lambda: len([r for r in hs.access() if r.get("result") == "auth-failed"]), 2,
-                  "result=auth-failed lines")
-    check_eq(len(web.requests), 1, "requests the server saw")
+    eventually_eq(lambda: sorted(r.get("result") for r in hs.access()
+                                 if r.get("proto") == "http" and r.get("result") != "ok"),
+                  ["auth-failed", "auth-required"], "results of the refused sessions")
+    # curl --proxy-anyauth asks once without credentials, then with them:
+    # one session auth-required, one ok, and no failed login counted.
+    Curl(ctx, hs.url("http"), web.url("/hello"),
+         ["--proxy-anyauth", "--proxy-user", "alice:s3cret-a"]).expect_body(
+        HttpServer.HELLO, "--proxy-anyauth")
+    eventually_eq(lambda: [r.get("result") for r in hs.access()].count("auth-required"), 2,
+                  "result=auth-required lines after --proxy-anyauth")
+    check(" auth_failed=1 " in stats_line(hs), "auth_failed counts the wrong password only")
+    check_eq(len(web.requests), 2, "requests the server saw (--proxy-user, --proxy-anyauth)")
 
 
 @suite.test("proxychains4 (strict_chain, `http 127.0.0.1 PORT`) running plain curl: 512 KiB "
@@ -279,16 +289,24 @@ def t_raw_auth(ctx):
     sock.sendall(connect_request(target, basic("alice", "s3cret-a")) + b"early")
     check_eq(recv_exact(sock, len(OK) + 5, "200 and echo"), OK + b"early", "200 then the echo")
     sock.close()
-    for extra, what in ((b"", "no Proxy-Authorization"),
-                        (basic("alice", "wrong"), "wrong password"),
-                        (basic("mallory", "s3cret-a"), "unknown user"),
-                        (b"Proxy-Authorization: Digest username=alice\r\n", "Digest"),
-                        (b"Proxy-Authorization: Basic !!!notbase64\r\n", "bad base64")):
+    # Only credentials that name a user are a failed login; the others are
+    # a request for credentials (how a browser starts), counted nowhere.
+    for extra, what, result in ((b"", "no Proxy-Authorization", "auth-required"),
+                                (basic("alice", "wrong"), "wrong password", "auth-failed"),
+                                (basic("mallory", "s3cret-a"), "unknown user", "auth-failed"),
+                                (b"Proxy-Authorization: Digest username=alice\r\n", "Digest",
+                                 "auth-required"),
+                                (b"Proxy-Authorization: Basic !!!notbase64\r\n", "bad base64",
+                                 "auth-required")):
         client = expect_response(hs, connect_request(target, extra), error_response(407),
                                  "407 for " + what)
         rec = access_of(hs, client)
-        check_eq(fields(rec, "proto", "result"), ("http", "auth-failed"), "access for " + what)
+        check_eq(fields(rec, "proto", "result"), ("http", result), "access for " + what)
     check_eq(len(echo.peers), 1, "connections the target got")
+    check_eq(len(log_lines(hs, "authentication failed for user")), 2,
+             "'authentication failed' lines (wrong password, unknown user)")
+    stats = stats_line(hs)
+    check(" auth_ok=1 auth_failed=2 " in stats, "counters: %s" % stats)
 
 
 @suite.test("raw errors, exact responses: GET/POST -> 501, no port / bad target / bare CR / "

@@ -593,7 +593,9 @@ def t_garbage(ctx):
 
 
 @suite.test("foreign sources dropped: 127.0.0.2 (before the latch), another port of 127.0.0.1 "
-            "(after it); a pinned DST.PORT (with DST.ADDR ignored) admits only that port")
+            "(after it); DST naming the client's own address and port pins that port; behind "
+            "NAT (DST a private address and a port the datagrams do not come from) the first "
+            "datagram's port is latched")
 def t_foreign(ctx):
     echo = ctx.own(UdpEchoServer())
     hs = ctx.hopsocks()
@@ -614,14 +616,23 @@ def t_foreign(ctx):
             pass
     a.close()
     check_fields(access_of(hs, a.client), udp_fields(2, 2, 20, 20, drop_foreign=2))
-    # DST 192.0.2.1:<client port>: the port pins; the address is ignored
-    # (clients behind NAT send their private one).
-    b = Assoc(hs, dst=("192.0.2.1", None))
+    # DST 127.0.0.1:<client port>, the client's own address: the port pins.
+    b = Assoc(hs, dst=("127.0.0.1", None))
     b.send(b"before the pinned port spoke", echo.addr, sock=other_port)
     b.roundtrip(b"pinned", echo.addr)
     b.close()
     check_fields(access_of(hs, b.client), udp_fields(1, 1, 6, 6, drop_foreign=1))
-    check_eq([p for _, p in echo.received], [b"latched", b"still latched", b"pinned"],
+    # Behind NAT the client names its private address and port; its
+    # datagrams come from another port (and the control connection's
+    # address). The first one's port is latched, the rest must match it.
+    c = Assoc(hs, dst=("192.168.1.50", 40000))
+    c.roundtrip(b"through NAT", echo.addr)
+    c.send(b"from another port", echo.addr, sock=other_port)
+    c.roundtrip(b"still NAT", echo.addr)
+    c.close()
+    check_fields(access_of(hs, c.client), udp_fields(2, 2, 20, 20, drop_foreign=1))
+    check_eq([p for _, p in echo.received],
+             [b"latched", b"still latched", b"pinned", b"through NAT", b"still NAT"],
              "what the target got")
 
 

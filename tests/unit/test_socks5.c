@@ -369,6 +369,41 @@ START_TEST(test_request_domain)
 }
 END_TEST
 
+/* Tor's RESOLVE (a name, port 0) and RESOLVE_PTR (an address), as torsocks
+ * sends them: parsed, and encoded back to the same bytes. */
+START_TEST(test_request_resolve)
+{
+	/* clang-format off */
+	static const uint8_t resolve[] = {
+		0x05, 0xf0, 0x00, 0x03, 0x08, 'w', 'e', 'b', '.', 't', 'e', 's', 't', 0x00, 0x00,
+	};
+	static const uint8_t ptr[] = {
+		0x05, 0xf1, 0x00, 0x01, 10, 200, 0, 2, 0x00, 0x00,
+	};
+	/* clang-format on */
+	struct target name = make_domain("web.test", 0);
+	uint8_t enc[SOCKS5_REQUEST_MAX];
+	union parsed u;
+
+	check_all_ways(P_REQUEST, resolve, sizeof(resolve), &u);
+	ck_assert_uint_eq(u.request.cmd, SOCKS5_CMD_RESOLVE);
+	assert_target_eq(&u.request.dst, &name);
+	ck_assert(socks5_cmd_known(SOCKS5_CMD_RESOLVE));
+	ck_assert_int_eq(socks5_encode_request(enc, sizeof(enc), SOCKS5_CMD_RESOLVE, &name),
+			 (ssize_t)sizeof(resolve));
+	ck_assert_mem_eq(enc, resolve, sizeof(resolve));
+
+	check_all_ways(P_REQUEST, ptr, sizeof(ptr), &u);
+	ck_assert_uint_eq(u.request.cmd, SOCKS5_CMD_RESOLVE_PTR);
+	ck_assert_uint_eq(u.request.dst.type, TARGET_IPV4);
+	ck_assert_mem_eq(u.request.dst.addr.ipv4, ptr + 4, 4);
+	ck_assert_int_eq(
+		socks5_encode_request(enc, sizeof(enc), SOCKS5_CMD_RESOLVE_PTR, &u.request.dst),
+		(ssize_t)sizeof(ptr));
+	ck_assert_mem_eq(enc, ptr, sizeof(ptr));
+}
+END_TEST
+
 START_TEST(test_request_domain_255)
 {
 	uint8_t msg[SOCKS5_REQUEST_MAX];
@@ -408,10 +443,15 @@ START_TEST(test_request_errors)
 	ck_assert_int_eq(run_parser(P_REQUEST, v4, 1, &u), -PROTO_EVERSION);
 	for (size_t i = 0; i < sizeof(cmds); i++) {
 		const uint8_t msg[] = { 0x05, cmds[i], 0x00, 0x01, 1, 2, 3, 4, 0, 80 };
-		ck_assert_int_eq(run_parser(P_REQUEST, msg, 1, &u), 0);
-		/* The server can answer 0x07 right away. */
-		ck_assert_int_eq(run_parser(P_REQUEST, msg, 2, &u), -PROTO_ECMD);
-		ck_assert_int_eq(run_parser(P_REQUEST, msg, sizeof(msg), &u), -PROTO_ECMD);
+		uint8_t enc[SOCKS5_REQUEST_MAX];
+		ck_assert_int_eq(run_parser(P_REQUEST, msg, 2, &u), 0);
+		/* An unknown command parses whole, so the server can log its
+		 * target before it answers 0x07; it is never encoded. */
+		ck_assert_int_eq(run_parser(P_REQUEST, msg, sizeof(msg), &u), (ssize_t)sizeof(msg));
+		ck_assert_uint_eq(u.request.cmd, cmds[i]);
+		ck_assert(!socks5_cmd_known(cmds[i]));
+		ck_assert_int_eq(socks5_encode_request(enc, sizeof(enc), cmds[i], &u.request.dst),
+				 -EINVAL);
 	}
 	for (size_t i = 0; i < sizeof(atyps); i++) {
 		const uint8_t msg[] = { 0x05, 0x01, 0x00, atyps[i], 1, 2, 3, 4, 0, 80 };
@@ -1052,6 +1092,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_request_domain_255);
 	tcase_add_test(tc, test_request_rsv_ignored);
 	tcase_add_test(tc, test_request_errors);
+	tcase_add_test(tc, test_request_resolve);
 	tcase_add_test(tc, test_request_bad_domains);
 	tcase_add_test(tc, test_request_encode);
 	tcase_add_test(tc, test_request_encode_invalid);
