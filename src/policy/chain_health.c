@@ -182,7 +182,12 @@ size_t chain_health_pick(struct chain_health *h, const struct config_chain *c, u
 
 	for (size_t i = 0; i < n; i++)
 		up[i] = chain_health_hop_up(h, i, now_ms);
+	/* proxychains' round robin starts the next connection after the last
+	 * hop this one used; ours, one hop further than the last start. */
 	if (c->mode == CONFIG_CHAIN_ROUND_ROBIN)
-		rr = atomic_fetch_add_explicit(&h->next_start, 1, memory_order_relaxed);
+		rr = atomic_fetch_add_explicit(
+			&h->next_start,
+			c->rr_advance_length ? (unsigned)chain_length(c->length, n) : 1u,
+			memory_order_relaxed);
 	return chain_select(c, up, rr, rnd, path);
 }
