@@ -84,7 +84,7 @@ START_TEST(test_pc_example)
 	ck_assert(!chain.resolve_local);
 	ck_assert_uint_eq(chain.length, 0);
 	ck_assert_uint_eq(chain.step_timeout_ms, 15000);
-	ck_assert(!chain.rr_advance_length);
+	ck_assert(!chain.rr_proxychains);
 }
 END_TEST
 
@@ -122,7 +122,7 @@ START_TEST(test_pc_modes)
 		ck_assert_msg(chain.mode == cases[i].mode, "case %zu", i);
 		ck_assert_msg(chain.length == cases[i].length, "case %zu: length %u", i,
 			      chain.length);
-		ck_assert_msg(chain.rr_advance_length == cases[i].rr_advance, "case %zu", i);
+		ck_assert_msg(chain.rr_proxychains == cases[i].rr_advance, "case %zu", i);
 		ck_assert_uint_eq(chain.nhops, 3);
 		ck_assert_str_eq(chain.hops[2].display, "socks5://127.0.0.1:1083");
 	}
@@ -393,7 +393,7 @@ START_TEST(test_pc_block)
 	const struct config_chain *c = &cfg.chains[0];
 	ck_assert_int_eq(c->mode, CONFIG_CHAIN_ROUND_ROBIN);
 	ck_assert_uint_eq(c->length, 2);
-	ck_assert(c->rr_advance_length);
+	ck_assert(c->rr_proxychains);
 	ck_assert(!c->resolve_local);
 	ck_assert_uint_eq(c->retry_dead_ms, 5000);
 	ck_assert_uint_eq(c->nhops, 3);
