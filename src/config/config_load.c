@@ -3,12 +3,15 @@
  *
  * The parser is a pure function over the file's text: no I/O, no name
  * lookups, no clock. config_load_file() is the only function that touches the
- * file system, and it only reads the text and hands it over. That keeps the
- * whole language unit-testable and fuzzable.
+ * file system: it reads the text (config_file.c) and hands it over, then
+ * has the proxychains files the text names read (config_pcfile.c), and
+ * --chain-file reads its own. That keeps the whole language unit-testable
+ * and fuzzable.
  *
  * It is split by job: config_lex.c turns a line into words (the grammar is
  * drawn there), config_value.c parses numbers, durations and addresses,
- * config_chain.c handles chain blocks, routes and --chain (route.c parses a
+ * config_chain.c handles chain blocks, routes and --chain (config_pcfile.c
+ * chains from proxychains-ng files; config_dest.c parses a
  * route's destination), config_acl.c access rules, limits and the
  * open-relay check, config_service.c the service directives (admin, user,
  * group, drain), and this file decides what the other words mean.
