@@ -79,8 +79,8 @@ struct config_chain {
 	char *pc_file;
 	unsigned pc_line;	  /* the "proxychains" line; 0 = the command line */
 	unsigned step_timeout_ms; /* each tunnel step; 0 = the server's timeout connect */
-	bool rr_proxychains;	  /* round-robin picks hops as proxychains-ng does
-				     (chain_select_rr_proxychains) */
+	bool pick_as_proxychains; /* random and round-robin pick hops as proxychains-ng
+				     does (chain_select, chain_select_rr_proxychains) */
 };
 
 enum config_route_dest {

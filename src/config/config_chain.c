@@ -639,7 +639,7 @@ int config_set_cli_chain_file(struct config *cfg, const char *path, char *err, s
 	cli->length = c.length;
 	cli->resolve_local = c.resolve_local;
 	cli->step_timeout_ms = c.step_timeout_ms;
-	cli->rr_proxychains = c.rr_proxychains;
+	cli->pick_as_proxychains = c.pick_as_proxychains;
 	cli->pc_file = c.pc_file;
 	return 0;
 }

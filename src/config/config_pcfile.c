@@ -18,7 +18,9 @@
  *    to 1; both are kept. chain_len with strict or dynamic has no effect
  *    in proxychains, so it has none here either (but must be valid).
  *    round_robin_chain picks hops exactly as proxychains-ng 4.16 does,
- *    wrap-around quirk included (rr_proxychains, see chain_health.h).
+ *    wrap-around quirk included, and random_chain and round_robin_chain
+ *    refuse a connection when fewer than chain_len hops are up rather than
+ *    use fewer (pick_as_proxychains, see chain_health.h).
  *  - proxy_dns: socks5 becomes socks5h and socks4 socks4a, so names are
  *    handed from hop to hop and only the last one resolves; the chain's
  *    resolve is remote. Without it, hopsocks resolves the target itself
@@ -456,7 +458,7 @@ int config_pcfile_parse(const char *text, size_t len, struct config_chain *c, un
 			    ? st.chain_len
 			    : 0;
 	c->resolve_local = !st.proxy_dns;
-	c->rr_proxychains = st.mode == CONFIG_CHAIN_ROUND_ROBIN;
+	c->pick_as_proxychains = true;
 	st.connect_ms = st.connect_ms ? st.connect_ms : PC_CONNECT_DEFAULT;
 	st.read_ms = st.read_ms ? st.read_ms : PC_READ_DEFAULT;
 	c->step_timeout_ms = st.connect_ms > st.read_ms ? st.connect_ms : st.read_ms;

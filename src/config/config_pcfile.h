@@ -11,7 +11,7 @@
 
 /* Parse the text of a proxychains file into c: its hops (c->hops must be
  * NULL), mode, length, resolve_local, step_timeout_ms and
- * rr_proxychains. Pure: no I/O, no name lookups. Returns 0, or -1 with
+ * pick_as_proxychains. Pure: no I/O, no name lookups. Returns 0, or -1 with
  * a message (without a "FILE:LINE: " prefix) in err and the line it is
  * about in *line; c is then unchanged. */
 int config_pcfile_parse(const char *text, size_t len, struct config_chain *c, unsigned *line,

@@ -181,7 +181,7 @@ size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, u
 				path[got++] = (uint8_t)i;
 		return got;
 	case CONFIG_CHAIN_ROUND_ROBIN:
-		if (c->rr_proxychains)
+		if (c->pick_as_proxychains)
 			return chain_select_rr_proxychains(n, up, want, &rr, path);
 		for (size_t k = 0; k < n && got < want; k++) {
 			size_t i = (rr + k) % n;
@@ -197,6 +197,9 @@ size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, u
 		for (size_t i = 0; i < n; i++)
 			if (up[i])
 				pool[npool++] = (uint8_t)i;
+		/* proxychains refuses the connection rather than use fewer. */
+		if (c->pick_as_proxychains && npool < want)
+			return 0;
 		uint32_t x = rnd;
 		for (size_t k = 0; k < npool && got < want; k++) {
 			x = x * 1664525u + 1013904223u;
@@ -221,7 +224,7 @@ size_t chain_health_pick(struct chain_health *h, const struct config_chain *c, u
 
 	for (size_t i = 0; i < n; i++)
 		up[i] = chain_health_hop_up(h, i, now_ms);
-	if (c->mode == CONFIG_CHAIN_ROUND_ROBIN && c->rr_proxychains) {
+	if (c->mode == CONFIG_CHAIN_ROUND_ROBIN && c->pick_as_proxychains) {
 		/* The next offset depends on the path taken, so compute both and
 		 * publish the offset only if no other worker moved it meanwhile. */
 		unsigned cur = atomic_load_explicit(&h->next_start, memory_order_relaxed), next;

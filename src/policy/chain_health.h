@@ -40,7 +40,10 @@ size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
 /* Choose the hops for one connection (pure, for tests): up[i] says whether
  * hop i may be used now, rr is the round-robin counter, rnd a random value.
  * Writes hop indices into path and returns how many, 0 when the chain
- * cannot be used (strict with a hop down, or no hop up). */
+ * cannot be used (strict with a hop down, or no hop up; for a chain from a
+ * proxychains file, random or round-robin with fewer than length hops up).
+ * A round-robin chain from a proxychains file takes rr as the offset of
+ * chain_select_rr_proxychains(). */
 size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
 		    uint8_t *path);
 

@@ -123,9 +123,18 @@ START_TEST(round_robin_as_proxychains)
 	ck_assert_uint_eq(chain_select_rr_proxychains(3, one_up, 2, &offset, path), 0);
 	ck_assert_uint_eq(offset, 1);
 
+	/* Random from a proxychains file refuses too; a hand-written one uses
+	 * the hops that are up. */
+	struct config_chain r = chain_of(CONFIG_CHAIN_RANDOM, 3, 2);
+	ck_assert_uint_eq(chain_select(&r, one_up, 0, 12345, path), 1);
+	r.pick_as_proxychains = true;
+	ck_assert_uint_eq(chain_select(&r, one_up, 0, 12345, path), 0);
+	bool two_up[] = { true, false, true };
+	ck_assert_uint_eq(chain_select(&r, two_up, 0, 12345, path), 2);
+
 	/* chain_select and chain_health_pick take the same paths. */
 	struct config_chain c = chain_of(CONFIG_CHAIN_ROUND_ROBIN, 3, 2);
-	c.rr_proxychains = true;
+	c.pick_as_proxychains = true;
 	bool up[] = { true, true, true };
 	ck_assert_uint_eq(chain_select(&c, up, 2, 0, path), 2);
 	ck_assert_uint_eq(path[0], 2);

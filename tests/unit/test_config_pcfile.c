@@ -84,7 +84,7 @@ START_TEST(test_pc_example)
 	ck_assert(!chain.resolve_local);
 	ck_assert_uint_eq(chain.length, 0);
 	ck_assert_uint_eq(chain.step_timeout_ms, 15000);
-	ck_assert(!chain.rr_proxychains);
+	ck_assert(chain.pick_as_proxychains);
 }
 END_TEST
 
@@ -96,20 +96,19 @@ START_TEST(test_pc_modes)
 		const char *text;
 		enum config_chain_mode mode;
 		unsigned length;
-		bool rr_advance;
 	} cases[] = {
-		{ "", CONFIG_CHAIN_DYNAMIC, 0, false },
-		{ "strict_chain\n", CONFIG_CHAIN_STRICT, 0, false },
-		{ "dynamic_chain\n", CONFIG_CHAIN_DYNAMIC, 0, false },
-		{ "random_chain\n", CONFIG_CHAIN_RANDOM, 1, false },
-		{ "round_robin_chain\n", CONFIG_CHAIN_ROUND_ROBIN, 1, true },
-		{ "random_chain\nchain_len = 2\n", CONFIG_CHAIN_RANDOM, 2, false },
-		{ "round_robin_chain\nchain_len=3\n", CONFIG_CHAIN_ROUND_ROBIN, 3, true },
-		{ "chain_len =2\nrandom_chain\n", CONFIG_CHAIN_RANDOM, 2, false },
-		{ "chain_len= 2\nround_robin_chain\n", CONFIG_CHAIN_ROUND_ROBIN, 2, true },
+		{ "", CONFIG_CHAIN_DYNAMIC, 0 },
+		{ "strict_chain\n", CONFIG_CHAIN_STRICT, 0 },
+		{ "dynamic_chain\n", CONFIG_CHAIN_DYNAMIC, 0 },
+		{ "random_chain\n", CONFIG_CHAIN_RANDOM, 1 },
+		{ "round_robin_chain\n", CONFIG_CHAIN_ROUND_ROBIN, 1 },
+		{ "random_chain\nchain_len = 2\n", CONFIG_CHAIN_RANDOM, 2 },
+		{ "round_robin_chain\nchain_len=3\n", CONFIG_CHAIN_ROUND_ROBIN, 3 },
+		{ "chain_len =2\nrandom_chain\n", CONFIG_CHAIN_RANDOM, 2 },
+		{ "chain_len= 2\nround_robin_chain\n", CONFIG_CHAIN_ROUND_ROBIN, 2 },
 		/* No effect with strict or dynamic, as in proxychains. */
-		{ "strict_chain\nchain_len = 3\n", CONFIG_CHAIN_STRICT, 0, false },
-		{ "chain_len = 2\n", CONFIG_CHAIN_DYNAMIC, 0, false },
+		{ "strict_chain\nchain_len = 3\n", CONFIG_CHAIN_STRICT, 0 },
+		{ "chain_len = 2\n", CONFIG_CHAIN_DYNAMIC, 0 },
 	};
 	char text[512];
 
@@ -122,7 +121,7 @@ START_TEST(test_pc_modes)
 		ck_assert_msg(chain.mode == cases[i].mode, "case %zu", i);
 		ck_assert_msg(chain.length == cases[i].length, "case %zu: length %u", i,
 			      chain.length);
-		ck_assert_msg(chain.rr_proxychains == cases[i].rr_advance, "case %zu", i);
+		ck_assert_msg(chain.pick_as_proxychains, "case %zu", i);
 		ck_assert_uint_eq(chain.nhops, 3);
 		ck_assert_str_eq(chain.hops[2].display, "socks5://127.0.0.1:1083");
 	}
@@ -393,7 +392,7 @@ START_TEST(test_pc_block)
 	const struct config_chain *c = &cfg.chains[0];
 	ck_assert_int_eq(c->mode, CONFIG_CHAIN_ROUND_ROBIN);
 	ck_assert_uint_eq(c->length, 2);
-	ck_assert(c->rr_proxychains);
+	ck_assert(c->pick_as_proxychains);
 	ck_assert(!c->resolve_local);
 	ck_assert_uint_eq(c->retry_dead_ms, 5000);
 	ck_assert_uint_eq(c->nhops, 3);
