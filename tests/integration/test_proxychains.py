@@ -11,7 +11,9 @@ FILE.  Every connection goes to a target of its own (an echo server), so
 for each hop the list of targets it was asked for says which connection it
 carried and in which place of the chain; both runs must give the same
 lists.  Modes: strict over socks5/http/socks5-with-password hops, dynamic
-with the first hop dead, round robin with chain_len 1 and 2.  proxy_dns: the
+with the first hop dead, round robin with chain_len 1 and 2; random (paths
+differ by chance, so only their shape is compared).  The file's timeouts
+bound a step.  proxy_dns: the
 name reaches the last hop, whose resolver (a DNS server of the test on
 loopback) answers it, and no other resolver sees a query; without
 proxy_dns the front resolves it.  Also: --chain-file, an edited file
@@ -25,14 +27,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, SLOW, Suite, check, check_eq,  # noqa: E402
-                     client_env, closed_port, connects, eventually_eq, fmt_addr, log_lines, missing,
-                     socks5_open, wait_until, write_users)
+                     client_env, closed_port, connects, eventually_eq, expect_closed, fmt_addr,
+                     log_lines, missing, socks5_open, socks5_try, wait_until, write_users)
 from dnsserver import DnsServer  # noqa: E402
-from servers import EchoServer  # noqa: E402
+from servers import EchoServer, ScriptedSocks5  # noqa: E402
 
 suite = Suite()
 
@@ -204,6 +207,56 @@ def t_round_robin(ctx):
                    [addr[0], addr[0]]], "targets per hop, chain_len 2")
 
 
+@suite.test("random_chain, chain_len = 2 over 3 socks5 hops: 6 connections under "
+            "proxychains4 and through the front; in both, each connection passes exactly 2 "
+            "different hops (the first asks the second, the second the target)")
+def t_random(ctx):
+    hops = [ctx.hopsocks() for _ in range(3)]
+    addrs = [fmt_addr(*h.addr) for h in hops]
+    path = pc_file(ctx, ["random_chain", "chain_len = 2"],
+                   ["socks5 127.0.0.1 %d" % h.port for h in hops])
+    _, targets = echoes(ctx, 6)
+    front = front_of(ctx, path)
+    for who, run in (("proxychains4", lambda: run_proxychains(ctx, path, targets)),
+                     ("hopsocks", lambda: run_front(front, targets))):
+        before = [len(connects(h)) for h in hops]
+        run()
+        got = seen(hops, before, 12)
+        # Each target was asked for once, by one hop, and that hop was
+        # asked for once for each target it carried, by another hop.
+        last = {t: i for i, ts in enumerate(got) for t in ts if t in targets}
+        check_eq(sorted(last), sorted(targets), "%s: targets reached" % who)
+        asked = sorted(a for ts in got for a in ts if a in addrs)
+        check_eq(asked, sorted(addrs[last[t]] for t in targets),
+                 "%s: hops asked for (one per connection: its last hop)" % who)
+        for i, ts in enumerate(got):
+            check(addrs[i] not in ts, "%s: hop %d was asked for itself" % (who, i))
+
+
+# -------------------------------------------------------------- timeouts
+
+@suite.test("tcp_connect_time_out 500 and tcp_read_time_out 1000 with timeout connect 60s: a "
+            "silent hop fails after about 1 s with 05 06 and 'no answer in time'")
+def t_step_timeout(ctx):
+    echo = ctx.own(EchoServer())
+    quiet = ctx.own(ScriptedSocks5(silent=True))
+    path = os.path.join(ctx.tmpdir, "pc-timeout.conf")
+    with open(path, "w") as f:
+        f.write("strict_chain\ntcp_connect_time_out %d\ntcp_read_time_out %d\n"
+                "[ProxyList]\nsocks5 127.0.0.1 %d\n" % (500 * SLOW, 1000 * SLOW, quiet.port))
+    front = front_of(ctx, path, config=["timeout connect 60s"])
+    started = time.monotonic()
+    sock, rep, raw = socks5_try(front.addr, *echo.addr)
+    elapsed = time.monotonic() - started
+    check_eq(raw[:2], b"\x05\x06", "VER REP of the reply")
+    expect_closed(sock, "connection after the failure reply")
+    sock.close()
+    check(0.8 * SLOW <= elapsed < BOUND, "the silent hop's failure took %.2fs, want about "
+          "%.0f s (not timeout connect's 60 s)" % (elapsed, SLOW))
+    check(log_lines(front, "chain pc: hop socks5://127.0.0.1:%d marked down for 30000 ms: no "
+                    "answer in time" % quiet.port), "no 'no answer in time' line")
+
+
 # -------------------------------------------------------------- proxy_dns
 
 @suite.test("proxy_dns over [socks5 A, socks4 B, socks5 C]: web.test reaches C as a name "
@@ -288,8 +341,9 @@ def t_reload(ctx):
     with open(path, "w") as f:
         f.write("strict_chain\n[ProxyList]\nraw 127.0.0.1 %d\n" % a.port)
     os.kill(front.pid, signal.SIGHUP)
-    want = ("reload failed, keeping the running configuration: %s:3: raw proxies are not supported: hopsocks has no hop that relays without a "
-            "protocol (use socks4, socks5 or http)" % path)
+    want = ("reload failed, keeping the running configuration: %s:3: raw proxies are not "
+            "supported: hopsocks has no hop that relays without a protocol (use socks4, "
+            "socks5 or http)" % path)
     check(wait_until(lambda: log_lines(front, want)), "no line %r: %s"
           % (want, front.stderr_tail()))
     run_front(front, [fmt_addr(*echo.addr)])
