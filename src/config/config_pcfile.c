@@ -56,6 +56,13 @@
 #include "config/config_file.h"
 #include "config/config_value.h"
 #include "proto/hop.h"
+#include "proto/target.h"
+
+/* "socks5h://" + user and password percent-encoded (3 bytes a byte) + ':'
+ * + '@' + "[host]" + ":65535" and the NUL. */
+_Static_assert(10 + 3 * HOP_USER_MAX + 1 + 3 * HOP_PASS_MAX + 1 + TARGET_DOMAIN_MAX + 2 + 6 + 1 <=
+		       HOP_URL_MAX,
+	       "a proxy line's URL always fits");
 
 #define PC_WORDS_MAX	   6 /* TYPE HOST PORT USER PASS, and one to notice "too many" */
 #define PC_LINE_MAX	   4096
@@ -257,13 +264,14 @@ static int pc_option(struct pc_state *st, const struct pc_words *pw, char *err, 
 /* ---- [ProxyList] ---- */
 
 /* Append s to the URL, percent-encoding all but RFC 3986's unreserved
- * bytes, so any user or password reads back unchanged. */
+ * bytes, so any user or password reads back unchanged. The caller has
+ * checked that the URL has room (pc_proxy's length checks). */
 static void pc_url_encode(char *url, size_t cap, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t used = strlen(url);
 
-	for (; *s != '\0' && used + 4 < cap; s++) {
+	for (; *s != '\0' && used + 4 <= cap; s++) {
 		unsigned char c = (unsigned char)*s;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '.' || c == '_' || c == '~') {
@@ -341,8 +349,15 @@ static int pc_proxy(struct pc_state *st, const struct pc_words *pw, char *err, s
 		return pc_err(err, errlen,
 			      "a comment after the port: proxychains would send it as the user "
 			      "name; put comments on a line of their own");
-	if (!pc_host_valid(pw->w[1])) {
+	/* With these limits the URL always fits (HOP_URL_MAX): nothing is cut
+	 * off it, such as the port. */
+	if (strlen(pw->w[1]) > TARGET_DOMAIN_MAX || !pc_host_valid(pw->w[1])) {
 		config_err_set(err, errlen, "invalid host '%." QUOTE_MAX "s'", pw->w[1]);
+		return -1;
+	}
+	if ((pw->n > 3 && strlen(pw->w[3]) > HOP_USER_MAX) ||
+	    (pw->n > 4 && strlen(pw->w[4]) > HOP_PASS_MAX)) {
+		config_err_set(err, errlen, "user or password longer than %d bytes", HOP_USER_MAX);
 		return -1;
 	}
 	if (config_parse_uint(pw->w[2], 65535, &port) < 0 || port == 0) {

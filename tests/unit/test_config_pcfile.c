@@ -309,6 +309,32 @@ START_TEST(test_pc_errors)
 	ck_assert_int_eq(pc_parse(many), -1);
 	ck_assert_str_eq(err, "more than 32 proxies");
 	ck_assert_uint_eq(line, 34);
+
+	/* The longest user, password and host make a URL that fits whole;
+	 * one byte more is an error, never a URL cut short. */
+	char text[2048], user[300], host[300];
+	memset(user, '/', 255);
+	user[255] = '\0';
+	memset(host, 'h', 255);
+	host[255] = '\0';
+	snprintf(text, sizeof(text), "[ProxyList]\nsocks5 %s 1081 %s %s\n", host, user, user);
+	ck_pc_ok(text);
+	ck_assert_str_eq(chain.hops[0].addr.addr.domain, host);
+	ck_assert_str_eq(chain.hops[0].user, user);
+	ck_assert_str_eq(chain.hops[0].pass, user);
+	ck_assert_uint_eq(chain.hops[0].addr.port, 1081);
+	strcat(user, "/");
+	snprintf(text, sizeof(text), "[ProxyList]\nsocks5 %s 1081 %s\n", host, user);
+	ck_assert_int_eq(pc_parse(text), -1);
+	ck_assert_str_eq(err, "user or password longer than 255 bytes");
+	snprintf(text, sizeof(text), "[ProxyList]\nsocks5 %s 1081 u %s\n", host, user);
+	ck_assert_int_eq(pc_parse(text), -1);
+	ck_assert_str_eq(err, "user or password longer than 255 bytes");
+	memset(host, 'h', 256);
+	host[256] = '\0';
+	snprintf(text, sizeof(text), "[ProxyList]\nsocks5 %s 1081\n", host);
+	ck_assert_int_eq(pc_parse(text), -1);
+	ck_assert_uint_eq(strncmp(err, "invalid host 'hhh", 17), 0);
 }
 END_TEST
 
