@@ -197,10 +197,12 @@ static void check_pcfile(const uint8_t *data, size_t size)
 {
 	struct config_chain c;
 	char err[CONFIG_ERR_MAX] = "";
-	unsigned line = 0, lines = 1;
+	unsigned line = 0;
 
 	memset(&c, 0, sizeof(c));
 	if (config_pcfile_parse((const char *)data, size, &c, &line, err, sizeof(err)) < 0) {
+		unsigned lines = 1;
+
 		for (size_t i = 0; i < size; i++)
 			lines += data[i] == '\n';
 		FUZZ_CHECK(err[0] != '\0' && line >= 1 && line <= lines);
