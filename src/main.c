@@ -47,6 +47,7 @@ struct options {
 	const char *users_file;
 	const char *pid_file;
 	const char *chain; /* --chain URL[,URL...] */
+	const char *chain_file; /* --chain-file FILE (proxychains-ng) */
 	/* The directory hopsocks started in: relative paths (-c, -U, users)
 	 * are resolved against it, also on a reload after -D moved to /. */
 	char cwd[4096];
@@ -60,8 +61,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
-		"                [-p PIDFILE] [-t] [-v]... [-q] [--chain URL[,URL...]]\n"
-		"                [--version] [--help]\n"
+		"                [-p PIDFILE] [-t] [-v]... [-q]\n"
+		"                [--chain URL[,URL...] | --chain-file FILE] [--version] [--help]\n"
 		"\n"
 		"A SOCKS4/4a/5 and HTTP CONNECT proxy server.\n"
 		"\n"
@@ -81,6 +82,10 @@ static void usage(FILE *out)
 		"  --chain URL[,URL...]\n"
 		"                 send every connection through these upstream proxies in\n"
 		"                 order (socks4://, socks4a://, socks5://, socks5h://, http://)\n"
+		"  --chain-file FILE\n"
+		"                 the same, with the proxies, chain mode, chain_len, proxy_dns\n"
+		"                 and timeouts of a proxychains-ng configuration file\n"
+		"                 (read again at every reload)\n"
 		"  --version      print the version and exit\n"
 		"  --help         print this help and exit\n"
 		"\n"
@@ -93,6 +98,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "chain", required_argument, NULL, 'C' },
+		{ "chain-file", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[CONFIG_ERR_MAX];
@@ -144,6 +150,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->chain = optarg;
 			break;
+		case 'F':
+			if (o->chain_file) {
+				fprintf(stderr, "hopsocks: --chain-file given twice\n");
+				return 2;
+			}
+			o->chain_file = optarg;
+			break;
 		case 'p':
 			o->pid_file = optarg;
 			break;
@@ -167,6 +180,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return 2;
 		}
 	}
+	if (o->chain && o->chain_file) {
+		fprintf(stderr, "hopsocks: --chain and --chain-file cannot be combined; "
+				"give one of them\n");
+		return 2;
+	}
 	if (optind != argc) {
 		fprintf(stderr, "hopsocks: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
@@ -187,7 +205,7 @@ static const char *path_from(const char *dir, const char *path, char *buf, size_
 /* Configuration file first, then the command line on top of it. */
 static int build_config(const struct options *o, struct config *cfg, char *err, size_t errlen)
 {
-	char conf_path[8192], users_path[8192];
+	char conf_path[8192], users_path[8192], chain_path[8192];
 	config_init(cfg);
 	const char *conf = path_from(o->cwd, o->config_file, conf_path, sizeof(conf_path));
 	if (conf && config_load_file(cfg, conf, err, errlen) < 0)
@@ -210,6 +228,11 @@ static int build_config(const struct options *o, struct config *cfg, char *err, 
 		return -1;
 	}
 	if (o->chain && config_set_cli_chain(cfg, o->chain, err, errlen) < 0)
+		return -1;
+	if (o->chain_file &&
+	    config_set_cli_chain_file(
+		    cfg, path_from(o->cwd, o->chain_file, chain_path, sizeof(chain_path)), err,
+		    errlen) < 0)
 		return -1;
 	if (o->workers > 0)
 		cfg->workers = (unsigned)o->workers;

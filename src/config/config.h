@@ -73,6 +73,14 @@ struct config_chain {
 	struct hop *hops;	/* in the order written, 1..CONFIG_CHAIN_HOPS_MAX */
 	size_t nhops;
 	unsigned line; /* the "chain NAME {" line; 0 = the command line */
+	/* Taken from a proxychains-ng file ("proxychains FILE", --chain-file):
+	 * its path (NULL = none), read by config_chain_files_load() into the
+	 * fields above and these two. */
+	char *pc_file;
+	unsigned pc_line;	  /* the "proxychains" line; 0 = the command line */
+	unsigned step_timeout_ms; /* each tunnel step; 0 = the server's timeout connect */
+	bool pick_as_proxychains; /* random and round-robin pick hops as proxychains-ng
+				     does (chain_select, chain_select_rr_proxychains) */
 };
 
 enum config_route_dest {

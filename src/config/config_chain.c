@@ -6,6 +6,8 @@
  *	    length N                 (random, round-robin)
  *	    resolve remote|local
  *	    retry-dead DURATION
+ *	    proxychains FILE         (instead of mode, hop, length and resolve:
+ *	                              config_pcfile.c reads them from FILE)
  *	}
  *	route DEST [port P|P-Q] via NAME
  *	route DEST [port P|P-Q] direct
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "config/config_dest.h"
+#include "config/config_pcfile.h"
 #include "config/config_value.h"
 #include "proto/hop.h"
 
@@ -174,6 +177,9 @@ int config_chain_open(struct parse_state *ps, const struct line_words *lw, char 
 		return err_oom(err, errlen);
 	ps->chain = idx;
 	ps->length_line = 0;
+	ps->mode_line = 0;
+	ps->hop_line = 0;
+	ps->resolve_line = 0;
 	return 0;
 }
 
@@ -247,13 +253,70 @@ static const struct chain_directive {
 	{ "length", do_length },
 	{ "resolve", do_resolve },
 	{ "retry-dead", do_retry_dead },
+	{ "proxychains", NULL }, /* chain_proxychains(): it needs the parse state */
 };
+
+/* "proxychains FILE": the path only; config_chain_files_load() reads it
+ * after the whole text is parsed. A relative path is taken from the
+ * directory of the file being parsed, so it does not depend on where the
+ * server was started (or is when it reloads). */
+static int chain_proxychains(struct parse_state *ps, struct config_chain *c, const char *path,
+			     char *err, size_t errlen)
+{
+	const char *slash = strrchr(ps->name, '/');
+	size_t dirlen = slash != NULL && path[0] != '/' ? (size_t)(slash - ps->name) + 1 : 0;
+	unsigned other = ps->mode_line;
+
+	if (other == 0)
+		other = ps->hop_line != 0 ? ps->hop_line : ps->resolve_line;
+
+	if (c->pc_file != NULL) {
+		config_err_set(err, errlen, "given twice (first on line %u)", c->pc_line);
+		return -1;
+	}
+	if (other != 0 || ps->length_line != 0) {
+		config_err_set(err, errlen,
+			       "cannot be mixed with mode, hop, length or resolve (line %u): the "
+			       "file gives them",
+			       other != 0 ? other : ps->length_line);
+		return -1;
+	}
+	if (path[0] == '\0') {
+		config_err_set(err, errlen, "empty path");
+		return -1;
+	}
+	c->pc_file = malloc(dirlen + strlen(path) + 1);
+	if (c->pc_file == NULL)
+		return err_oom(err, errlen);
+	memcpy(c->pc_file, ps->name, dirlen);
+	strcpy(c->pc_file + dirlen, path);
+	c->pc_line = ps->line;
+	return 0;
+}
+
+/* The block line a directive sets, to tell it from a "proxychains" line. */
+static unsigned *chain_seen_line(struct parse_state *ps, const char *name)
+{
+	if (strcmp(name, "mode") == 0)
+		return &ps->mode_line;
+	if (strcmp(name, "hop") == 0)
+		return &ps->hop_line;
+	if (strcmp(name, "resolve") == 0)
+		return &ps->resolve_line;
+	if (strcmp(name, "length") == 0)
+		return &ps->length_line;
+	return NULL;
+}
 
 /* '}': checks that need the whole block. */
 static int chain_close(struct parse_state *ps, char *err, size_t errlen)
 {
 	const struct config_chain *c = &ps->cfg->chains[ps->chain];
 
+	if (c->pc_file != NULL) { /* its file is checked when it is read */
+		ps->chain = -1;
+		return 0;
+	}
 	if (c->nhops == 0) {
 		ps->err_line = c->line;
 		config_err_set(err, errlen, "chain '%s': no hop (add at least one 'hop URL')",
@@ -315,7 +378,7 @@ int config_chain_line(struct parse_state *ps, const struct line_words *lw, char 
 		else
 			config_err_set(err, errlen,
 				       "chain '%s': unknown directive '%." QUOTE_MAX "s' (expected "
-				       "mode, hop, length, resolve or retry-dead)",
+				       "mode, hop, length, resolve, retry-dead or proxychains)",
 				       c->name, lw->word[0]);
 		return -1;
 	}
@@ -327,6 +390,22 @@ int config_chain_line(struct parse_state *ps, const struct line_words *lw, char 
 		config_err_set(err, errlen, "chain '%s': %s: too many arguments", c->name, d->name);
 		return -1;
 	}
+	unsigned *seen = chain_seen_line(ps, d->name);
+	if (seen != NULL && c->pc_file != NULL) {
+		config_err_set(
+			err, errlen,
+			"chain '%s': %s cannot be mixed with proxychains (line %u): the file "
+			"gives it",
+			c->name, d->name, c->pc_line);
+		return -1;
+	}
+	if (d->fn == NULL) {
+		if (chain_proxychains(ps, c, lw->word[1], msg, sizeof(msg)) < 0) {
+			config_err_set(err, errlen, "chain '%s': proxychains: %s", c->name, msg);
+			return -1;
+		}
+		return 0;
+	}
 	if (d->fn(c, lw->word[1], msg, sizeof(msg)) < 0) {
 		/* hop_parse() already starts with "hop 'URL': ". */
 		if (d->fn == do_hop && strncmp(msg, "hop '", 5) == 0)
@@ -335,8 +414,10 @@ int config_chain_line(struct parse_state *ps, const struct line_words *lw, char 
 			config_err_set(err, errlen, "chain '%s': %s: %s", c->name, d->name, msg);
 		return -1;
 	}
-	if (d->fn == do_length)
-		ps->length_line = ps->line;
+	/* The first line for mode, hop and resolve; the last for length, the
+	 * one that counts. */
+	if (seen != NULL && (*seen == 0 || seen == &ps->length_line))
+		*seen = ps->line;
 	return 0;
 }
 
@@ -434,6 +515,16 @@ int config_chain_end(struct parse_state *ps, char *err, size_t errlen)
 
 int config_routes_check(const struct config *cfg, char *err, size_t errlen)
 {
+	/* A chain whose proxychains file was never read (config_parse_text()
+	 * without config_load_file()) has no hop to use. */
+	for (size_t i = 0; i < cfg->nchains; i++)
+		if (cfg->chains[i].nhops == 0) {
+			config_err_set(err, errlen,
+				       "chain '%s': no hop (its proxychains file "
+				       "was not read)",
+				       cfg->chains[i].name);
+			return -1;
+		}
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		const struct config_route *r = &cfg->routes[i];
 
@@ -447,27 +538,59 @@ int config_routes_check(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- the command line's --chain ---- */
+/* ---- the command line's --chain and --chain-file ---- */
 
-int config_set_cli_chain(struct config *cfg, const char *csv, char *err, size_t errlen)
+/* Refuse a second "cli" chain; opt is the option named in the message. */
+static int cli_chain_check(const struct config *cfg, const char *opt, char *err, size_t errlen)
+{
+	int idx = config_chain_find(cfg, CONFIG_CLI_CHAIN);
+
+	if (idx < 0)
+		return 0;
+	if (cfg->chains[idx].line == 0)
+		config_err_set(err, errlen, "%s: given twice", opt);
+	else
+		config_err_set(err, errlen,
+			       "%s: the configuration already has a chain named '%s' (line %u)",
+			       opt, CONFIG_CLI_CHAIN, cfg->chains[idx].line);
+	return -1;
+}
+
+/* Add the chain "cli" and its catch-all route, first of all routes.
+ * Returns its index, or -1 (out of memory) with cfg unchanged. */
+static int cli_chain_add(struct config *cfg)
 {
 	struct config_route r = { .kind = CONFIG_DEST_ANY, .port_min = 0, .port_max = 65535 };
 	struct config_route *grown;
+	int idx;
+
+	/* Grow the routes before adding the chain, so a failure leaves cfg as
+	 * it was. */
+	grown = realloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	cfg->routes = grown;
+	idx = chain_append(cfg, CONFIG_CLI_CHAIN, 0);
+	if (idx < 0)
+		return -1;
+	/* First, so it wins over every rule of the file, read before or after. */
+	r.chain = idx;
+	snprintf(r.via, sizeof(r.via), "%s", CONFIG_CLI_CHAIN);
+	memmove(cfg->routes + 1, cfg->routes, cfg->nroutes * sizeof(*cfg->routes));
+	cfg->routes[0] = r;
+	cfg->nroutes++;
+	return idx;
+}
+
+int config_set_cli_chain(struct config *cfg, const char *csv, char *err, size_t errlen)
+{
 	char msg[CONFIG_ERR_MAX];
 	struct hop *hops;
 	size_t nhops;
-	int rc, idx = config_chain_find(cfg, CONFIG_CLI_CHAIN);
+	int rc, idx;
 
-	if (idx >= 0) {
-		if (cfg->chains[idx].line == 0)
-			config_err_set(err, errlen, "--chain: given twice");
-		else
-			config_err_set(err, errlen,
-				       "--chain: the configuration already has a chain named '%s' "
-				       "(line %u)",
-				       CONFIG_CLI_CHAIN, cfg->chains[idx].line);
+	if (cli_chain_check(cfg, "--chain", err, errlen) < 0)
 		return -1;
-	}
 	/* Messages name the hop: "hop 2 'socks5://h:0': invalid port ...". */
 	rc = hop_list_parse(csv, &hops, &nhops, msg, sizeof(msg));
 	if (rc == -ENOMEM)
@@ -476,32 +599,58 @@ int config_set_cli_chain(struct config *cfg, const char *csv, char *err, size_t 
 		config_err_set(err, errlen, "--chain: %s", msg);
 		return -1;
 	}
-	/* Grow the routes before adding the chain, so a failure leaves cfg as
-	 * it was. */
-	grown = realloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*grown));
-	if (grown != NULL)
-		cfg->routes = grown;
-	idx = grown != NULL ? chain_append(cfg, CONFIG_CLI_CHAIN, 0) : -1;
+	idx = cli_chain_add(cfg);
 	if (idx < 0) {
 		hop_list_free(hops, nhops);
 		return err_oom(err, errlen);
 	}
 	cfg->chains[idx].hops = hops;
 	cfg->chains[idx].nhops = nhops;
-	/* First, so it wins over every rule of the file, read before or after. */
-	r.chain = idx;
-	snprintf(r.via, sizeof(r.via), "%s", CONFIG_CLI_CHAIN);
-	memmove(cfg->routes + 1, cfg->routes, cfg->nroutes * sizeof(*cfg->routes));
-	cfg->routes[0] = r;
-	cfg->nroutes++;
+	return 0;
+}
+
+int config_set_cli_chain_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct config_chain c;
+	int idx;
+
+	if (cli_chain_check(cfg, "--chain-file", err, errlen) < 0)
+		return -1;
+	/* Read into a chain of our own first, so a bad file leaves cfg as it
+	 * was. */
+	memset(&c, 0, sizeof(c));
+	c.pc_file = strdup(path);
+	if (c.pc_file == NULL)
+		return err_oom(err, errlen);
+	if (config_pcfile_load(&c, "--chain-file", err, errlen) < 0) {
+		free(c.pc_file);
+		return -1;
+	}
+	idx = cli_chain_add(cfg);
+	if (idx < 0) {
+		hop_list_free(c.hops, c.nhops);
+		free(c.pc_file);
+		return err_oom(err, errlen);
+	}
+	struct config_chain *cli = &cfg->chains[idx];
+	cli->hops = c.hops;
+	cli->nhops = c.nhops;
+	cli->mode = c.mode;
+	cli->length = c.length;
+	cli->resolve_local = c.resolve_local;
+	cli->step_timeout_ms = c.step_timeout_ms;
+	cli->pick_as_proxychains = c.pick_as_proxychains;
+	cli->pc_file = c.pc_file;
 	return 0;
 }
 
 void config_chains_free(struct config *cfg)
 {
 	/* hop_list_free() wipes the hops' passwords on the way out. */
-	for (size_t i = 0; i < cfg->nchains; i++)
+	for (size_t i = 0; i < cfg->nchains; i++) {
 		hop_list_free(cfg->chains[i].hops, cfg->chains[i].nhops);
+		free(cfg->chains[i].pc_file);
+	}
 	free(cfg->chains);
 	free(cfg->routes);
 	cfg->chains = NULL;

@@ -21,7 +21,8 @@ int config_chain_end(struct parse_state *ps, char *err, size_t errlen);
 int config_route_add(struct parse_state *ps, char *const *argv, char *err, size_t errlen);
 /* Free every chain and route (config_free). */
 void config_chains_free(struct config *cfg);
-/* Every route names a chain that exists (config_finish). */
+/* Every chain has hops (a proxychains file was read) and every route
+ * names a chain that exists (config_finish). */
 int config_routes_check(const struct config *cfg, char *err, size_t errlen);
 
 /* The command line's --chain URL[,URL...]: adds a strict chain named "cli"
@@ -31,6 +32,12 @@ int config_routes_check(const struct config *cfg, char *err, size_t errlen);
  * or -1 with "--chain: ..." in err (a bad URL, no URL, more than 32, a
  * chain "cli" already defined); cfg is then unchanged. */
 int config_set_cli_chain(struct config *cfg, const char *csv, char *err, size_t errlen);
+
+/* The command line's --chain-file FILE: like --chain, but the chain "cli"
+ * takes its hops, mode and the rest from a proxychains-ng file, read now
+ * (config_pcfile.h). Returns 0, or -1 with "--chain-file: ..." or
+ * "FILE:LINE: ..." in err; cfg is then unchanged. */
+int config_set_cli_chain_file(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* The chain called name, or -1. */
 int config_chain_find(const struct config *cfg, const char *name);

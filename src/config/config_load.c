@@ -3,12 +3,15 @@
  *
  * The parser is a pure function over the file's text: no I/O, no name
  * lookups, no clock. config_load_file() is the only function that touches the
- * file system, and it only reads the text and hands it over. That keeps the
- * whole language unit-testable and fuzzable.
+ * file system: it reads the text (config_file.c) and hands it over, then
+ * has the proxychains files the text names read (config_pcfile.c), and
+ * --chain-file reads its own. That keeps the whole language unit-testable
+ * and fuzzable.
  *
  * It is split by job: config_lex.c turns a line into words (the grammar is
  * drawn there), config_value.c parses numbers, durations and addresses,
- * config_chain.c handles chain blocks, routes and --chain (route.c parses a
+ * config_chain.c handles chain blocks, routes and --chain (config_pcfile.c
+ * chains from proxychains-ng files; config_dest.c parses a
  * route's destination), config_acl.c access rules, limits and the
  * open-relay check, config_service.c the service directives (admin, user,
  * group, drain), and this file decides what the other words mean.
@@ -20,21 +23,20 @@
 #include "config/config_load.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config/config_acl.h"
 #include "config/config_chain.h"
+#include "config/config_file.h"
+#include "config/config_pcfile.h"
 #include "config/config_lex.h"
 #include "config/config_parse.h"
 #include "config/config_service.h"
 #include "config/config_value.h"
 
-#define CONFIG_FILE_MAX	     (1024 * 1024) /* a config bigger than this is a mistake */
 #define CONFIG_WORKERS_MAX   256
 #define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
 /* Each pipe is 1 MiB of the kernel's per-user pipe quota (64 MiB by
@@ -557,77 +559,21 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 	return rc;
 }
 
-/* Read all of fd into a malloc'd buffer, at most CONFIG_FILE_MAX bytes.
- * Reads to EOF rather than trusting st_size, so pipes and /dev/stdin work,
- * and asks for one byte past the limit to tell "exactly 1 MiB" from "more".
- * Returns 0, -1 with errno set, or -2 when the file is too large. */
-static int file_slurp(int fd, char **out, size_t *outlen)
-{
-	size_t cap = 4096, len = 0;
-	char *text = malloc(cap);
-
-	if (text == NULL)
-		return -1;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *grown = realloc(text, cap * 2);
-
-			if (grown == NULL) {
-				free(text);
-				errno = ENOMEM;
-				return -1;
-			}
-			text = grown;
-			cap *= 2;
-		}
-		n = read(fd, text + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-
-			free(text);
-			errno = saved;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CONFIG_FILE_MAX) {
-			free(text);
-			return -2;
-		}
-	}
-	*out = text;
-	*outlen = len;
-	return 0;
-}
-
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	char *text;
 	size_t len;
-	int fd, rc;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		config_err_set(err, errlen, "%s: %s", path, strerror(errno));
+	if (config_file_read(path, &text, &len, err, errlen) < 0)
 		return -1;
-	}
-	rc = file_slurp(fd, &text, &len);
-	if (rc < 0) {
-		if (rc == -2)
-			config_err_set(err, errlen, "%s: file too large (over 1 MiB)", path);
-		else
-			config_err_set(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
 	rc = config_parse_text(cfg, path, text, len, err, errlen);
 	free(text);
+	/* The proxychains files the text names are read now, each time the
+	 * configuration is (so at every reload too); config_parse_text()
+	 * itself stays a pure function of its text. */
+	if (rc == 0)
+		rc = config_chain_files_load(cfg, err, errlen);
 	return rc;
 }
 

@@ -52,6 +52,9 @@ struct parse_state {
 	/* The open "chain NAME {" block, if any (config_chain.c). */
 	int chain;	      /* index into cfg->chains; -1 = outside a block */
 	unsigned length_line; /* the block's "length" line; 0 = not given */
+	/* The block's first "mode", "hop" and "resolve" lines (0 = none), which
+	 * a "proxychains" line cannot be mixed with. */
+	unsigned mode_line, hop_line, resolve_line;
 	size_t first_route;   /* routes from here on came from this text */
 };
 

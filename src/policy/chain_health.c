@@ -123,6 +123,43 @@ static size_t chain_length(unsigned length, size_t nhops)
 	return length == 0 || length > nhops ? nhops : length;
 }
 
+/* The first hop at or after from that is up and not yet in the path; n
+ * when there is none. */
+static size_t chain_next_free(size_t n, const bool *up, const bool *used, size_t from)
+{
+	while (from < n && (!up[from] || used[from]))
+		from++;
+	return from;
+}
+
+size_t chain_select_rr_proxychains(size_t n, const bool *up, size_t want, unsigned *offset,
+				   uint8_t *path)
+{
+	bool used[CHAIN_MAX_HOPS] = { false };
+	size_t off = *offset < n ? *offset : 0, alive = 0, got = 0;
+
+	for (size_t i = 0; i < n; i++)
+		alive += up[i];
+	/* proxychains refuses the connection rather than use fewer hops. */
+	if (want == 0 || alive < want)
+		return 0;
+	while (got < want) {
+		size_t i = chain_next_free(n, up, used, off);
+		/* Run off the end: the top hop if it is free (the offset stays
+		 * where it was), else the first free one from the top. */
+		if (i < n)
+			off = i;
+		else if (up[0] && !used[0])
+			i = 0;
+		else
+			off = i = chain_next_free(n, up, used, 0);
+		used[i] = true;
+		path[got++] = (uint8_t)i;
+	}
+	*offset = (unsigned)off + 1;
+	return got;
+}
+
 size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
 		    uint8_t *path)
 {
@@ -144,6 +181,8 @@ size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, u
 				path[got++] = (uint8_t)i;
 		return got;
 	case CONFIG_CHAIN_ROUND_ROBIN:
+		if (c->pick_as_proxychains)
+			return chain_select_rr_proxychains(n, up, want, &rr, path);
 		for (size_t k = 0; k < n && got < want; k++) {
 			size_t i = (rr + k) % n;
 			if (up[i])
@@ -158,6 +197,9 @@ size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, u
 		for (size_t i = 0; i < n; i++)
 			if (up[i])
 				pool[npool++] = (uint8_t)i;
+		/* proxychains refuses the connection rather than use fewer. */
+		if (c->pick_as_proxychains && npool < want)
+			return 0;
 		uint32_t x = rnd;
 		for (size_t k = 0; k < npool && got < want; k++) {
 			x = x * 1664525u + 1013904223u;
@@ -182,6 +224,20 @@ size_t chain_health_pick(struct chain_health *h, const struct config_chain *c, u
 
 	for (size_t i = 0; i < n; i++)
 		up[i] = chain_health_hop_up(h, i, now_ms);
+	if (c->mode == CONFIG_CHAIN_ROUND_ROBIN && c->pick_as_proxychains) {
+		/* The next offset depends on the path taken, so compute both and
+		 * publish the offset only if no other worker moved it meanwhile. */
+		unsigned cur = atomic_load_explicit(&h->next_start, memory_order_relaxed), next;
+		size_t got;
+		do {
+			next = cur;
+			got = chain_select_rr_proxychains(n, up, chain_length(c->length, n), &next,
+							  path);
+		} while (got > 0 && !atomic_compare_exchange_weak_explicit(
+					    &h->next_start, &cur, next, memory_order_relaxed,
+					    memory_order_relaxed));
+		return got;
+	}
 	if (c->mode == CONFIG_CHAIN_ROUND_ROBIN)
 		rr = atomic_fetch_add_explicit(&h->next_start, 1, memory_order_relaxed);
 	return chain_select(c, up, rr, rnd, path);

@@ -40,9 +40,24 @@ size_t chain_health_carry(struct chain_health *to, const struct config *to_cfg,
 /* Choose the hops for one connection (pure, for tests): up[i] says whether
  * hop i may be used now, rr is the round-robin counter, rnd a random value.
  * Writes hop indices into path and returns how many, 0 when the chain
- * cannot be used (strict with a hop down, or no hop up). */
+ * cannot be used (strict with a hop down, or no hop up; for a chain from a
+ * proxychains file, random or round-robin with fewer than length hops up).
+ * A round-robin chain from a proxychains file takes rr as the offset of
+ * chain_select_rr_proxychains(). */
 size_t chain_select(const struct config_chain *c, const bool *up, unsigned rr, uint32_t rnd,
 		    uint8_t *path);
+
+/* Round robin as proxychains-ng (4.16, core.c) does it, for chains from a
+ * proxychains file: the first hop is the first one up at or after
+ * *offset; each next one the first up and not yet taken at or after the
+ * last one picked, or, past the end of the list, hop 0 if it is free
+ * (without moving on), else the first free one from the top. *offset
+ * becomes one past the last hop picked before any wrap: with 3 hops and
+ * length 2 the paths are [0,1], [2,0], [0,1], [2,0]... Returns the path
+ * length, 0 when fewer than want hops are up (proxychains refuses the
+ * connection then); *offset is then unchanged. Pure, for tests. */
+size_t chain_select_rr_proxychains(size_t n, const bool *up, size_t want, unsigned *offset,
+				   uint8_t *path);
 
 /* Is hop i of the chain usable at now (not marked down, or its back-off
  * is over)? */

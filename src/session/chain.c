@@ -164,9 +164,16 @@ static void chain_next_failed(struct chain_tunnel *t, uint8_t rep, const char *w
 
 /* ---- sending and receiving ---- */
 
+/* Each step's deadline: the chain's own (from a proxychains file's
+ * tcp_*_time_out), else the server's timeout connect. */
+static unsigned chain_step_ms(const struct chain_tunnel *t)
+{
+	return t->chain->step_timeout_ms ? t->chain->step_timeout_ms : t->cfg->timeout_connect_ms;
+}
+
 static void chain_arm_step_timer(struct chain_tunnel *t)
 {
-	loop_timer_set(t->net->loop, &t->timer, t->cfg->timeout_connect_ms);
+	loop_timer_set(t->net->loop, &t->timer, chain_step_ms(t));
 }
 
 static void chain_send(struct chain_tunnel *t, const uint8_t *msg, size_t len,
@@ -733,7 +740,7 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 	chain_count_attempt(t, t->path[0]);
 	loop_timer_cancel(t->net->loop, &t->timer);
 	dial_start(&t->dial, t->net, t->cfg, NULL, &t->chain->hops[t->path[0]].addr,
-		   t->cfg->timeout_connect_ms, chain_on_dialed, t);
+		   chain_step_ms(t), chain_on_dialed, t);
 }
 
 /* Why no path could be picked, naming the hop that decides when the chain
@@ -784,8 +791,8 @@ static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct
 	loop_io_init(&t->io, chain_on_io, t);
 	loop_timer_init(&t->timer, chain_on_timer, t);
 	/* Every hop may be tried once, each step within the connect timeout. */
-	t->deadline_ms = loop_now_ms(net->loop) +
-			 (uint64_t)t->cfg->timeout_connect_ms * (t->chain->nhops + 1);
+	t->deadline_ms =
+		loop_now_ms(net->loop) + (uint64_t)chain_step_ms(t) * (t->chain->nhops + 1);
 
 	t->started_sync = true;
 	if (chain_pick_path(t) == 0) {

@@ -1,5 +1,6 @@
-/* libFuzzer target: the config language (config_parse_text) and the value
- * parsers it exposes (config_parse_listen/host/duration).
+/* libFuzzer target: the config language (config_parse_text), the value
+ * parsers it exposes (config_parse_listen/host/duration) and the
+ * proxychains-ng file parser (config_pcfile_parse).
  *
  * Checked beyond "no crash, no leak":
  *  - an error reads "NAME:LINE: message", LINE is a line of the text, and
@@ -10,14 +11,19 @@
  *    can trust: every address's normalised text parses back to the same
  *    address, the resolver list is CSV of such addresses, timeouts that
  *    must be non-zero are;
- *  - the value parsers round-trip their normalised output. */
+ *  - the value parsers round-trip their normalised output;
+ *  - a proxychains file gives 1..32 hops whose display form parses back
+ *    to the same hop, a length that fits, a step timeout; an error names a
+ *    line of the text and leaves the chain untouched. */
 #include "fuzz.h"
 
 #include <sys/socket.h>
 
 #include "config/config.h"
 #include "config/config_load.h"
+#include "config/config_pcfile.h"
 #include "config/config_value.h"
+#include "proto/hop.h"
 
 #define NAME "fuzz.conf"
 
@@ -187,9 +193,42 @@ static void check_values(const uint8_t *data, size_t size)
 	}
 }
 
+static void check_pcfile(const uint8_t *data, size_t size)
+{
+	struct config_chain c;
+	char err[CONFIG_ERR_MAX] = "";
+	unsigned line = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (config_pcfile_parse((const char *)data, size, &c, &line, err, sizeof(err)) < 0) {
+		unsigned lines = 1;
+
+		for (size_t i = 0; i < size; i++)
+			lines += data[i] == '\n';
+		FUZZ_CHECK(err[0] != '\0' && line >= 1 && line <= lines);
+		FUZZ_CHECK(c.hops == NULL && c.nhops == 0);
+		return;
+	}
+	FUZZ_CHECK(c.nhops >= 1 && c.nhops <= CONFIG_CHAIN_HOPS_MAX);
+	FUZZ_CHECK(c.length <= c.nhops);
+	FUZZ_CHECK(c.step_timeout_ms > 0);
+	for (size_t i = 0; i < c.nhops; i++) {
+		struct hop h;
+
+		/* The display form has no password; the rest must read back. */
+		FUZZ_CHECK(hop_parse(c.hops[i].display, &h, err, sizeof(err)) == 0);
+		FUZZ_CHECK(h.type == c.hops[i].type && strcmp(h.display, c.hops[i].display) == 0);
+		FUZZ_CHECK(strcmp(h.user, c.hops[i].user) == 0);
+		FUZZ_CHECK(c.resolve_local == !hop_resolves_names(&c.hops[i]) ||
+			   c.hops[i].type == HOP_HTTP);
+	}
+	hop_list_free(c.hops, c.nhops);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_text(data, size);
 	check_values(data, size);
+	check_pcfile(data, size);
 	return 0;
 }

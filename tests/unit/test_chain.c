@@ -81,6 +81,76 @@ START_TEST(round_robin_rotates_the_start)
 }
 END_TEST
 
+/* Round robin from a proxychains file: the paths proxychains-ng 4.16
+ * takes in one process (core.c), wrap-around quirk included. */
+START_TEST(round_robin_as_proxychains)
+{
+	static const struct {
+		size_t n, want;
+		bool up[4];
+		uint8_t paths[4][3]; /* four connections in a row, from offset 0 */
+	} cases[] = {
+		{ 3, 1, { true, true, true }, { { 0 }, { 1 }, { 2 }, { 0 } } },
+		{ 3, 2, { true, true, true }, { { 0, 1 }, { 2, 0 }, { 0, 1 }, { 2, 0 } } },
+		{ 4, 2, { true, true, true, true }, { { 0, 1 }, { 2, 3 }, { 0, 1 }, { 2, 3 } } },
+		{ 4,
+		  3,
+		  { true, true, true, true },
+		  { { 0, 1, 2 }, { 3, 0, 1 }, { 2, 3, 0 }, { 0, 1, 2 } } },
+		/* a hop down is passed over */
+		{ 3, 1, { true, false, true }, { { 0 }, { 2 }, { 0 }, { 2 } } },
+		/* hop 0 down: past the end, the first free one from the top */
+		{ 3, 2, { false, true, true }, { { 1, 2 }, { 1, 2 }, { 1, 2 }, { 1, 2 } } },
+		{ 4, 2, { false, true, true, true }, { { 1, 2 }, { 3, 1 }, { 2, 3 }, { 1, 2 } } },
+	};
+	uint8_t path[CHAIN_MAX_HOPS];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned offset = 0;
+		for (size_t k = 0; k < 4; k++) {
+			ck_assert_uint_eq(chain_select_rr_proxychains(cases[i].n, cases[i].up,
+								      cases[i].want, &offset, path),
+					  cases[i].want);
+			for (size_t j = 0; j < cases[i].want; j++)
+				ck_assert_msg(path[j] == cases[i].paths[k][j],
+					      "case %zu, connection %zu, hop %zu: %u", i, k, j,
+					      path[j]);
+		}
+	}
+	/* Fewer hops up than chain_len: refused, as proxychains does. */
+	bool one_up[] = { false, true, false };
+	unsigned offset = 1;
+	ck_assert_uint_eq(chain_select_rr_proxychains(3, one_up, 2, &offset, path), 0);
+	ck_assert_uint_eq(offset, 1);
+
+	/* Random from a proxychains file refuses too; a hand-written one uses
+	 * the hops that are up. */
+	struct config_chain r = chain_of(CONFIG_CHAIN_RANDOM, 3, 2);
+	ck_assert_uint_eq(chain_select(&r, one_up, 0, 12345, path), 1);
+	r.pick_as_proxychains = true;
+	ck_assert_uint_eq(chain_select(&r, one_up, 0, 12345, path), 0);
+	bool two_up[] = { true, false, true };
+	ck_assert_uint_eq(chain_select(&r, two_up, 0, 12345, path), 2);
+
+	/* chain_select and chain_health_pick take the same paths. */
+	struct config_chain c = chain_of(CONFIG_CHAIN_ROUND_ROBIN, 3, 2);
+	c.pick_as_proxychains = true;
+	bool up[] = { true, true, true };
+	ck_assert_uint_eq(chain_select(&c, up, 2, 0, path), 2);
+	ck_assert_uint_eq(path[0], 2);
+	ck_assert_uint_eq(path[1], 0);
+	_Atomic uint64_t down[3] = { 0, 0, 0 };
+	struct chain_health h = { .down_until_ms = down, .nhops = 3 };
+	atomic_init(&h.next_start, 0);
+	static const uint8_t want[3][2] = { { 0, 1 }, { 2, 0 }, { 0, 1 } };
+	for (size_t k = 0; k < 3; k++) {
+		ck_assert_uint_eq(chain_health_pick(&h, &c, 1000, 0, path), 2);
+		ck_assert_uint_eq(path[0], want[k][0]);
+		ck_assert_uint_eq(path[1], want[k][1]);
+	}
+}
+END_TEST
+
 /* Random: `length` distinct live hops; over many draws every live hop is
  * used and every position varies. */
 START_TEST(random_picks_distinct_live_hops)
@@ -231,6 +301,7 @@ static Suite *make_suite(void)
 	Suite *s = suite_create("chain");
 	TCase *tc = tcase_create("select");
 	tcase_add_test(tc, strict_takes_every_hop_in_order);
+	tcase_add_test(tc, round_robin_as_proxychains);
 	tcase_add_test(tc, strict_fails_with_one_hop_down);
 	tcase_add_test(tc, dynamic_skips_dead_hops_keeping_order);
 	tcase_add_test(tc, round_robin_rotates_the_start);

@@ -1406,6 +1406,7 @@ static Suite *make_suite(void)
 
 	test_config_chain_add(s);
 	test_config_acl_add(s);
+	test_config_pcfile_add(s);
 
 	return s;
 }

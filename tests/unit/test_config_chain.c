@@ -235,7 +235,7 @@ START_TEST(test_chain_block_errors)
 		     "x.conf:2: chain 'a': '}' must be alone on its line");
 	ck_parse_err("chain a {\nhops socks5://10.0.0.1\n}\n",
 		     "x.conf:2: chain 'a': unknown directive 'hops' (expected mode, hop, length, "
-		     "resolve or retry-dead)");
+		     "resolve, retry-dead or proxychains)");
 	ck_parse_err("chain a {\nhop socks5://10.0.0.1\nlisten 1080\n",
 		     "x.conf:3: chain 'a': 'listen' is not allowed in a chain (is a '}' missing?)");
 	ck_parse_err("chain a {\nhop socks5://10.0.0.1\nroute * via a\n}\n",
