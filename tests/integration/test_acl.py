@@ -1015,8 +1015,8 @@ def http_login(hs, user, password, echo, source=None):
         return data.split(b" ")[1].decode()
 
 
-def blocked_lines(hs):
-    return [line for line in log_lines(hs, BLOCKED_LINE) if " warn client 127.0.0.1:" in line]
+def blocked_lines(hs, line=BLOCKED_LINE):
+    return [text for text in log_lines(hs, line) if " warn client 127.0.0.1:" in text]
 
 
 def parallel_logins(hs, n, user, password, source=None):
@@ -1146,17 +1146,19 @@ def t_throttle_http(ctx):
     echo = ctx.own(EchoServer())
     # The window and the block scale with HOPSOCKS_TEST_SLOW: under valgrind
     # three argon2 checks and the fourth login outlast a 2 s block.
-    hs = users_hopsocks(ctx, ["auth-throttle 3 %ds %ds" % (10 * SLOW, 2 * SLOW)])
+    block_s = 2 * SLOW
+    hs = users_hopsocks(ctx, ["auth-throttle 3 %ds %ds" % (10 * SLOW, block_s)])
+    blocked = "too many failed authentications: blocked for %d ms" % (block_s * 1000)
     for i in range(4):
         client, data = http_refused(hs.addr, "127.0.0.1:%d" % echo.port)
         check_eq(data, http_error(407), "no credentials %d" % (i + 1))
-    check_eq(blocked_lines(hs), [], "block lines after requests without credentials")
+    check_eq(blocked_lines(hs, blocked), [], "block lines after requests without credentials")
     check_eq(http_login(hs, "alice", USERS["alice"], echo), "200",
              "HTTP, right password before any failure")
     for i in range(3):
         check_eq(http_login(hs, "alice", "nope-%d" % i, echo), "407", "HTTP wrong %d" % (i + 1))
-    check(wait_until(lambda: len(blocked_lines(hs)) == 1, 5), "no block line: %s"
-          % hs.stderr_tail(8))
+    check(wait_until(lambda: len(blocked_lines(hs, blocked)) == 1, 5 * SLOW),
+          "no block line: %s" % hs.stderr_tail(8))
     check_eq(http_login(hs, "alice", USERS["alice"], echo), "407",
              "HTTP, right password while blocked")
     check_eq(login(hs, "alice", USERS["alice"]), b"\x01\x01", "SOCKS5, right password while "
