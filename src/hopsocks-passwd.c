@@ -185,13 +185,17 @@ static ssize_t passwd_prompt(const char *prompt, char *buf, size_t cap)
 {
 	ssize_t len;
 
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo off (which flushes what was typed) before the prompt shows:
+	 * whatever is typed once it is on the screen is kept. The other way
+	 * round, a password pasted (or typed fast) right after the prompt
+	 * appeared could be thrown away by the flush. */
 	if (tty_echo_off() < 0) {
 		passwd_warn("cannot turn off terminal echo: %s", strerror(errno));
 		tty_restore();
 		return -1;
 	}
+	fputs(prompt, stderr);
+	fflush(stderr);
 	len = passwd_read_line(buf, cap);
 	tty_restore();
 	return len;
