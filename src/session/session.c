@@ -52,6 +52,28 @@ void session_close_unestablished(struct session_ctx *ctx, const char *reason)
 	}
 }
 
+/* A session whose user a reload deleted ends now. One whose request was
+ * accepted and not yet answered (connecting, resolving, or a BIND waiting
+ * for its peer) gets its refusal first, as any failed request does (found
+ * by tests/fuzz/fuzz_session.c: a chain being built was closed with no
+ * reply at all). */
+static void session_end_user_removed(struct session *s)
+{
+	switch (s->state) {
+	case S_BIND_WAIT:
+		bind_stop_listening(s);
+		/* fall through */
+	case S_CONNECT:
+	case S_RESOLVE:
+		session_setup_end(s);
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "user-removed");
+		return;
+	default:
+		session_close(s, "user-removed");
+		return;
+	}
+}
+
 /* After a reload: sessions of users who are no longer in the user file
  * end now, unless the configuration says to keep them. */
 void session_on_reload(struct session_ctx *ctx)
@@ -90,7 +112,7 @@ void session_on_reload(struct session_ctx *ctx)
 			session_log(s, LOG_LVL_INFO,
 				    "user '%s' is no longer in the user file: closing",
 				    log_esc(user, sizeof(user), s->user));
-			session_close(s, "user-removed");
+			session_end_user_removed(s);
 		}
 		s = next;
 	}

@@ -32,12 +32,12 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, HOPSOCKS_PASSWD_BIN, SLOW, Suite, TestFailure, check,  # noqa: E402
+from harness import (BOUND, HOPSOCKS_PASSWD_BIN, SLOW, Skip, Suite, TestFailure, check,  # noqa: E402
                      check_eq, connect, encode_addr5, expect_closed, fmt_addr, free_port,
                      read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show, socks4_request,
                      socks5_auth, socks5_open, socks5_request, wait_until, write_users)
 from harness import log_lines as harness_log_lines  # noqa: E402
-from servers import EchoServer, SinkServer, pattern, sha256  # noqa: E402
+from servers import Blackhole, EchoServer, SinkServer, pattern, sha256  # noqa: E402
 
 suite = Suite()
 MiB = 1 << 20
@@ -603,6 +603,36 @@ def t_user_removed(ctx):
     rec = wait_record(hs, client, "alice's session")
     check_eq((rec.get("user"), rec.get("result"), rec.get("up")), ("alice", "ok", "250000"),
              "alice's access line %r" % rec["_line"])
+
+
+@suite.test("user deleted on reload while his CONNECT is still connecting (to a black hole): "
+            "bob gets his refusal, 05 02, then the close, and result=user-removed -- not a "
+            "close with no reply")
+def t_user_removed_connecting(ctx):
+    hole = ctx.own(Blackhole())
+    if not hole.works:
+        raise Skip("could not make a black-hole port here")
+    path = write_users(ctx, {"bob": "bob-secret"})
+    # log debug: the state change says when the CONNECT is under way
+    lines = ["users %s" % path, "timeout connect 60s", "log debug"]
+    hs = ctx.hopsocks(config=lines)
+    with connect(hs.addr) as bob:
+        bob.sendall(b"\x05\x01\x02")
+        check_eq(recv_exact(bob, 2, "method selection"), b"\x05\x02", "method selection")
+        bob.sendall(socks5_auth("bob", "bob-secret"))
+        check_eq(recv_exact(bob, 2, "RFC 1929 reply"), b"\x01\x00", "bob's login")
+        bob.sendall(socks5_request(*hole.addr))
+        check(wait_until(lambda: harness_log_lines(hs, "s5-request -> connect")),
+              "the CONNECT never started")
+        passwd("-d", path, "bob")
+        write_config(hs, lines)
+        reload_ok(hs, 2)
+        rep, _, _, raw = read_socks5_reply(bob)
+        check_eq(rep, 2, "bob's reply after the reload (%s)" % show(raw))
+        expect_closed(bob, "bob's connection after the refusal")
+        rec = wait_record(hs, client_of(bob), "bob's session")
+    check_eq((rec.get("user"), rec.get("result")), ("bob", "user-removed"),
+             "bob's access line %r" % rec["_line"])
 
 
 @suite.test("user deleted on reload with reload-keep-sessions on: bob's sessions go on (and his "
