@@ -186,10 +186,24 @@ static bool auth_has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static bool auth_hash_cost(const char *hash, unsigned long long *ops, size_t *mem);
+
+/* The dearest argon2 cost a user file may ask for: libsodium's SENSITIVE
+ * memory (1 GiB) and four times its SENSITIVE passes. Beyond that a login
+ * takes seconds to hours of a verifier thread (and the file's dummy hash,
+ * made at its strongest cost, holds up the start or the reload as long):
+ * a file asking for it is a mistake, refused with its line, like a typo
+ * (found by tests/fuzz/fuzz_userdb.c: t=999999991 never finished). */
+#define USERDB_OPS_MAX (4 * crypto_pwhash_OPSLIMIT_SENSITIVE)
+#define USERDB_MEM_MAX ((size_t)crypto_pwhash_MEMLIMIT_SENSITIVE)
+
 /* Checked here, at load time, so a typo fails the start or the reload with
  * a line number instead of failing every login of that user later. */
 static const char *userdb_check_hash(const char *hash, size_t len)
 {
+	unsigned long long ops;
+	size_t mem;
+
 	if (len == 0)
 		return "empty password hash";
 	if (!auth_has_prefix(hash, crypto_pwhash_argon2id_STRPREFIX) &&
@@ -203,6 +217,9 @@ static const char *userdb_check_hash(const char *hash, size_t len)
 	if (crypto_pwhash_str_needs_rehash(hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 					   crypto_pwhash_MEMLIMIT_INTERACTIVE) < 0)
 		return "malformed argon2 password hash";
+	if (!auth_hash_cost(hash, &ops, &mem) || ops > USERDB_OPS_MAX || mem > USERDB_MEM_MAX)
+		return "argon2 cost too high (at most t=16 and m=1048576, 1 GiB): every login "
+		       "would take that long";
 	return NULL;
 }
 

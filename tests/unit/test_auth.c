@@ -217,6 +217,18 @@ static const struct bad_file bad_files[] = {
 	{ "alice:$argon2id$\n", 0, "1: malformed argon2 password hash" },
 	{ "alice:@ trailing\n", 0, "1: malformed argon2 password hash" },
 	{ "alice:@:x\n", 0, "1: malformed argon2 password hash" },
+	/* Well formed, but a login would take hours (and so would loading:
+	 * the dummy hash is made at the file's strongest cost). */
+	{ "alice:$argon2id$v=19$m=8,t=17,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	  "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g\n",
+	  0,
+	  "1: argon2 cost too high (at most t=16 and m=1048576, 1 GiB): every login would take "
+	  "that long" },
+	{ "alice:@\nbob:$argon2id$v=19$m=2097152,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+	  "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g\n",
+	  0,
+	  "2: argon2 cost too high (at most t=16 and m=1048576, 1 GiB): every login would take "
+	  "that long" },
 	{ "alice:@\nbob:@\n# x\nalice:@\n", 0, "4: duplicate user 'alice' (first on line 1)" },
 	{ "al\0ice:@\n", 9, "1: line contains a NUL byte" },
 	/* The first error wins, even if a later line is also wrong. */
