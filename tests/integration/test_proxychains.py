@@ -117,11 +117,20 @@ def run_front(front, targets):
 
 def seen(hops, before, total):
     """For each hop, the targets of its CONNECTs after before[i], once the
-    hops have logged total of them."""
+    hops have logged total of them, sorted: a hop logs a session when it
+    ends, and one relayed on through another hop can end after the next
+    connection's, so the order of the lines is not that of the connections
+    (an ASan run in fresh-ci saw it). The targets are all different, so
+    which hop carried which connection is still exact."""
     check(wait_until(lambda: sum(len(connects(h)) for h in hops) - sum(before) >= total),
           "the hops logged %d CONNECTs, want %d"
           % (sum(len(connects(h)) for h in hops) - sum(before), total))
-    return [[r["target"] for r in connects(h)[b:]] for h, b in zip(hops, before)]
+    return [sorted(r["target"] for r in connects(h)[b:]) for h, b in zip(hops, before)]
+
+
+def per_hop(*lists):
+    """Expected targets per hop, in seen()'s order."""
+    return [sorted(one) for one in lists]
 
 
 def compare(ctx, hops, path, targets, front, per_connection):
@@ -163,7 +172,7 @@ def t_strict(ctx):
                     "socks5\t127.0.0.1\t%d alice pw1" % hops[2].port])
     _, targets = echoes(ctx, 3)
     got = compare(ctx, hops, path, targets, front_of(ctx, path), 3)
-    check_eq(got, [[fmt_addr(*hops[1].addr)] * 3, [fmt_addr(*hops[2].addr)] * 3, targets],
+    check_eq(got, per_hop([fmt_addr(*hops[1].addr)] * 3, [fmt_addr(*hops[2].addr)] * 3, targets),
              "targets per hop")
     check_eq({r.get("user") for r in connects(hops[2])}, {"alice"}, "user= of C's lines")
 
@@ -179,7 +188,7 @@ def t_dynamic_dead_first(ctx):
     _, targets = echoes(ctx, 3)
     front = front_of(ctx, path)
     got = compare(ctx, hops, path, targets, front, 2)
-    check_eq(got, [[fmt_addr(*hops[1].addr)] * 3, targets], "targets per hop")
+    check_eq(got, per_hop([fmt_addr(*hops[1].addr)] * 3, targets), "targets per hop")
     check(log_lines(front, "chain pc: hop socks4://127.0.0.1:%d" % hops[0].port) == [],
           "hop A was marked down")
     check(log_lines(front, "hop socks5://127.0.0.1:%d marked down" % dead),
@@ -197,14 +206,14 @@ def t_round_robin(ctx):
     path = pc_file(ctx, ["round_robin_chain", "chain_len = 1"], proxies)
     _, targets = echoes(ctx, 6)
     got = compare(ctx, hops, path, targets, front_of(ctx, path), 1)
-    check_eq(got, [[targets[0], targets[3]], [targets[1], targets[4]],
-                   [targets[2], targets[5]]], "targets per hop, chain_len 1")
+    check_eq(got, per_hop([targets[0], targets[3]], [targets[1], targets[4]],
+                          [targets[2], targets[5]]), "targets per hop, chain_len 1")
 
     path = pc_file(ctx, ["round_robin_chain", "chain_len = 2"], proxies)
     _, targets = echoes(ctx, 4)
     got = compare(ctx, hops, path, targets, front_of(ctx, path, name="pc2"), 2)
-    check_eq(got, [[addr[1], targets[1], addr[1], targets[3]], [targets[0], targets[2]],
-                   [addr[0], addr[0]]], "targets per hop, chain_len 2")
+    check_eq(got, per_hop([addr[1], targets[1], addr[1], targets[3]], [targets[0], targets[2]],
+                          [addr[0], addr[0]]), "targets per hop, chain_len 2")
 
 
 @suite.test("random_chain, chain_len = 2 over 3 socks5 hops: 6 connections under "
