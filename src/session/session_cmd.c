@@ -355,6 +355,15 @@ static void session_resolve_failed(struct session *s, int status)
 		     status == -ENOENT ? "not-found" : "dns-failed");
 }
 
+/* The guard refused the address asked about, or every address answered. */
+static void session_resolve_guarded(struct session *s)
+{
+	char target[TARGET_TEXT_MAX];
+	target_compact_format(&s->dst, target, sizeof(target));
+	session_setup_end(s);
+	session_deny_guard(s, target);
+}
+
 /* The first answered address (address-order applied) the guard allows. */
 static void session_on_resolved_name(void *arg, int status, const struct resolve_result *res)
 {
@@ -378,10 +387,7 @@ static void session_on_resolved_name(void *arg, int status, const struct resolve
 		session_resolve_answer(s, &answer);
 		return;
 	}
-	char target[TARGET_TEXT_MAX];
-	target_compact_format(&s->dst, target, sizeof(target));
-	session_setup_end(s);
-	session_deny_guard(s, target);
+	session_resolve_guarded(s);
 }
 
 static void session_on_resolved_addr(void *arg, int status, const char *name)
@@ -474,10 +480,7 @@ static void session_on_resolve_tunnel(struct chain_tunnel *t, void *arg, int fd,
 			return;
 		}
 		if (acl_guard_blocks(session_cfg(s), &client, (const struct sockaddr *)&ss)) {
-			char target[TARGET_TEXT_MAX];
-			target_compact_format(&s->dst, target, sizeof(target));
-			session_setup_end(s);
-			session_deny_guard(s, target);
+			session_resolve_guarded(s);
 			return;
 		}
 	} else if (answer.type != TARGET_DOMAIN) {
@@ -511,9 +514,7 @@ static void session_resolve_start(struct session *s)
 			return;
 		}
 		if (acl_guard_blocks(session_cfg(s), &client, (const struct sockaddr *)&ss)) {
-			char target[TARGET_TEXT_MAX];
-			target_format(&dst, target, sizeof(target));
-			session_deny_guard(s, target);
+			session_resolve_guarded(s);
 			return;
 		}
 	}
