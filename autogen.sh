@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 # Generate configure and Makefile.in. tap-driver.sh ships with automake but
 # is not copied by --add-missing, so take it from the installed automake.
 set -e

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Helpers shared by the benchmark's load generator and target servers.
  *
  * Header-only on purpose: bench/ has two small programs and no library,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* fwd: a bare fixed-destination TCP forwarder, no SOCKS at all.
  *
  *   fwd --listen ADDR:PORT --to ADDR:PORT [--mode rw|splice]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* loadgen: the benchmark's load generator.
  *
  * Speaks SOCKS5 (no auth, or RFC 1929 with --auth) to a proxy, or connects

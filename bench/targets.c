@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* targets: the benchmark's destination servers, built to never be the
  * bottleneck.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* hopsocks-passwd: add, replace, delete or check a user in a hopsocks user
  * file ("name:hash" lines, hashes from libsodium's crypto_pwhash_str).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* hopsocks: command line, configuration, daemon mode, signals, workers.
  *
  * The main thread owns everything that is not per-worker: it parses the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The admin listener's server: its thread, loop and connections. The
  * request parser and what it serves are in admin_format.c and
  * admin_html.c. See admin.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The admin listener: a small HTTP/1.x server on its own thread and loop,
  * on its own address (config "admin ADDR:PORT"), never on a SOCKS port.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The admin listener's pure parts: the output buffer, escaping, the
  * request parser and the Prometheus text format (0.0.4), built from a
  * struct admin_view (the status page is in admin_html.c). No I/O, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The admin listener's pure parts (admin_format.c): a growable text
  * buffer, escaping, the request parser, the view of the server a page is
  * rendered from, and the Prometheus text format. No I/O, so unit tests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The status page: one self-contained HTML document (inline CSS, no
  * script, no external assets) that reloads itself every ADMIN_REFRESH_S
  * seconds. Every number has an id (or its row a data- attribute) so tests

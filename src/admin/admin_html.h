@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The admin listener's status page (admin_html.c): self-contained HTML
  * rendered from a struct admin_view. Pure, like admin_format.h. */
 #ifndef HOPSOCKS_ADMIN_HTML_H

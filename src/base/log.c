@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Logging. Every message is formatted into one stack buffer and emitted with
  * a single write(2) (or syslog(3)), so lines from different worker threads
  * never interleave. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Leveled logging to stderr or syslog, safe from any thread: each message
  * is formatted into a local buffer and written with one write(2). */
 #ifndef HOPSOCKS_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Counters and the keyed tables (users, listeners, hops). See stats.h. */
 #include "base/stats.h"
 

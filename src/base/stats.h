@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Process-wide counters. Workers bump them with relaxed atomics; readers
  * (the SIGUSR1 log line, the admin endpoint) load them one by one, so a
  * reading is a consistent-enough view, never a torn value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Small socket helpers shared by the server modules. */
 #ifndef HOPSOCKS_UTIL_H
 #define HOPSOCKS_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The validated configuration: what a parsed config file (and the command
  * line) says, as types only. It is built once (or once per reload) by
  * config_load.h's functions and then read-only: workers share one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The config language's access control: allow/deny rules, the limits on
  * sessions and failed logins, the destination guard, and the check that
  * refuses to start an open relay.

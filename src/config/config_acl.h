@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Access rules, connection limits, authentication throttling, the
  * destination guard and the open-relay check (config_acl.c). */
 #ifndef HOPSOCKS_CONFIG_ACL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* "chain NAME { ... }" blocks, "route" rules and the command line's
  * --chain (config_chain.c). */
 #ifndef HOPSOCKS_CONFIG_CHAIN_H

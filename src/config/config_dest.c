@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A destination as route and access rules write it: "*", a network
  * ("10.0.0.0/8", a bare address is /32 or /128), a domain and every name
  * under it (".corp.example") or one name ("host.example"), with an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A destination as route and access rules write it (config_dest.c):
  * "*", "10.0.0.0/8", "2001:db8::/32", "192.0.2.7" (= /32), "::1"
  * (= /128), ".corp.example" (suffix), "host.example" (exact), and a port

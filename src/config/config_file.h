@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Reading a configuration text from a path (config_file.c): the main
  * config file and the proxychains files chains take their hops from. The
  * parsers themselves never touch the file system. */

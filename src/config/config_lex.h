@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The config language's tokenizer (config_lex.c). */
 #ifndef HOPSOCKS_CONFIG_LEX_H
 #define HOPSOCKS_CONFIG_LEX_H

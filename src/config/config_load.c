@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The configuration file parser: the directive table, the parse loop and
  * the config's lifecycle.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Making a configuration (config_load.c): defaults, the directive table
  * and parse loop, reading the file, the checks that span directives, and
  * freeing it. Errors name the place: "FILE:LINE: message". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* What the files of the config language share while one text is parsed:
  * the words of a line and the parse state. Types only; each file's
  * functions are declared in its own header (config_lex.h, config_value.h,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* proxychains-ng configuration files as chains. See config_pcfile.h.
  *
  * The file, as proxychains-ng 4.x reads it: one item a line, leading and

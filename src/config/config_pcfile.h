@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A chain's hops and mode taken from a proxychains-ng configuration file
  * (config_pcfile.c): "chain NAME { proxychains FILE }" and --chain-file.
  * The mapping onto hopsocks' chains, and what is refused, is described

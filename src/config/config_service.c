@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The config language's service directives: what an administrator sets to
  * run hopsocks as a system service.
  *

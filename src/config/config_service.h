@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Running as a service: the admin listener, privilege drop, drain and
  * what a reload keeps (config_service.c). */
 #ifndef HOPSOCKS_CONFIG_SERVICE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The config language's value parsers: numbers, durations and numeric
  * addresses (listen, outgoing, resolver). Pure functions: no I/O and, on
  * purpose, no name lookups, so a parse never depends on DNS. */

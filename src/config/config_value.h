@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The config language's value parsers (config_value.c): numbers,
  * durations, keywords, numeric addresses, and the error messages that go
  * with them. Pure: no I/O, no name lookups. */

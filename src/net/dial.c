@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Resolve, then connect to each address in turn. See dial.h. */
 #include "net/dial.h"
 

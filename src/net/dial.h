@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Outgoing TCP connections: resolve a target if it is a name, then try its
  * addresses in turn until one connects, all within one deadline. Used by
  * the session for direct connections (and later by the chain code for the

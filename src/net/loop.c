@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* epoll event loop with a binary-heap timer queue and deferred frees. */
 #include "net/loop.h"
 

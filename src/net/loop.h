@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A small epoll event loop: fd handlers, a timer heap for deadlines, and
  * deferred frees so a handler may close its own connection safely.
  * This is the only module that includes <sys/epoll.h>. One loop per thread;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* What outbound I/O on one thread uses: the thread's event loop, resolver
  * and relay pools, and the process's counters. The owner of the thread (a
  * worker, src/server/) fills one in; the dialer, the chain tunnel and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Buffers and the relay pump. See relay.h for the model. */
 #include "net/relay.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Byte buffers and the bidirectional TCP relay.
  *
  * A session has two directions. Bytes read from the client wait in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* c-ares glue. The channel tells us which sockets to watch through its
  * socket-state callback; we register them with the worker's loop and keep
  * one loop timer armed at ares_timeout(), so c-ares never blocks and never

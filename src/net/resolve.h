@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Asynchronous name resolution: one c-ares channel per worker, driven by the
  * worker's loop (socket-state callback + a timer), with a small TTL cache. */
 #ifndef HOPSOCKS_RESOLVE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Access control decisions; see acl.h for the contract. A rule matches
  * when every term it has matches; terms it lacks match everything. The
  * destination terms are a struct config_route, matched by route.c, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Authentication: the user file and the argon2 verification pool. The cache
  * of verified credentials is in auth_cache.c. The contracts are in auth.h.
  *

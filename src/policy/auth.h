@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Username/password authentication: the user file, a small thread pool that
  * runs argon2id verification off the event loops, and a cache of verified
  * credentials so repeated logins do not pay for argon2 each time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Auth cache (one per worker, not thread-safe): a keyed BLAKE2b digest of
  * (user, password, stored hash) per verified login, so repeated logins do
  * not pay for argon2 each time and the cache never holds a password. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The verified-credential cache (auth_cache.c): one per worker, not
  * thread-safe. */
 #ifndef HOPSOCKS_AUTH_CACHE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Private to auth.c and auth_cache.c. The public contract is auth.h. */
 #ifndef HOPSOCKS_AUTH_INT_H
 #define HOPSOCKS_AUTH_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Hop health and hop selection. See chain_health.h. The tunnel that uses
  * them is session/chain.c. */
 #include "policy/chain_health.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Upstream chains as policy: which hops of a chain are up (hop health,
  * one per configured chain, shared by every worker through atomics), and
  * which hops a connection goes through (strict, dynamic, random,

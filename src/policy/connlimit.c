@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Per-client and per-user session counts: one small hash table of keyed
  * counters under a mutex. A client key is the address family byte plus the
  * IPv4 address or the IPv6 /64 (IPv4-mapped IPv6 counted as IPv4); a user

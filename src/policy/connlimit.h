@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Connection counts per client address and per user, shared by all
  * workers, for max-connections-per-client and max-connections-per-user.
  * Updated once when a session takes a slot and once when it ends, never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Route rules: matching targets against the rules' destinations (parsed by
  * config/config_dest.c). See route.h for the contract; the rule that matters most is that a name is
  * never compared with an address rule (that would need a lookup).

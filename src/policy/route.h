@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Route rules: which destinations go through which upstream chain.
  *
  * The rules live in struct config (config/config.h), their destinations

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 #include "policy/snapshot.h"
 
 #include <stdlib.h>

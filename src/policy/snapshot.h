@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A configuration snapshot: the parsed config, the user file and the chain
  * health that goes with its chains. Immutable once published (hop health
  * is atomics). A reload builds a new snapshot and publishes it; sessions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Failed-login throttling; see throttle.h for the contract.
  *
  * The table is a fixed array of entries, a chained hash index over it and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Throttling failed authentications per client address.
  *
  * After `failures` failed logins from one address within `window_ms` of

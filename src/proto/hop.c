@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Upstream hop URLs: parsing, validation with messages that say what is
  * wrong, and the password-free display form for logs. Pure: no I/O, no
  * name lookups; the one allocation is hop_list_parse()'s array. */

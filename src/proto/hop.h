@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Upstream hops written as URLs, for chains in the config file and for
  * the command line's --chain URL[,URL...]:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* HTTP CONNECT: pure parsers and encoders for the front-end and for
  * upstream HTTP proxy hops, Basic credentials and base64. No I/O, no
  * logging, no allocation; see http.h for the return conventions.

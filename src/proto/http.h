@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* HTTP CONNECT (RFC 9110 section 9.3.6, RFC 9112 message syntax): pure
  * parsers and encoders for the front-end (requests in, responses out) and
  * for upstream HTTP proxy hops (requests out, responses in). Also Basic

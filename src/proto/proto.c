@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The parsers' shared error codes, in words. */
 #include "proto/proto.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Errors shared by the pure wire-format parsers (socks4.c, socks5.c, and
  * later http.c). A parser returns the number of bytes it consumed (> 0),
  * 0 when it needs more input, or the negation of one of these codes. */

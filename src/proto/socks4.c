@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* SOCKS4 and SOCKS4a wire format: pure parsers and encoders for the server
  * (requests in, replies out) and for chain hops (requests out, replies in).
  * No I/O, no allocation; see socks4.h for the return conventions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* SOCKS4 and SOCKS4a: pure parsers and encoders, server and client side.
  * Same conventions as socks5.h. */
 #ifndef HOPSOCKS_SOCKS4_H

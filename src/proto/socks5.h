@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* SOCKS5 (RFC 1928) and username/password authentication (RFC 1929):
  * pure parsers and encoders for both the server and the client side. No I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Destinations (struct target): conversion to and from socket addresses and
  * text for logs. No I/O. */
 #include "proto/target.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A destination as the client named it: an IPv4 or IPv6 address or a domain
  * name, plus a port. Shared by the SOCKS4, SOCKS5 and (later) HTTP code. */
 #ifndef HOPSOCKS_TARGET_H

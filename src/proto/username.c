@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The user-name rule. Pure: bytes in, a reason out. */
 #include "proto/username.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* What a user name may be (username.c): one rule for the user file, the
  * access rules that name users, and hopsocks-passwd. RFC 1929 carries 1 to
  * 255 bytes; the user file's syntax ("NAME:HASH", '#' comments) takes

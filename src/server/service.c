@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Running as a system service. See service.h for the API; this file says
  * why each step is done the way it is. */
 #include "server/service.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Running as a system service: the systemd notification protocol and socket
  * activation (both without libsystemd), dropping root privileges, and the
  * pid file.

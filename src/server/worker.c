@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Worker threads: each runs its own loop with its own listening sockets
  * (SO_REUSEPORT lets the kernel spread connections across them). */
 #include "server/worker.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* A worker: one thread with its own loop, listening sockets (SO_REUSEPORT),
  * resolver, buffer pool, credential cache and sessions. Workers share only
  * the read-only server context and atomic counters. */

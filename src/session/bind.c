@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* BIND, for SOCKS4 and SOCKS5: open a listening socket, tell the client
  * where it is (first reply), wait for one connection from the application
  * server named in the request, tell the client who connected (second

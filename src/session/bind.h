@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* BIND (bind.c): listen, the first reply, wait for the peer the request
  * named, the second reply, then relay like CONNECT. */
 #ifndef HOPSOCKS_BIND_H

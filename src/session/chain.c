@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Building a tunnel through a chain of upstream proxies. See chain.h.
  *
  *   select hops ──> [resolve target: resolve local] ──> DIAL hop 1

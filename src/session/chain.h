@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Upstream chains: building a tunnel hop by hop (the hops chosen by
  * policy/chain_health.h, which also keeps their health) with
  * the same SOCKS4/4a/5 and HTTP CONNECT encoders and parsers the server

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The client session's entry points: accepting it, the events of its
  * sockets and its timer, the result of a password check, and what its
  * owner asks of all its sessions (stop, reload). Each hands the session to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The client session: one state machine per accepted connection, from the
  * first byte to the access-log line. */
 #ifndef HOPSOCKS_SESSION_H

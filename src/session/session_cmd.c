@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Carrying out a request once it is parsed: the access rules and the
  * connection limits first, then the command. See session_cmd.h.
  *

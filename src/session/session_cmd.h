@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Carrying out a parsed request (session_cmd.c): the access rules and
  * connection limits, then CONNECT (direct or through a chain), BIND
  * (bind.c) or UDP ASSOCIATE (udp.c, direct or through a chain). */

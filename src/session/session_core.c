@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The session's core: what every state of the session uses. See
  * session_core.h; the state machine itself is drawn in session.c.
  *

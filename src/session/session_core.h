@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The session's core (session_core.c): struct session and what every
  * state uses -- state changes, replies, failing, closing, the access-log
  * line, which events to wait for, starting the relay. The files that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* What the sessions of one thread share, and what they share with every
  * other thread. The layer above (a worker, src/server/) owns both and
  * fills them in; a session reaches its owner only through these, and

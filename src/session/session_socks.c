@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The SOCKS4, SOCKS4a, SOCKS5 and HTTP CONNECT handshakes: detect the
  * protocol from the first bytes, negotiate the method, authenticate
  * (RFC 1929 or HTTP Basic, verified off the loop), and parse the request.

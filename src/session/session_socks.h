@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The SOCKS4/4a, SOCKS5 and HTTP CONNECT handshakes (session_socks.c):
  * detecting the protocol, method choice, RFC 1929 and HTTP Basic
  * credentials, parsing the request. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* UDP ASSOCIATE. See udp.h.
  *
  *   client ──(SOCKS5 UDP header + data)──> relay_fd ──(data)──> out_fd[family] ──> target

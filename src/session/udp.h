@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* SOCKS5 UDP ASSOCIATE (RFC 1928 section 7): the relay socket the client
  * sends to, one outbound socket per address family, source filtering,
  * encapsulation both ways, and names resolved without blocking. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Shared by the libFuzzer targets in tests/fuzz/ (built and run by
  * scripts/fuzz, not by automake).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: the admin listener's request parser
  * (admin_parse_request) and its Host check (admin_host_allowed), both in
  * src/admin/admin_format.c.

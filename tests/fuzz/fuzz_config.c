@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: the config language (config_parse_text), the value
  * parsers it exposes (config_parse_listen/host/duration) and the
  * proxychains-ng file parser (config_pcfile_parse).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: upstream hop URLs (hop.h): hop_parse, hop_list_parse
  * and hop_list_free.
  *

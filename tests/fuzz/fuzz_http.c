@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: HTTP CONNECT (http.h): the front-end's request parser,
  * the chain client's response parser, base64, the request encoder and
  * protocol detection.

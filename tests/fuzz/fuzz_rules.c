@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: route and access rules: destinations
  * (config_dest_parse, config_dest_parse_ports, config_dest_format), whole
  * "allow"/"deny" and "route" lines through the config parser, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: one whole client session, the real state machine.
  *
  * src/session/ and src/net/ run unchanged on a real loop; the input plays

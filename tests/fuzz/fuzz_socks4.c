@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: SOCKS4/4a request (server side) and reply (chain side).
  *
  * Both parsers see every input. Beyond the streaming contract that

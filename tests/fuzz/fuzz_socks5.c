@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: every SOCKS5 and RFC 1929 parser.
  *
  * The first input byte picks the parser (modulo the number of parsers), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* libFuzzer target: the user file (userdb_load).
  *
  * userdb_load() reads a path, so each input is written to a memfd and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Replays saved inputs through a fuzz target without libFuzzer, so that
  * `make check` runs every seed and every input that once crashed through
  * the target's checks, built with the normal compiler (and the sanitizers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """A minimal UDP DNS server for the tests, so hopsocks never asks the
 machine's resolver.
 

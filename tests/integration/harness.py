@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Shared machinery for the hopsocks integration tests.
 
 Every test file builds a Suite of small test functions; each function is one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Target servers for the integration tests, run in-process on threads.
 
 Each server binds port 0 on 127.0.0.1 or ::1 (so ports never collide),

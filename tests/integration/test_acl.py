@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Access control, the destination guard, limits and auth throttling, with
 real hopsocks processes and raw SOCKS4/SOCKS5/HTTP CONNECT clients.
 

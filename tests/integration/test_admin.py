@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """The admin listener: /metrics, the status page, /health, and the HTTP
 server's limits.
 

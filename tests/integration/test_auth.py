@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """RFC 1929 username/password authentication with a user file: method
 selection never falls back to 'no auth', right and wrong passwords get the
 exact replies (a wrong one never 01 00), the verified-credential cache

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """SOCKS4 and SOCKS5 BIND through hopsocks.
 
 A raw client checks both replies byte for byte (the first names the

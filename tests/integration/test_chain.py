@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """CONNECT through upstream chains: real upstream proxies started by the
 test -- dante (danted: SOCKS4 and SOCKS5), microsocks (SOCKS5, -u/-P for
 RFC 1929), tinyproxy (HTTP CONNECT, BasicAuth) and other hopsocks

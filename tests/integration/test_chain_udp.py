@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """UDP ASSOCIATE through an upstream chain whose last hop speaks SOCKS5:
 hopsocks opens an association with that hop (through the other hops, if
 any) and relays the client's datagrams through the hop's relay, headers

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Command line of hopsocks and hopsocks-passwd: --version, --help, usage
 errors, -t config checks with FILE:LINE errors, -l/-U/-p/-D/-v, signals, and
 the user-file tool's add/replace/check/delete."""

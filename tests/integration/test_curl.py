@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """curl through hopsocks with every SOCKS flavour it speaks: socks4://,
 socks4a:// (name resolved by hopsocks), socks5://, socks5h:// (name sent to
 hopsocks), IPv4 and IPv6 targets and listeners.  Bodies are checked by

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Names resolved by hopsocks through c-ares, always against a DNS server
 this test runs on loopback (never the machine's resolver): SOCKS5 domain
 and SOCKS4a requests, NXDOMAIN replies, IPv6-only names, trying each

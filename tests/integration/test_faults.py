@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Fault injection (issue 12): what hopsocks does when the world around it
 misbehaves.  A target that resets or closes mid-stream, an upstream hop
 killed mid-stream, a client that vanishes without a FIN (its network

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """The HTTP CONNECT front-end on the SOCKS port.
 
 Real clients: curl -p -x http://hopsocks (proxytunnel) and proxychains4

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Client-supplied bytes can neither forge nor break a log line.
 
 The rule (hopsocks(8) LOGGING): every client-supplied string in a log line

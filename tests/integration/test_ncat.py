@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """ncat through hopsocks (--proxy-type socks4|socks5, --proxy-auth,
 --proxy-dns remote).  ncat half-closes when its stdin ends, so each run
 sends data to a sink target that answers with the SHA-256 of what it got:

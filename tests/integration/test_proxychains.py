@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Chains taken from proxychains-ng files (`chain NAME { proxychains FILE }`
 and --chain-file FILE), compared with proxychains4 itself.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """PySocks (Debian's python3-socks) through hopsocks: SOCKS4, SOCKS4a,
 SOCKS5 with local and remote names, IPv6, username/password, the error
 codes PySocks reports, and the bound address it is given (which must be the

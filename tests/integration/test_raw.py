@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Raw-socket SOCKS4/5 conversations with exact bytes: replies and their
 BND.ADDR/PORT, every malformed-input reply code, pipelined and byte-by-byte
 handshakes, handshake/idle/connect deadlines, the access-log line, and that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Reload (SIGHUP) and graceful stop (SIGTERM with `drain`).
 
 Reload: 100 SOCKS5 streams echo their data back intact (SHA-256 of every

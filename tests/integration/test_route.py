@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Route rules and where names are resolved.
 
 Three hopsocks upstreams, each with its own outgoing address (127.0.0.11,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """hopsocks as a system service: the systemd notification protocol (READY=1
 on a NOTIFY_SOCKET once listening, RELOADING=1/READY=1 around SIGHUP,
 STOPPING=1 on SIGTERM), socket activation (LISTEN_FDS), the privilege drop

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """SOCKS5 RESOLVE (0xF0) and RESOLVE_PTR (0xF1), Tor's extensions that
 torsocks resolves names with: exact reply bytes, the access line, which DNS
 server was asked (the front's must not be, when a chain's socks5h last hop

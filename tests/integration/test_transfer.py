@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Bulk data through hopsocks, every byte checked by SHA-256: 64 MiB up,
 64 MiB down, 64 MiB each way at once, half-close in both directions,
 concurrent full-duplex streams, and back-pressure (a client that stops

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """SOCKS5 UDP ASSOCIATE through hopsocks.
 
 Real clients: PySocks (Debian's python3-socks) UDP sockets, and unmodified

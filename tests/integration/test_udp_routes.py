@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """UDP ASSOCIATE where a destination's first address has no route: a name
 with an AAAA record on a host without IPv6 routes must still reach its A
 address.  Run in a private network namespace (loopback only, so IPv6

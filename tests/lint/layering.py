@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """The layering of src/, as a pure function over a source tree.
 
 src/ is one folder per layer, lowest first as tests/lint/layers lists them;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """The layering of src/: each folder is a layer (tests/lint/layers lists
 them, lowest first), a file includes only its own layer and lower ones, no
 modules include each other in a circle, and a header declares only what its

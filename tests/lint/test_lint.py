@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
 """Static checks the project holds itself to: cppcheck finds nothing in the
 server's sources, the fuzz targets' or the benchmark's (warning, style,
 performance and portability checks). The compiler's -Wall -Wextra -Werror is the build's

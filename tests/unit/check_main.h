@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Shared main() for the Check suites: run one suite, print TAP on stdout
  * (for automake's TAP driver), exit non-zero if anything failed.
  * A test file defines make_suite() and includes this header last. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The config parser's tests are one program in four files: test_config.c
  * (the language and the server directives), test_config_chain.c (chain
  * blocks, routes, --chain), test_config_acl.c (access rules, limits,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for access control (src/acl.c) and failed-login throttling
  * (src/throttle.c): every rule term, first-match order, IPv6 and
  * IPv4-mapped clients, user kinds, command masks, destination forms and

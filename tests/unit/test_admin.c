@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for the counters' keyed tables (src/stats.c), the admin
  * request parser (src/admin.c), the Prometheus text format
  * (src/admin_format.c) and the status page (src/admin_html.c): exact lines

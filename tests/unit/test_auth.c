@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for src/auth.c: the user file, verification, the pool and the
  * verified-credential cache.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Hop selection for each chain mode (chain_select is pure: the caller
  * passes which hops are up, the round-robin counter and a random word),
  * what a reload carries over of hop health (chain_health_carry), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for the configuration parser (src/config/).
  *
  * Error messages are part of the interface: `hopsocks -t` prints them and

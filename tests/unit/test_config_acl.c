@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for the access-control and service directives of the config
  * language (src/config_acl.c, src/config_service.c): allow/deny rules,
  * limits, auth-throttle, destination-guard, admin, user/group/run-as,

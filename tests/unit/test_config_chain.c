@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for chain blocks, route rules and --chain in the config
  * language (src/config_chain.c). Part of the test_config program; see
  * config_suite.h. As in test_config.c, error messages are compared whole:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for chains taken from proxychains-ng files
  * (src/config/config_pcfile.c): the text parser, "chain NAME { proxychains
  * FILE }" and --chain-file. Part of the test_config program; see

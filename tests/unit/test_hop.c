@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for hop.c: hop URLs, their error messages, the display form and
  * the --chain list. */
 #include <arpa/inet.h>

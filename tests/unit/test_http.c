@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for http.c: CONNECT request parsing (front-end), response
  * encoding, the client side (CONNECT request encoding, response parsing),
  * protocol detection and base64. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for the escaping of network bytes in log lines (log.c):
  * exact output, the cut that never splits an escape, and a destination
  * name formatted the same way (target.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The event loop: timer heap ordering, re-arming, cancelling, fd handlers,
  * and the deferred free that makes closing inside a handler safe. */
 #include <errno.h>

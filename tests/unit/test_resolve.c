@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The resolver's pure parts: the TTL cache and address ordering; plus a
  * lookup of IP literals, which must be answered without any I/O, and the
  * hook the session fuzz target answers names through. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for route matching (src/route.c): every destination form,
  * CIDR boundaries for both families, suffix versus exact names, ports,
  * first match wins, and the rule that names and addresses never match each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Service glue (src/service.c): sd_notify datagrams to a path and to an
  * abstract socket, socket activation from a faked environment with real
  * descriptors placed at 3, 4, ..., recognising an inherited listening

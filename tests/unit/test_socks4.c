@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for socks4.c: SOCKS4/4a request and reply, parse and encode. */
 #include <arpa/inet.h>
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Unit tests for socks5.c (RFC 1928 / RFC 1929 parse and encode) and for
  * target.c (formatting, socket address conversion, the compact forms a
  * session keeps, proto_strerror). */
