@@ -27,6 +27,7 @@
 #include "base/util.h"
 #include "config/config.h"
 #include "config/config_chain.h"
+#include "config/config_dump.h"
 #include "config/config_load.h"
 #include "config/config_value.h"
 #include "policy/auth.h"
@@ -55,6 +56,7 @@ struct options {
 	long workers; /* -1 = from the config */
 	bool daemonize;
 	bool check_only;
+	bool dump;     /* -T: print the effective configuration */
 	int verbosity; /* +1 per -v, -1 for -q */
 };
 
@@ -62,40 +64,57 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: hopsocks [-c FILE] [-l ADDR:PORT]... [-U USERFILE] [-w WORKERS] [-D]\n"
-		"                [-p PIDFILE] [-t] [-v]... [-q]\n"
+		"                [-p PIDFILE] [-t | -T] [-v]... [-q]\n"
 		"                [--chain URL[,URL...] | --chain-file FILE] [--version] [--help]\n"
 		"\n"
 		"A SOCKS4/4a/5 and HTTP CONNECT proxy server.\n"
 		"\n"
-		"  -c FILE        read the configuration from FILE (default: built-in,\n"
-		"                 listening on 127.0.0.1:1080 without authentication)\n"
-		"  -l ADDR:PORT   listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
-		"                 replaces the configuration's listen addresses\n"
-		"  -U USERFILE    require username/password authentication (RFC 1929)\n"
-		"                 against USERFILE, made with hopsocks-passwd(1)\n"
-		"  -w WORKERS     number of worker threads (default: one per CPU)\n"
-		"  -D             run as a daemon: detach, write the pid file, log to syslog\n"
-		"  -p PIDFILE     write the process id to PIDFILE\n"
-		"  -t             check the configuration, say whether it is valid, exit\n"
-		"  -v             log one level more per -v (from the default, info,\n"
-		"                 one -v gives debug)\n"
-		"  -q             log only errors\n"
-		"  --chain URL[,URL...]\n"
-		"                 send every connection through these upstream proxies in\n"
-		"                 order (socks4://, socks4a://, socks5://, socks5h://, http://)\n"
-		"  --chain-file FILE\n"
-		"                 the same, with the proxies, chain mode, chain_len, proxy_dns\n"
-		"                 and timeouts of a proxychains-ng configuration file\n"
-		"                 (read again at every reload)\n"
-		"  --version      print the version and exit\n"
-		"  --help         print this help and exit\n"
+		"  -c, --config FILE     read the configuration from FILE (default: built-in,\n"
+		"                        listening on 127.0.0.1:1080 without authentication)\n"
+		"  -l, --listen ADDR:PORT\n"
+		"                        listen on ADDR:PORT (repeatable; [::1]:1080 for IPv6);\n"
+		"                        replaces the configuration's listen addresses\n"
+		"  -U, --users USERFILE  require username/password authentication (RFC 1929)\n"
+		"                        against USERFILE, made with hopsocks-passwd(1)\n"
+		"  -w, --workers N       number of worker threads (default: one per CPU)\n"
+		"  -D, --daemon          run as a daemon: detach, write the pid file, log to\n"
+		"                        syslog\n"
+		"  -p, --pid-file FILE   write the process id to FILE, and hold a lock on it\n"
+		"                        so a second instance with the same FILE refuses to start\n"
+		"  -t, --test            check the configuration, say whether it is valid, exit\n"
+		"  -T, --dump-config     check the configuration and print it as it is in force:\n"
+		"                        every directive, defaults included, passwords masked\n"
+		"  -v, --verbose         log one level more per -v (from the default, info,\n"
+		"                        one -v gives debug)\n"
+		"  -q, --quiet           log only errors\n"
+		"  --chain URL[,URL...]  send every connection through these upstream proxies in\n"
+		"                        order (socks4://, socks4a://, socks5://, socks5h://,\n"
+		"                        http://)\n"
+		"  --chain-file FILE     the same, with the proxies, chain mode, chain_len,\n"
+		"                        proxy_dns and timeouts of a proxychains-ng\n"
+		"                        configuration file (read again at every reload)\n"
+		"  -V, --version         print the version and exit\n"
+		"  -h, --help            print this help and exit\n"
 		"\n"
-		"See hopsocks(8) and hopsocks.conf(5).\n");
+		"See hopsocks(8) and hopsocks.conf(5). Report bugs to <%s>.\n",
+		PACKAGE_BUGREPORT);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
+	/* Every short option has a long name, as sshd and nginx users expect
+	 * from a service's unit file and scripts. */
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "users", required_argument, NULL, 'U' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "daemon", no_argument, NULL, 'D' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "test", no_argument, NULL, 't' },
+		{ "dump-config", no_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "chain", required_argument, NULL, 'C' },
@@ -109,7 +128,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->workers = -1;
 	if (!getcwd(o->cwd, sizeof(o->cwd)))
 		o->cwd[0] = '\0';
-	while ((c = getopt_long(argc, argv, "c:l:U:w:Dp:tvqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:U:w:Dp:tTvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_file = optarg;
@@ -164,6 +183,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't':
 			o->check_only = true;
 			break;
+		case 'T':
+			o->check_only = true;
+			o->dump = true;
+			break;
 		case 'v':
 			o->verbosity++;
 			break;
@@ -203,6 +226,20 @@ static const char *path_from(const char *dir, const char *path, char *buf, size_
 	return buf;
 }
 
+/* Lock the pid file, or say who holds it. The descriptor, or -1. */
+static int lock_pid_file(const char *path)
+{
+	long holder;
+	int fd = service_lock_pid_file(path, &holder);
+	if (fd == -EWOULDBLOCK)
+		log_error("pid file %s is locked by a running hopsocks (pid %ld): another instance "
+			  "uses it; stop that one, or give this one a pid file of its own",
+			  path, holder);
+	else if (fd < 0)
+		log_error("cannot write pid file %s: %s", path, strerror(-fd));
+	return fd;
+}
+
 /* Configuration file first, then the command line on top of it. */
 static int build_config(const struct options *o, struct config *cfg, char *err, size_t errlen)
 {
@@ -221,10 +258,19 @@ static int build_config(const struct options *o, struct config *cfg, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (o->users_file)
+		cfg->users_line = 0; /* -U wins: messages name it, not the file's line */
+	if (o->pid_file)
+		cfg->pid_file_line = 0;
+	/* A relative pid file, like -c and -U, is taken from the directory
+	 * hopsocks started in, not from / where -D moves. */
+	const char *pid_file = o->pid_file ? o->pid_file : cfg->pid_file;
+	char pid_path[8192];
 	if ((o->users_file &&
 	     config_set_string(&cfg->users_file, path_from(o->cwd, o->users_file, users_path,
 							   sizeof(users_path))) < 0) ||
-	    (o->pid_file && config_set_string(&cfg->pid_file, o->pid_file) < 0)) {
+	    (pid_file && config_set_string(&cfg->pid_file, path_from(o->cwd, pid_file, pid_path,
+								     sizeof(pid_path))) < 0)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -390,6 +436,59 @@ struct runtime {
 	struct admin *admin;
 };
 
+/* What to do about a user file that cannot be opened. */
+static const char *users_open_hint(int rc)
+{
+	if (rc == -ENOENT)
+		return " (create it with hopsocks-passwd(1): hopsocks-passwd FILE USER)";
+	if (rc == -EACCES)
+		return " (it must be readable by the user hopsocks runs as, e.g. chgrp that "
+		       "user's group and chmod 640)";
+	return "";
+}
+
+/* A user file others may read gives every local account the hashes to
+ * attack offline, as sshd warns about a private key anyone can read. */
+static void warn_users_mode(const struct config *cfg)
+{
+	struct stat st;
+	if (stat(cfg->users_file, &st) < 0 || !(st.st_mode & (S_IROTH | S_IWOTH)))
+		return;
+	char msg[CONFIG_ERR_MAX];
+	config_err_at(cfg, cfg->users_line, msg, sizeof(msg), "%s",
+		      cfg->users_line ? "users" : "-U");
+	log_warn("%s: %s can be %s by every local user (mode %04o): chmod o-rwx it", msg,
+		 cfg->users_file, (st.st_mode & S_IWOTH) ? "changed" : "read",
+		 (unsigned)(st.st_mode & 07777));
+}
+
+/* The user file, with a message naming where it was configured. */
+static int load_users(const struct config *cfg, struct userdb **users, char *err, size_t errlen)
+{
+	char msg[CONFIG_ERR_MAX];
+	int rc = userdb_load(cfg->users_file, users, msg, sizeof(msg));
+	if (rc < 0) {
+		config_err_at(cfg, cfg->users_line, err, errlen, "%s: %s%s",
+			      cfg->users_line ? "users" : "-U", msg, users_open_hint(rc));
+		return -1;
+	}
+	warn_users_mode(cfg);
+	return 0;
+}
+
+/* -T: the configuration in force, as a file hopsocks -t accepts. */
+static void dump_config(const struct options *o, const struct config *cfg)
+{
+	printf("# hopsocks %s: the configuration in force, read from %s%s\n", PACKAGE_VERSION,
+	       o->config_file ? o->config_file : "the built-in defaults",
+	       o->nlisten || o->users_file || o->pid_file || o->chain || o->chain_file ||
+			       o->workers > 0 || o->verbosity
+		       ? " and the command line"
+		       : "");
+	config_dump(cfg, stdout);
+	fflush(stdout);
+}
+
 /* Read the configuration and the user file into a new snapshot. */
 static struct snapshot *load_snapshot(const struct options *o, unsigned generation, char *err,
 				      size_t errlen)
@@ -397,7 +496,7 @@ static struct snapshot *load_snapshot(const struct options *o, unsigned generati
 	struct config cfg;
 	struct userdb *users = NULL;
 	if (build_config(o, &cfg, err, errlen) < 0 ||
-	    (cfg.users_file && userdb_load(cfg.users_file, &users, err, errlen) < 0)) {
+	    (cfg.users_file && load_users(&cfg, &users, err, errlen) < 0)) {
 		config_free(&cfg);
 		return NULL;
 	}
@@ -557,6 +656,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (opt.check_only) {
+		if (opt.dump)
+			dump_config(&opt, &snap->cfg);
 		fprintf(stderr, "hopsocks: configuration %s is valid\n",
 			opt.config_file ? opt.config_file : "(built-in)");
 		snapshot_unref(snap);
@@ -602,10 +703,17 @@ int main(int argc, char **argv)
 			     cfg->auth_throttle_window_ms, cfg->auth_throttle_block_ms);
 	rt.srv.shared.limits = limits_new();
 	rc = 1;
+	bool started = false;
+	int pid_fd = -1;
 	if (!rt.srv.shared.throttle || !rt.srv.shared.limits) {
 		log_error("cannot start: out of memory");
 		goto out;
 	}
+	/* The pid file is locked before anything is bound: a second instance
+	 * with the same pid file must refuse to start, not share the port
+	 * through SO_REUSEPORT and take half the connections. */
+	if (pid_file && (pid_fd = lock_pid_file(pid_file)) < 0)
+		goto out;
 	/* Bind everything before detaching, so a daemon that cannot listen
 	 * says so on the terminal and exits non-zero, and before dropping
 	 * privileges, which low ports need. No thread exists yet. */
@@ -623,7 +731,8 @@ int main(int argc, char **argv)
 		startup_failed("cannot become a daemon: %s", strerror(errno));
 		goto out;
 	}
-	if (pid_file && (rc = service_write_pid_file(pid_file)) < 0) {
+	/* After -D's forks the pid is the daemon's, not the one written. */
+	if (pid_fd >= 0 && (rc = service_write_pid_file(pid_fd)) < 0) {
 		startup_failed("cannot write pid file %s: %s", pid_file, strerror(-rc));
 		rc = 1;
 		goto out;
@@ -660,6 +769,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_listening(cfg, rt.nworkers);
+	started = true;
 	cfg = NULL; /* from here on a reload may free it */
 	service_notify("READY=1");
 	startup_done();
@@ -670,13 +780,18 @@ out:
 	runtime_stop(&rt);
 	/* Removed only if it still holds our pid, so a failed start cannot
 	 * take another instance's file with it. */
-	if (pid_file)
+	if (pid_fd >= 0) {
 		service_remove_pid_file(pid_file);
+		close(pid_fd);
+	}
 	for (size_t i = 0; i < ninherited; i++)
 		close(inherited[i]);
 	service_listen_fds_free(inherited, inherited_names, ninherited);
 	free(pid_file);
-	stats_log(&rt.srv.stats);
+	/* A server that never served has nothing to count: no all-zero line
+	 * under the error that stopped it. */
+	if (started)
+		stats_log(&rt.srv.stats);
 	close(sfd);
 	pthread_mutex_destroy(&rt.srv.snap_lock);
 	throttle_free(rt.srv.shared.throttle);

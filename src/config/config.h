@@ -18,6 +18,7 @@ struct config_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[64]; /* as written, normalised: "127.0.0.1:1080", "[::1]:1080" */
+	unsigned line; /* where a listen or admin address was written; 0 = command line */
 };
 
 enum config_log_level {
@@ -222,6 +223,13 @@ struct config {
 
 	unsigned drain_ms;	   /* SIGTERM: how long relaying sessions may go on; 0 = none */
 	bool reload_keep_sessions; /* keep sessions of users a reload deleted */
+
+	/* Where the settings that later checks and start-up errors name were
+	 * written, so those messages read "FILE:LINE: directive: ..." too:
+	 * source is the configuration file (NULL = none), a line 0 means the
+	 * command line (or the default); config_err_at() writes the prefix. */
+	char *source;
+	unsigned users_line, socks4_line, pid_file_line;
 };
 
 #endif

@@ -374,9 +374,9 @@ int config_acl_check(const struct config *cfg, char *err, size_t errlen)
 			open = &cfg->listen[i];
 	if (open == NULL)
 		return 0;
-	config_err_set(err, errlen,
-		       "listen %s accepts clients beyond loopback without authentication or an "
-		       "allow rule: add 'users FILE', or 'allow from NETWORK', or listen on %s",
-		       open->text, open->ss.ss_family == AF_INET6 ? "[::1]" : "127.0.0.1");
+	config_err_at(cfg, open->line, err, errlen,
+		      "listen %s accepts clients beyond loopback without authentication or an "
+		      "allow rule: add 'users FILE', or 'allow from NETWORK', or listen on %s",
+		      open->text, open->ss.ss_family == AF_INET6 ? "[::1]" : "127.0.0.1");
 	return -1;
 }

@@ -134,6 +134,7 @@ static int do_listen(struct parse_state *ps, char *const *argv, char *err, size_
 
 	if (config_parse_listen(argv[0], &addr, err, errlen) < 0)
 		return -1;
+	addr.line = ps->line;
 	if (listen_find(ps->cfg, &addr, ps->cfg->nlisten) != NULL) {
 		config_err_set(err, errlen, "duplicate address '%s'", addr.text);
 		return -1;
@@ -170,11 +171,13 @@ static int set_path(char **slot, const char *value, char *err, size_t errlen)
 
 static int do_users(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
+	ps->cfg->users_line = ps->line;
 	return set_path(&ps->cfg->users_file, argv[0], err, errlen);
 }
 
 static int do_pid_file(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
+	ps->cfg->pid_file_line = ps->line;
 	return set_path(&ps->cfg->pid_file, argv[0], err, errlen);
 }
 
@@ -192,6 +195,7 @@ static int do_socks4(struct parse_state *ps, char *const *argv, char *err, size_
 	if (i < 0)
 		return config_bad_keyword(argv[0], "auto, on, known-user or off", err, errlen);
 	ps->cfg->socks4 = (enum config_socks4)i;
+	ps->cfg->socks4_line = ps->line;
 	return 0;
 }
 
@@ -522,6 +526,10 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 	char *scratch;
 	int rc = 0;
 
+	if (config_set_string(&cfg->source, name) < 0) {
+		config_err_set(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
 	if (len == 0)
 		return 0; /* nothing can be open or unresolved */
 	/* Twice the length: see config_line_split() for why. */
@@ -617,6 +625,7 @@ void config_free(struct config *cfg)
 	free(cfg->acl);
 	free(cfg->run_user);
 	free(cfg->run_group);
+	free(cfg->source);
 	config_chains_free(cfg);
 	/* Leave it as an empty, freeable struct so a second free is harmless. */
 	memset(cfg, 0, sizeof(*cfg));
@@ -668,7 +677,8 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 	if (finish_check_values(cfg, err, errlen) < 0 || config_routes_check(cfg, err, errlen) < 0)
 		return -1;
 	if (cfg->socks4 == CONFIG_SOCKS4_KNOWN_USER && cfg->users_file == NULL) {
-		config_err_set(err, errlen, "socks4 known-user needs a user file (users or -U)");
+		config_err_at(cfg, cfg->socks4_line, err, errlen,
+			      "socks4 known-user needs a user file (users or -U)");
 		return -1;
 	}
 	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0)

@@ -14,6 +14,7 @@
 #include "config/config_service.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -48,6 +49,7 @@ int config_do_admin(struct parse_state *ps, char *const *argv, char *err, size_t
 	/* The listen forms: "9090" is 127.0.0.1:9090, loopback by default. */
 	if (config_parse_listen(argv[0], &addr, err, errlen) < 0)
 		return -1;
+	addr.line = ps->line;
 	ps->cfg->admin = addr;
 	ps->cfg->admin_public = public;
 	return 0;
@@ -153,31 +155,36 @@ int config_service_check(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->admin.len == 0)
 		return 0;
+	char lwhere[CONFIG_ERR_MAX];
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		const struct config_addr *l = &cfg->listen[i];
 
 		if (!addr_overlaps(&cfg->admin, l))
 			continue;
+		lwhere[0] = '\0';
+		if (l->line != 0)
+			snprintf(lwhere, sizeof(lwhere), " (the one from %s:%u)", cfg->source,
+				 l->line);
 		if (config_addr_equal(&cfg->admin, l))
-			config_err_set(err, errlen,
-				       "admin: %s is also a listen address (the admin listener "
-				       "needs a port of its own)",
-				       cfg->admin.text);
+			config_err_at(cfg, cfg->admin.line, err, errlen,
+				      "admin: %s is also a listen address%s; the admin listener "
+				      "needs a port of its own",
+				      cfg->admin.text, lwhere);
 		else
-			config_err_set(err, errlen,
-				       "admin: %s overlaps listen %s (the admin listener needs a "
-				       "port of its own)",
-				       cfg->admin.text, l->text);
+			config_err_at(cfg, cfg->admin.line, err, errlen,
+				      "admin: %s overlaps listen %s%s; the admin listener needs a "
+				      "port of its own",
+				      cfg->admin.text, l->text, lwhere);
 		return -1;
 	}
 	/* The page and /metrics name users and upstreams, and nothing asks
 	 * who is reading them: beyond this machine only when asked for. */
 	if (!cfg->admin_public && !util_sa_is_loopback(&cfg->admin.ss)) {
-		config_err_set(err, errlen,
-			       "admin: %s is not a loopback address, and the admin listener has "
-			       "no authentication (write 'admin %s public' to serve it there "
-			       "anyway)",
-			       cfg->admin.text, cfg->admin.text);
+		config_err_at(cfg, cfg->admin.line, err, errlen,
+			      "admin: %s is not a loopback address, and the admin listener has "
+			      "no authentication (write 'admin %s public' to serve it there "
+			      "anyway)",
+			      cfg->admin.text, cfg->admin.text);
 		return -1;
 	}
 	return 0;

@@ -23,6 +23,23 @@ void config_err_set(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+void config_err_at(const struct config *cfg, unsigned line, char *err, size_t errlen,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	if (err == NULL || errlen == 0)
+		return;
+	if (line != 0 && cfg->source != NULL)
+		n = snprintf(err, errlen, "%s:%u: ", cfg->source, line);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- numbers and durations ---- */
 
 /* Decimal digits only: no sign, no spaces, no "0x", so "-1" cannot wrap
@@ -182,6 +199,22 @@ invalid:
 
 /* The one address parser behind listen, outgoing and resolver. Only numeric
  * addresses: resolving a name here would make the parse depend on DNS. */
+/* "localhost", or letters, digits, dots and hyphens with a letter and a
+ * dot: a DNS name someone wrote where an address belongs ("eth0" is more
+ * likely an interface, and gets the plain message). */
+static bool looks_like_name(const char *host)
+{
+	bool letter = false;
+
+	for (const char *p = host; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			letter = true;
+		else if (!(*p >= '0' && *p <= '9') && *p != '.' && *p != '-')
+			return false;
+	}
+	return strcmp(host, "localhost") == 0 || (letter && strchr(host, '.') != NULL);
+}
+
 int config_addr_parse(const char *text, enum config_port_rule rule, uint16_t default_port,
 		      struct config_addr *out, char *err, size_t errlen)
 {
@@ -218,6 +251,14 @@ int config_addr_parse(const char *text, enum config_port_rule rule, uint16_t def
 		family = AF_INET;
 	} else if (inet_pton(AF_INET6, host, ip) == 1) {
 		family = AF_INET6;
+	} else if (looks_like_name(host)) {
+		/* Names would need a lookup at start and again at every reload,
+		 * and a name with several addresses has no one meaning here. */
+		config_err_set(err, errlen,
+			       "'%." QUOTE_MAX "s' is a host name; only IP addresses are accepted "
+			       "here%s",
+			       host, strcmp(host, "localhost") == 0 ? " (127.0.0.1 or [::1])" : "");
+		return -1;
 	} else {
 		config_err_set(err, errlen, "invalid address '%." QUOTE_MAX "s'%s", host,
 			       strchr(host, '%') != NULL ? " (scope ids are not supported)" : "");

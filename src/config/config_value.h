@@ -58,4 +58,9 @@ int config_parse_listen(const char *text, struct config_addr *out, char *err, si
 /* An address without port ("10.0.0.1", "::1", "[::1]"). */
 int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen);
 
+/* config_err_set() with "FILE:LINE: " in front when line is a line of cfg's
+ * file; line 0 (the command line, or a default) gets no prefix. */
+void config_err_at(const struct config *cfg, unsigned line, char *err, size_t errlen,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #endif

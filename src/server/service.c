@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -547,21 +548,67 @@ int service_drop_privileges(const char *user, const char *group, char *err, size
 
 /* ---- pid file ---------------------------------------------------------- */
 
-int service_write_pid_file(const char *path)
+int service_write_pid_file(int fd)
 {
 	char buf[PID_FILE_MAX];
-	/* O_NOFOLLOW: the file is written as root, often in a directory the
-	 * unprivileged server could write to later; a symlink planted there
-	 * must not make the next start truncate some other file. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	ssize_t w = write(fd, buf, (size_t)n);
-	int rc = w == n ? 0 : w < 0 ? -errno : -EIO;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	return rc;
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	ssize_t w = pwrite(fd, buf, (size_t)n, 0);
+	return w == n ? 0 : w < 0 ? -errno : -EIO;
+}
+
+/* The pid in a pid file, 0 when there is none to read. */
+static long pid_file_holder(int fd)
+{
+	char buf[PID_FILE_MAX];
+	ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	long pid = strtol(buf, NULL, 10);
+	return pid > 0 ? pid : 0;
+}
+
+/* Does fd still hold the file path names? An instance stopping unlinks
+ * its pid file while we may have it open: a lock on that orphan would
+ * keep nobody out. */
+static bool pid_file_is_current(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+int service_lock_pid_file(const char *path, long *holder)
+{
+	*holder = 0;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		/* O_NOFOLLOW: the file is written as root, often in a directory
+		 * the unprivileged server could write to later; a symlink
+		 * planted there must not make the next start write some other
+		 * file. No O_TRUNC: the file may be a running instance's. */
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int rc = -errno;
+			*holder = pid_file_holder(fd);
+			close(fd);
+			return rc == -EWOULDBLOCK ? -EWOULDBLOCK : rc;
+		}
+		if (!pid_file_is_current(fd, path)) {
+			close(fd);
+			continue;
+		}
+		int rc = service_write_pid_file(fd);
+		if (rc < 0) {
+			close(fd);
+			return rc;
+		}
+		return fd;
+	}
+	return -EAGAIN;
 }
 
 int service_remove_pid_file(const char *path)

@@ -99,9 +99,16 @@ int service_drop_privileges(const char *user, const char *group, char *err, size
 
 /* ---- pid file ---------------------------------------------------------- */
 
-/* Write getpid() and a newline to path (created 0644, truncated, never
- * through a symlink). Returns 0 or -errno. */
-int service_write_pid_file(const char *path);
+/* Open path (created 0644, never through a symlink), take an exclusive
+ * flock(2) on it and write getpid() and a newline. The lock lives as long
+ * as the returned descriptor and its copies (a fork keeps it), so a
+ * second instance with the same pid file finds it held. Returns the
+ * descriptor, or -EWOULDBLOCK with *holder the pid written in the file (0
+ * if none), or another -errno. */
+int service_lock_pid_file(const char *path, long *holder);
+/* Write getpid() again, over what fd holds (after -D's fork the daemon's
+ * pid is not the one that locked). Returns 0 or -errno. */
+int service_write_pid_file(int fd);
 
 /* Remove path if it still holds our pid (a newer instance may have taken it
  * over). Failure is not an error worth reporting at exit: after a

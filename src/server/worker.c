@@ -170,6 +170,13 @@ static void worker_close_listeners(struct worker *w)
 	}
 }
 
+/* What an administrator who hit EACCES on a low port can do about it. */
+#define PRIVILEGED_PORT_HINT                                                                  \
+	" (a port below 1024 needs CAP_NET_BIND_SERVICE: start hopsocks as root with "        \
+	"'user NAME' to drop privileges after binding, use the systemd unit, which grants "   \
+	"the capability, 'setcap cap_net_bind_service=+ep' on the binary, or a port of 1024 " \
+	"or above)"
+
 static int worker_open_listener(struct worker *w, const struct config_addr *addr, char *err,
 				size_t errlen)
 {
@@ -201,8 +208,10 @@ static int worker_open_listener(struct worker *w, const struct config_addr *addr
 			close(fd);
 		free(l);
 		char ebuf[64];
-		snprintf(err, errlen, "listen %s: %s", addr->text,
-			 util_strerror(rc, ebuf, sizeof(ebuf)));
+		snprintf(err, errlen, "listen %s: %s%s", addr->text,
+			 util_strerror(rc, ebuf, sizeof(ebuf)),
+			 rc == -EACCES && util_sa_port(&addr->ss) < 1024 ? PRIVILEGED_PORT_HINT
+									 : "");
 		return -1;
 	}
 	l->next = w->listeners;

@@ -46,9 +46,20 @@ def t_help(ctx):
     run = run_hopsocks(["--help"])
     check_eq(run.returncode, 0, "exit status")
     text = (run.stdout + run.stderr).decode()
-    missing = [f for f in ("-c", "-l", "-U", "-w", "-D", "-p", "-t", "-v", "-q", "--version")
+    missing = [f for f in ("-c", "-l", "-U", "-w", "-D", "-p", "-t", "-T", "-v", "-q", "-V",
+                           "-h", "--version")
                if f not in text]
     check(not missing, "--help does not mention %s" % ", ".join(missing))
+    # Every short option has its long name beside it ("-c, --config FILE").
+    for short, long_name in LONG_OPTIONS:
+        check(re.search(r"^  %s, --%s\b" % (short, long_name), text, re.M),
+              "--help has no line '  %s, --%s'" % (short, long_name))
+    check("Report bugs to <dev@hopsocks.invalid>." in text, "--help names no bug address")
+
+
+LONG_OPTIONS = [("-c", "config"), ("-l", "listen"), ("-U", "users"), ("-w", "workers"),
+                ("-D", "daemon"), ("-p", "pid-file"), ("-t", "test"), ("-T", "dump-config"),
+                ("-v", "verbose"), ("-q", "quiet"), ("-V", "version"), ("-h", "help")]
 
 
 @suite.test("usage errors exit 2 (unknown option, missing argument, stray operand)")
@@ -107,6 +118,7 @@ BAD_CONFIGS = [
     ("bad access-log", "access-log perhaps"),
     ("bad max-connections", "max-connections -1"),
     ("bad outgoing address", "outgoing not-an-address"),
+    ("host name in listen", "listen localhost:1080"),
 ]
 
 
@@ -462,6 +474,302 @@ def t_passwd_suspend_resume(ctx):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+# ------------------------------------------------- long options and -T
+
+@suite.test("long options: --config --listen --users --workers --pid-file --verbose start a "
+            "server that asks for a password, relays, and writes its pid; --test checks")
+def t_long_options(ctx):
+    echo = ctx.own(EchoServer())
+    users = write_users(ctx, {"alice": "wonderland"})
+    port = free_port()
+    pidfile = os.path.join(ctx.tmpdir, "long.pid")
+    conf = write(ctx, "long.conf", "log warn\n")
+    run = run_hopsocks(["--test", "--config", conf, "--users", users])
+    check_eq(run.returncode, 0, "--test exit status (%r)" % run.stderr)
+    check_eq(run.stderr.decode(), "hopsocks: configuration %s is valid\n" % conf, "--test")
+    hs = ctx.hopsocks(args=["--config", conf, "--listen", "127.0.0.1:%d" % port,
+                            "--users", users, "--workers", "1", "--pid-file", pidfile,
+                            "--verbose"], listen=())
+    check(wait_until(lambda: port_accepts("127.0.0.1", port)), "--listen port not served")
+    sock, _, _ = socks5_open(("127.0.0.1", port), echo.host, echo.port,
+                             auth=("alice", "wonderland"))
+    with sock:
+        echo_roundtrip(sock, b"long options", "echo")
+    check_eq(wait_until(lambda: _read(pidfile).strip()), str(hs.pid), "--pid-file content")
+    text = hs.stderr_text()
+    check("(1 worker, username/password required)" in text, "--workers/--users not in force: %s"
+          % text[-500:])
+    # "log warn" plus one --verbose is info: the start-up line is there.
+    check(" info hopsocks 0.1.0 listening on 127.0.0.1:%d" % port in text,
+          "--verbose did not raise 'log warn' to info")
+
+
+DUMP_CONF = """# a config touching most directives
+listen 127.0.0.1:{port}
+listen [::1]:{port6}
+workers 3
+users {users}
+timeout connect 1500ms
+timeout idle 0
+log warn
+access-log off
+max-connections 500
+outgoing 127.0.0.1
+resolver 127.0.0.1:5353
+resolver [::1]:53
+address-order ipv6-first
+dns-cache 0
+udp-ports 40000-40100
+udp-replies any
+bind-peer any
+max-connections-per-client 20
+auth-throttle 3 30s 2h
+destination-guard on
+admin 127.0.0.1:{admin}
+pid-file {tmp}/my.pid
+drain 90s
+chain up {{
+    mode random
+    length 1
+    resolve local
+    retry-dead 45s
+    hop socks5://alice:s3cr3t-pw@127.0.0.1:1081
+    hop "http://bob:an0ther-pw@[::1]:3128"
+    hop socks4a://carol@127.0.0.1:1082
+}}
+route .corp.example port 443 via up
+route 10.0.0.0/8 direct
+route * via up
+allow from 10.0.0.0/8 user * command connect,udp to .example port 80-443
+deny from 2001:db8::/32
+allow user alice port 22
+allow *
+"""
+
+
+def dump(args):
+    run = run_hopsocks(["-T"] + args)
+    check_eq(run.returncode, 0, "-T exit status (stderr %r)" % run.stderr[-500:])
+    return run.stdout.decode(), run.stderr.decode()
+
+
+@suite.test("-T prints the configuration in force: exact lines for what the file set, the "
+            "defaults, hop passwords as ***, and the output read back gives the same output")
+def t_dump_config(ctx):
+    users = write_users(ctx, {"alice": "wonderland"})
+    conf = write(ctx, "dump.conf", DUMP_CONF.format(port=free_port(), port6=free_port("::1"),
+                                                     admin=free_port(), users=users,
+                                                     tmp=ctx.tmpdir))
+    out, err = dump(["-c", conf])
+    check_eq(err, "hopsocks: configuration %s is valid\n" % conf, "-T's stderr")
+    lines = out.splitlines()
+    check_eq(lines[0], "# hopsocks 0.1.0: the configuration in force, read from %s" % conf,
+             "first line")
+    for want in ("workers 3", "users " + users, "socks4 off", "timeout handshake 10s",
+                 "timeout connect 1500ms", "timeout idle 0s", "timeout udp-idle 2m",
+                 "log warn", "access-log off", "max-connections 500", "splice-pipes 32",
+                 "outgoing 127.0.0.1", "resolver 127.0.0.1:5353", "resolver [::1]:53",
+                 "address-order ipv6-first", "dns-cache 0", "dns-cache-max-ttl 5m",
+                 "udp-ports 40000-40100", "udp-replies any", "bind-peer any",
+                 "max-connections-per-client 20", "max-connections-per-user 0",
+                 "auth-throttle 3 30s 2h", "destination-guard on", "drain 90s",
+                 "reload-keep-sessions off", "pid-file %s/my.pid" % ctx.tmpdir,
+                 "chain up {", "\tmode random", "\tlength 1", "\tresolve local",
+                 "\tretry-dead 45s", "\thop socks5://alice:***@127.0.0.1:1081",
+                 "\thop http://bob:***@[::1]:3128", "\thop socks4a://carol@127.0.0.1:1082",
+                 "route .corp.example port 443 via up", "route 10.0.0.0/8 direct",
+                 "route * via up",
+                 "allow from 10.0.0.0/8 user * command connect,udp to .example port 80-443",
+                 "deny from 2001:db8::/32", "allow user alice port 22", "allow *"):
+        check(want in lines, "-T output lacks the line %r:\n%s" % (want, out))
+    for secret in ("s3cr3t-pw", "an0ther-pw"):
+        check(secret not in out, "-T printed the hop password %r" % secret)
+    # Rules and routes keep their order: the first match wins.
+    check(lines.index("route .corp.example port 443 via up") < lines.index("route * via up"),
+          "routes out of order")
+    check(lines.index("deny from 2001:db8::/32") < lines.index("allow *"), "rules out of order")
+    # The output is a configuration file meaning the same thing.
+    again = write(ctx, "dump-again.conf", out)
+    out2, _ = dump(["-c", again])
+    check_eq(out2.splitlines()[1:], lines[1:], "-T of -T's output")
+
+
+@suite.test("-T with the built-in configuration names every directive of the parser's table, "
+            "with its default or as a comment when it is unset")
+def t_dump_defaults(ctx):
+    out, _ = dump([])
+    named = set()
+    for line in out.splitlines()[1:]:
+        words = line.lstrip("# ").split()
+        if words:
+            named.update(w.rstrip(":,") for w in words[:2])
+    # The directive table of the parser itself: every name it accepts.
+    src = os.path.join(os.environ.get("HOPSOCKS_SRCDIR", "."), "src", "config", "config_load.c")
+    with open(src) as f:
+        text = f.read()
+    table = text[text.index("directives[] = {"):]
+    table = table[:table.index("};")]
+    directives = set(re.findall(r'\{ "([a-z0-9-]+)", \d+, \d+,', table))
+    check(len(directives) > 30, "found only %d directives in %s" % (len(directives), src))
+    # run-as is another name of user, printed as user.
+    skip = {"run-as"}
+    missing = sorted(directives - skip - named)
+    check(not missing, "-T does not name %s:\n%s" % (", ".join(missing), out))
+    for want in ("listen 127.0.0.1:1080", "workers auto", "socks4 on", "log info",
+                 "access-log on", "admin off", "# users: none (no authentication)"):
+        check(want in out.splitlines(), "built-in -T lacks %r" % want)
+
+
+# ----------------------------------------- errors that name FILE:LINE
+
+@suite.test("a missing user file: 'FILE:LINE: users: PATH: No such file or directory' with "
+            "how to create it; -U says -U; a broken line in it names its own FILE:LINE")
+def t_users_missing(ctx):
+    missing = os.path.join(ctx.tmpdir, "no-such-users")
+    conf = write(ctx, "users.conf", "log info\nusers %s\n" % missing)
+    run = run_hopsocks(["-t", "-c", conf])
+    check_eq(run.returncode, 1, "exit status")
+    check_eq(run.stderr.decode(),
+             "hopsocks: %s:2: users: %s: No such file or directory (create it with "
+             "hopsocks-passwd(1): hopsocks-passwd FILE USER)\n" % (conf, missing), "message")
+    run = run_hopsocks(["-t", "-U", missing])
+    check_eq(run.stderr.decode(),
+             "hopsocks: -U: %s: No such file or directory (create it with "
+             "hopsocks-passwd(1): hopsocks-passwd FILE USER)\n" % missing, "-U message")
+    bad = write(ctx, "bad-users", "alice:not-a-hash\n")
+    os.chmod(bad, 0o600)
+    conf = write(ctx, "users2.conf", "\n\nusers %s\n" % bad)
+    run = run_hopsocks(["-t", "-c", conf])
+    err = run.stderr.decode()
+    check(run.returncode == 1 and err.startswith("hopsocks: %s:3: users: %s:1: " % (conf, bad)),
+          "a broken user file: %r" % err)
+
+
+@suite.test("a user file others can read gets a warning naming FILE:LINE and its mode; 0600 "
+            "and 0640 get none")
+def t_users_mode_warning(ctx):
+    users = write_users(ctx, {"alice": "wonderland"})
+    conf = write(ctx, "mode.conf", "users %s\n" % users)
+    for mode, warned in ((0o600, False), (0o640, False), (0o644, True), (0o606, True)):
+        os.chmod(users, mode)
+        run = run_hopsocks(["-t", "-c", conf])
+        err = run.stderr.decode()
+        check_eq(run.returncode, 0, "exit status with mode %o" % mode)
+        line = ("warn %s:1: users: %s can be %s by every local user (mode %04o): chmod o-rwx it"
+                % (conf, users, "changed" if mode & 0o002 else "read", mode))
+        check((line in err) == warned, "mode %o: warning %s expected: %r"
+              % (mode, "is" if warned else "not", err))
+
+
+@suite.test("cross-directive errors name FILE:LINE: admin on a listen port, socks4 known-user "
+            "without users, an open listen address")
+def t_cross_directive_lines(ctx):
+    cases = [
+        ("log info\nlisten 127.0.0.1:7001\nadmin 127.0.0.1:7001\n",
+         "%s:3: admin: 127.0.0.1:7001 is also a listen address (the one from %s:2); the "
+         "admin listener needs a port of its own"),
+        ("\n\n\nsocks4 known-user\n", "%s:4: socks4 known-user needs a user file (users or -U)"),
+        ("log info\n\nlisten 0.0.0.0:7002\n",
+         "%s:3: listen 0.0.0.0:7002 accepts clients beyond loopback without authentication "
+         "or an allow rule"),
+    ]
+    for i, (text, want) in enumerate(cases):
+        conf = write(ctx, "cross-%d.conf" % i, text)
+        run = run_hopsocks(["-t", "-c", conf])
+        want = want.replace("%s", conf)
+        err = run.stderr.decode()
+        check(run.returncode == 1 and err.startswith("hopsocks: " + want),
+              "want %r, got %r" % (want, err))
+
+
+def _low_free_port():
+    for port in range(1023, 900, -1):
+        if not port_accepts("127.0.0.1", port):
+            return port
+    return None
+
+
+@suite.test("a port below 1024 without CAP_NET_BIND_SERVICE: the error says how to get it, "
+            "and a failed start prints no stats line")
+def t_low_port_hint(ctx):
+    setpriv = "/usr/bin/setpriv"
+    if not os.path.exists(setpriv):
+        from harness import Skip
+        raise Skip("setpriv (util-linux) is missing")
+    port = _low_free_port()
+    run = run_client([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                      "--inh-caps=-all", "--bounding-set=-all", HOPSOCKS_BIN, "-l",
+                      "127.0.0.1:%d" % port])
+    err = run.stderr.decode()
+    check_eq(run.returncode, 1, "exit status (%r)" % err)
+    check("listen 127.0.0.1:%d: Permission denied (a port below 1024 needs "
+          "CAP_NET_BIND_SERVICE: " % port in err, "no hint: %r" % err)
+    check(" stats " not in err, "a failed start logged a stats line: %r" % err)
+
+
+@suite.test("a start that fails (port taken by a listener without SO_REUSEPORT) exits 1 with "
+            "the reason and no all-zero stats line")
+def t_failed_start_no_stats(ctx):
+    import socket
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    with taken:
+        port = taken.getsockname()[1]
+        run = run_hopsocks(["-l", "127.0.0.1:%d" % port])
+    err = run.stderr.decode()
+    check_eq(run.returncode, 1, "exit status (%r)" % err)
+    check("listen 127.0.0.1:%d: Address already in use" % port in err, "reason: %r" % err)
+    check(" stats " not in err, "a failed start logged a stats line: %r" % err)
+
+
+# ------------------------------------------------------ the pid file
+
+@suite.test("the pid file is locked: a second hopsocks with the same -p (on another port) "
+            "exits 1 naming the first one's pid, and the first keeps its file and serves")
+def t_pid_lock(ctx):
+    echo = ctx.own(EchoServer())
+    pidfile = os.path.join(ctx.tmpdir, "shared.pid")
+    first = ctx.hopsocks(args=["-p", pidfile])
+    check_eq(wait_until(lambda: _read(pidfile).strip()), str(first.pid), "first pid file")
+    second_port = free_port()
+    run = run_hopsocks(["-l", "127.0.0.1:%d" % second_port, "-p", pidfile])
+    err = run.stderr.decode()
+    check_eq(run.returncode, 1, "the second instance's exit status (%r)" % err)
+    check("pid file %s is locked by a running hopsocks (pid %d)" % (pidfile, first.pid) in err,
+          "message: %r" % err)
+    check(" stats " not in err, "the refused start logged a stats line")
+    check_eq(_read(pidfile).strip(), str(first.pid), "pid file after the refused start")
+    sock, _, _ = socks5_open(first.addr, echo.host, echo.port)
+    with sock:
+        echo_roundtrip(sock, b"first still serves", "echo")
+    first.stop_expect_zero()
+    check(not os.path.exists(pidfile), "the pid file outlived its server")
+    # Free again: a new instance takes it.
+    third = ctx.hopsocks(args=["-p", pidfile])
+    check_eq(wait_until(lambda: _read(pidfile).strip()), str(third.pid), "pid file reused")
+
+
+@suite.test("-D with a relative -p writes the pid file in the starting directory, not in /")
+def t_pid_relative_daemon(ctx):
+    import subprocess
+    port = free_port()
+    name = "rel-%d.pid" % port
+    proc = subprocess.run([HOPSOCKS_BIN, "-D", "-l", "127.0.0.1:%d" % port, "-p", name],
+                          cwd=ctx.tmpdir, capture_output=True, timeout=BOUND)
+    check_eq(proc.returncode, 0, "hopsocks -D (%r)" % proc.stderr)
+    path = os.path.join(ctx.tmpdir, name)
+    pid_text = wait_until(lambda: _read(path).strip(), timeout=BOUND)
+    try:
+        check(pid_text.isdigit(), "no pid file at %s (%r)" % (path, pid_text))
+        check(not os.path.exists("/" + name), "the pid file went to /%s" % name)
+    finally:
+        if pid_text and pid_text.isdigit():
+            pid = int(pid_text)
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not os.path.exists("/proc/%d" % pid) or _zombie(pid))
 
 
 if __name__ == "__main__":

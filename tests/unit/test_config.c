@@ -175,7 +175,8 @@ static const struct {
 	{ "[::1", "missing ']' in '[::1'" },
 	{ "[::1]1080", "invalid address '[::1]1080'" },
 	{ "[1.2.3.4]:80", "invalid address '1.2.3.4'" },
-	{ "localhost:1080", "invalid address 'localhost'" },
+	{ "localhost:1080", "'localhost' is a host name; only IP addresses are accepted here "
+			    "(127.0.0.1 or [::1])" },
 	{ "256.0.0.1:80", "invalid address '256.0.0.1'" },
 	{ "01.2.3.4:80", "invalid address '01.2.3.4'" },
 	{ ":1080", "invalid address ''" },
@@ -694,7 +695,8 @@ START_TEST(test_resolver_invalid)
 	ck_parse_err("resolver 127.0.0.2\n", "x.conf:1: resolver: duplicate server '127.0.0.2:53'");
 	ck_parse_err("resolver 127.0.0.1:0\n", "x.conf:1: resolver: invalid port '0'");
 	ck_parse_err("resolver dns.example:53\n",
-		     "x.conf:1: resolver: invalid address 'dns.example'");
+		     "x.conf:1: resolver: 'dns.example' is a host name; only IP addresses are "
+		     "accepted here");
 	ck_parse_err("resolver\n", "x.conf:1: resolver: missing argument");
 	ck_assert_str_eq(cfg.resolvers, "127.0.0.1:53,127.0.0.2:53");
 	/* A prefix of an existing entry is not a duplicate. */
@@ -955,7 +957,7 @@ START_TEST(test_finish_socks4)
 {
 	ck_parse_ok("socks4 known-user\n");
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "socks4 known-user needs a user file (users or -U)");
+	ck_assert_str_eq(err, "x.conf:1: socks4 known-user needs a user file (users or -U)");
 
 	ck_parse_ok("users /etc/hopsocks/users\n");
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);

@@ -434,7 +434,9 @@ START_TEST(test_admin)
 	ck_parse_ok("admin off\n");
 	ck_assert_uint_eq(cfg.admin.len, 0);
 	ck_parse_err("admin 127.0.0.1\n", "x.conf:1: admin: missing port in '127.0.0.1'");
-	ck_parse_err("admin localhost:9090\n", "x.conf:1: admin: invalid address 'localhost'");
+	ck_parse_err("admin localhost:9090\n",
+		     "x.conf:1: admin: 'localhost' is a host name; only IP addresses are accepted "
+		     "here (127.0.0.1 or [::1])");
 	ck_parse_err("admin on\n", "x.conf:1: admin: missing port in 'on'");
 	ck_parse_err("admin\n", "x.conf:1: admin: missing argument");
 	ck_parse_ok("admin 0.0.0.0:9093 public\n");
@@ -450,10 +452,12 @@ END_TEST
 START_TEST(test_admin_beyond_loopback)
 {
 	finish_case("admin 0.0.0.0:9095\n",
-		    "admin: 0.0.0.0:9095 is not a loopback address, and the admin listener has no "
+		    "x.conf:1: admin: 0.0.0.0:9095 is not a loopback address, and the admin "
+		    "listener has no "
 		    "authentication (write 'admin 0.0.0.0:9095 public' to serve it there anyway)");
 	finish_case("admin [::]:9095\n",
-		    "admin: [::]:9095 is not a loopback address, and the admin listener has no "
+		    "x.conf:1: admin: [::]:9095 is not a loopback address, and the admin listener "
+		    "has no "
 		    "authentication (write 'admin [::]:9095 public' to serve it there anyway)");
 	finish_case("admin 0.0.0.0:9095 public\n", NULL);
 	finish_case("admin 127.0.0.2:9095\n", NULL);
@@ -464,20 +468,23 @@ END_TEST
 START_TEST(test_admin_port_of_its_own)
 {
 	finish_case("listen 127.0.0.1:1080\nadmin 127.0.0.1:1080\n",
-		    "admin: 127.0.0.1:1080 is also a listen address (the admin listener needs a "
-		    "port of its own)");
+		    "x.conf:2: admin: 127.0.0.1:1080 is also a listen address (the one from "
+		    "x.conf:1); the admin listener needs a port of its own");
 	/* The default listen address counts. */
-	finish_case("admin 1080\n", "admin: 127.0.0.1:1080 is also a listen address (the admin "
-				    "listener needs a port of its own)");
+	finish_case("admin 1080\n", "x.conf:1: admin: 127.0.0.1:1080 is also a listen address; "
+				    "the admin listener needs a port of its own");
 	finish_case("listen *:1080\nusers /u\nadmin 127.0.0.1:1080\n",
-		    "admin: 127.0.0.1:1080 overlaps listen 0.0.0.0:1080 (the admin listener needs "
-		    "a port of its own)");
+		    "x.conf:3: admin: 127.0.0.1:1080 overlaps listen 0.0.0.0:1080 (the one from "
+		    "x.conf:1); "
+		    "the admin listener needs a port of its own");
 	finish_case("listen 127.0.0.1:1080\nadmin *:1080\n",
-		    "admin: 0.0.0.0:1080 overlaps listen 127.0.0.1:1080 (the admin listener needs "
-		    "a port of its own)");
-	finish_case("listen [::]:1080\nusers /u\nadmin [::1]:1080\n",
-		    "admin: [::1]:1080 overlaps listen [::]:1080 (the admin listener needs a port "
-		    "of its own)");
+		    "x.conf:2: admin: 0.0.0.0:1080 overlaps listen 127.0.0.1:1080 (the one from "
+		    "x.conf:1); "
+		    "the admin listener needs a port of its own");
+	finish_case(
+		"listen [::]:1080\nusers /u\nadmin [::1]:1080\n",
+		"x.conf:3: admin: [::1]:1080 overlaps listen [::]:1080 (the one from x.conf:1); "
+		"the admin listener needs a port of its own");
 	finish_case("listen 127.0.0.1:1080\nadmin 127.0.0.1:1081\n", NULL);
 	finish_case("listen 127.0.0.1:1080\nadmin 127.0.0.2:1080\n", NULL);
 	/* Listeners are IPv6-only: [::]:P and 127.0.0.1:P do not collide. */
@@ -490,8 +497,8 @@ START_TEST(test_admin_port_of_its_own)
 	ck_assert_int_eq(config_parse_listen("127.0.0.1:2000", &l, err, sizeof(err)), 0);
 	ck_assert_int_eq(config_set_listen(&cfg, &l, 1), 0);
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "admin: 127.0.0.1:2000 is also a listen address (the admin "
-			      "listener needs a port of its own)");
+	ck_assert_str_eq(err, "x.conf:2: admin: 127.0.0.1:2000 is also a listen address; the admin "
+			      "listener needs a port of its own");
 }
 END_TEST
 
@@ -596,11 +603,11 @@ END_TEST
 
 START_TEST(test_open_relay)
 {
-	finish_case("listen *:1080\n", OPEN_V4("0.0.0.0:1080"));
-	finish_case("listen 192.0.2.1:1080\n", OPEN_V4("192.0.2.1:1080"));
-	finish_case("listen [::]:1080\n", OPEN_V6("[::]:1080"));
+	finish_case("listen *:1080\n", "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen 192.0.2.1:1080\n", "x.conf:1: " OPEN_V4("192.0.2.1:1080"));
+	finish_case("listen [::]:1080\n", "x.conf:1: " OPEN_V6("[::]:1080"));
 	finish_case("listen 127.0.0.1:1080\nlisten [2001:db8::1]:1080\nlisten 10.0.0.1:1080\n",
-		    OPEN_V6("[2001:db8::1]:1080"));
+		    "x.conf:2: " OPEN_V6("[2001:db8::1]:1080"));
 	/* Loopback only: fine, with or without rules. */
 	finish_case("", NULL);
 	finish_case("listen 127.0.0.1:1080\nlisten [::1]:1080\nlisten 127.0.0.2:1081\n", NULL);
@@ -615,12 +622,15 @@ START_TEST(test_open_relay)
 	finish_case("listen *:1080\nallow *\n", NULL);
 	finish_case("listen *:1080\ndeny from 10.0.0.1\nallow from * to 192.0.2.0/24\n", NULL);
 	/* Rules that admit only loopback, or only deny, do not count. */
-	finish_case("listen *:1080\nallow from 127.0.0.0/8\n", OPEN_V4("0.0.0.0:1080"));
-	finish_case("listen *:1080\nallow from 127.1.0.0/16\n", OPEN_V4("0.0.0.0:1080"));
-	finish_case("listen *:1080\nallow from ::1\n", OPEN_V4("0.0.0.0:1080"));
-	finish_case("listen *:1080\nallow from ::ffff:127.0.0.1\n", OPEN_V4("0.0.0.0:1080"));
-	finish_case("listen *:1080\ndeny *\n", OPEN_V4("0.0.0.0:1080"));
-	finish_case("listen *:1080\ndeny from 10.0.0.0/8\n", OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen *:1080\nallow from 127.0.0.0/8\n",
+		    "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen *:1080\nallow from 127.1.0.0/16\n",
+		    "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen *:1080\nallow from ::1\n", "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen *:1080\nallow from ::ffff:127.0.0.1\n",
+		    "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen *:1080\ndeny *\n", "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
+	finish_case("listen *:1080\ndeny from 10.0.0.0/8\n", "x.conf:1: " OPEN_V4("0.0.0.0:1080"));
 
 	/* The command line's -l and -U are what count. */
 	struct config_addr any;

@@ -572,17 +572,45 @@ START_TEST(pid_file_write_and_remove)
 {
 	char path[TEST_PATH_MAX], want[32], got[64];
 	struct stat sb;
+	long holder = -1;
 
 	snprintf(path, sizeof(path), "%s/hopsocks.pid", tmpdir);
 	write_file(path, "stale content that is longer than any pid\n");
-	ck_assert_int_eq(service_write_pid_file(path), 0);
+	int fd = service_lock_pid_file(path, &holder);
+	ck_assert_int_ge(fd, 0);
 	read_file(path, got, sizeof(got));
 	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(service_write_pid_file(fd), 0);
+	read_file(path, got, sizeof(got));
 	ck_assert_str_eq(got, want);
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert_int_eq(service_remove_pid_file(path), 0);
 	ck_assert_int_lt(stat(path, &sb), 0);
 	ck_assert_int_eq(service_remove_pid_file(path), -ENOENT);
+	close(fd);
+}
+END_TEST
+
+/* A second lock on a held pid file fails and names the holder; the file
+ * is left as it was. Once the first descriptor is closed, it is free. */
+START_TEST(pid_file_lock_is_exclusive)
+{
+	char path[TEST_PATH_MAX], want[32], got[64];
+	long holder = -1;
+
+	snprintf(path, sizeof(path), "%s/locked.pid", tmpdir);
+	int fd = service_lock_pid_file(path, &holder);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(service_lock_pid_file(path, &holder), -EWOULDBLOCK);
+	ck_assert_int_eq(holder, (long)getpid());
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	read_file(path, got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	close(fd);
+	fd = service_lock_pid_file(path, &holder);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
 }
 END_TEST
 
@@ -610,10 +638,11 @@ START_TEST(pid_file_refuses_symlink)
 	snprintf(path, sizeof(path), "%s/link.pid", tmpdir);
 	write_file(victim, "precious\n");
 	ck_assert_int_eq(symlink(victim, path), 0);
-	ck_assert_int_eq(service_write_pid_file(path), -ELOOP);
+	long holder;
+	ck_assert_int_eq(service_lock_pid_file(path, &holder), -ELOOP);
 	read_file(victim, got, sizeof(got));
 	ck_assert_str_eq(got, "precious\n");
-	ck_assert_int_eq(service_write_pid_file("/nonexistent-dir/x.pid"), -ENOENT);
+	ck_assert_int_eq(service_lock_pid_file("/nonexistent-dir/x.pid", &holder), -ENOENT);
 }
 END_TEST
 
@@ -789,6 +818,7 @@ static Suite *make_suite(void)
 	tc = tcase_create("pid_file");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, pid_file_write_and_remove);
+	tcase_add_test(tc, pid_file_lock_is_exclusive);
 	tcase_add_test(tc, pid_file_of_someone_else_stays);
 	tcase_add_test(tc, pid_file_refuses_symlink);
 	suite_add_tcase(s, tc);
