@@ -12,6 +12,8 @@
  *    can trust: every address's normalised text parses back to the same
  *    address, the resolver list is CSV of such addresses, timeouts that
  *    must be non-zero are;
+ *  - `hopsocks -T`'s output (config_dump) of such a config is itself a
+ *    config that parses, finishes and dumps to the same text;
  *  - the value parsers round-trip their normalised output;
  *  - a proxychains file gives 1..32 hops whose display form parses back
  *    to the same hop, a length that fits, a step timeout; an error names a
@@ -21,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "config/config_dump.h"
 #include "config/config_load.h"
 #include "config/config_pcfile.h"
 #include "config/config_value.h"
@@ -81,6 +84,40 @@ static void check_config(const struct config *cfg)
 	FUZZ_CHECK(cfg->pid_file == NULL || cfg->pid_file[0] != '\0');
 }
 
+/* cfg as `hopsocks -T` prints it, malloc'd. */
+static char *dump_text(const struct config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	FUZZ_CHECK(f != NULL);
+	config_dump(cfg, f);
+	FUZZ_CHECK(fclose(f) == 0);
+	return text;
+}
+
+/* The dump reads back as the same configuration. Chains from proxychains
+ * files are left out: this pure parse never reads the file. */
+static void check_dump_round_trip(const struct config *cfg)
+{
+	struct config again;
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < cfg->nchains; i++)
+		if (cfg->chains[i].pc_file != NULL)
+			return;
+	char *first = dump_text(cfg);
+	config_init(&again);
+	FUZZ_CHECK(config_parse_text(&again, "dump", first, strlen(first), err, sizeof(err)) == 0);
+	FUZZ_CHECK(config_finish(&again, err, sizeof(err)) == 0);
+	char *second = dump_text(&again);
+	FUZZ_CHECK(strcmp(first, second) == 0);
+	free(first);
+	free(second);
+	config_free(&again);
+}
+
 /* "NAME:LINE: message" -> LINE, or 0 if err does not look like that. */
 static unsigned error_line(const char *err)
 {
@@ -115,9 +152,10 @@ static void check_text(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		char ferr[CONFIG_ERR_MAX];
 
-		if (config_finish(&cfg, ferr, sizeof(ferr)) == 0)
+		if (config_finish(&cfg, ferr, sizeof(ferr)) == 0) {
 			check_config(&cfg);
-		else
+			check_dump_round_trip(&cfg);
+		} else
 			FUZZ_CHECK(ferr[0] != '\0');
 		config_free(&cfg);
 		return;
