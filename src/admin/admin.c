@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
+#include "config/config_value.h"
 #include "net/loop.h"
 #include "policy/snapshot.h"
 #include "proto/hop.h"
@@ -453,12 +454,16 @@ struct admin *admin_open(struct server *srv, char *err, size_t errlen)
 	const struct config *cfg = &snap->cfg;
 	struct config_addr addr = cfg->admin;
 	bool public = cfg->admin_public;
+	/* Messages start "FILE:LINE: admin ADDR" (the file is gone with the
+	 * snapshot by the time the socket is bound). */
+	char what[CONFIG_ERR_MAX];
+	config_err_at(cfg, addr.line, what, sizeof(what), "admin %s", addr.text);
 	bool clash = false;
 	for (size_t i = 0; i < cfg->nlisten && addr.len && !clash; i++) {
 		clash = admin_overlaps(&addr, &cfg->listen[i]);
 		if (clash)
-			snprintf(err, errlen, "admin %s: overlaps the listen address %s", addr.text,
-				 cfg->listen[i].text);
+			config_err_set(err, errlen, "%s: overlaps the listen address %s", what,
+				       cfg->listen[i].text);
 	}
 	snapshot_unref(snap);
 	if (addr.len == 0 || clash)
@@ -466,7 +471,7 @@ struct admin *admin_open(struct server *srv, char *err, size_t errlen)
 
 	struct admin *a = calloc(1, sizeof(*a));
 	if (!a) {
-		snprintf(err, errlen, "admin %s: out of memory", addr.text);
+		config_err_set(err, errlen, "%s: out of memory", what);
 		return NULL;
 	}
 	a->srv = srv;
@@ -477,8 +482,8 @@ struct admin *admin_open(struct server *srv, char *err, size_t errlen)
 	a->lfd = admin_listen(&addr);
 	if (a->lfd < 0) {
 		char ebuf[64];
-		snprintf(err, errlen, "admin %s: %s", addr.text,
-			 util_strerror(a->lfd, ebuf, sizeof(ebuf)));
+		config_err_set(err, errlen, "%s: %s", what,
+			       util_strerror(a->lfd, ebuf, sizeof(ebuf)));
 		admin_free(a);
 		return NULL;
 	}

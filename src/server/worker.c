@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "config/config_value.h"
 #include "net/resolve.h"
 #include "policy/auth_cache.h"
 #include "policy/snapshot.h"
@@ -177,8 +178,8 @@ static void worker_close_listeners(struct worker *w)
 	"the capability, 'setcap cap_net_bind_service=+ep' on the binary, or a port of 1024 " \
 	"or above)"
 
-static int worker_open_listener(struct worker *w, const struct config_addr *addr, char *err,
-				size_t errlen)
+static int worker_open_listener(struct worker *w, const struct config *cfg,
+				const struct config_addr *addr, char *err, size_t errlen)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -208,10 +209,11 @@ static int worker_open_listener(struct worker *w, const struct config_addr *addr
 			close(fd);
 		free(l);
 		char ebuf[64];
-		snprintf(err, errlen, "listen %s: %s%s", addr->text,
-			 util_strerror(rc, ebuf, sizeof(ebuf)),
-			 rc == -EACCES && util_sa_port(&addr->ss) < 1024 ? PRIVILEGED_PORT_HINT
-									 : "");
+		/* "FILE:LINE: listen ADDR: error" when the address came from the file. */
+		config_err_at(cfg, addr->line, err, errlen, "listen %s: %s%s", addr->text,
+			      util_strerror(rc, ebuf, sizeof(ebuf)),
+			      rc == -EACCES && util_sa_port(&addr->ss) < 1024 ? PRIVILEGED_PORT_HINT
+									      : "");
 		return -1;
 	}
 	l->next = w->listeners;
@@ -240,7 +242,7 @@ static void worker_reconcile_listeners(struct worker *w, const struct config *cf
 			l->keep = true;
 			continue;
 		}
-		if (worker_open_listener(w, &cfg->listen[i], err, sizeof(err)) < 0) {
+		if (worker_open_listener(w, cfg, &cfg->listen[i], err, sizeof(err)) < 0) {
 			log_error("reload: worker %u: %s", w->id, err);
 			continue;
 		}
@@ -395,7 +397,7 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	}
 	const struct config *cfg = &w->ctx.snap->cfg;
 	for (size_t i = cfg->nlisten; i-- > 0;)
-		if (worker_open_listener(w, &cfg->listen[i], err, errlen) < 0)
+		if (worker_open_listener(w, cfg, &cfg->listen[i], err, errlen) < 0)
 			return -1;
 	return 0;
 }

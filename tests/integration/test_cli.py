@@ -710,7 +710,7 @@ def t_low_port_hint(ctx):
 
 
 @suite.test("a start that fails (port taken by a listener without SO_REUSEPORT) exits 1 with "
-            "the reason and no all-zero stats line")
+            "the reason, FILE:LINE when the address is from the file, and no stats line")
 def t_failed_start_no_stats(ctx):
     import socket
     taken = socket.socket()
@@ -719,10 +719,20 @@ def t_failed_start_no_stats(ctx):
     with taken:
         port = taken.getsockname()[1]
         run = run_hopsocks(["-l", "127.0.0.1:%d" % port])
-    err = run.stderr.decode()
-    check_eq(run.returncode, 1, "exit status (%r)" % err)
-    check("listen 127.0.0.1:%d: Address already in use" % port in err, "reason: %r" % err)
-    check(" stats " not in err, "a failed start logged a stats line: %r" % err)
+        err = run.stderr.decode()
+        check_eq(run.returncode, 1, "exit status (%r)" % err)
+        check_eq(err, "hopsocks: listen 127.0.0.1:%d: Address already in use\n" % port,
+                 "stderr with -l")
+        # From the file, the message names the line; the admin address too.
+        conf = write(ctx, "taken.conf", "log info\nlisten 127.0.0.1:%d\n" % port)
+        run = run_hopsocks(["-c", conf])
+        check_eq(run.stderr.decode(), "hopsocks: %s:2: listen 127.0.0.1:%d: Address already "
+                 "in use\n" % (conf, port), "stderr with listen in the file")
+        conf = write(ctx, "taken-admin.conf", "listen 127.0.0.1:%d\n\nadmin 127.0.0.1:%d\n"
+                     % (free_port(), port))
+        run = run_hopsocks(["-c", conf])
+        check_eq(run.stderr.decode(), "hopsocks: %s:3: admin 127.0.0.1:%d: Address already "
+                 "in use\n" % (conf, port), "stderr with admin in the file")
 
 
 # ------------------------------------------------------ the pid file
