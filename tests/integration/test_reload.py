@@ -784,7 +784,11 @@ def t_broken_user_file(ctx):
             bob_line = f.read()
         with open(path, "w") as f:
             f.write(bob_line + "mallory:this-is-not-a-hash\n")
-        reload_fails(hs, "%s:2: password hash is not a libsodium argon2id or argon2i string" % path)
+        # The error names the config line of "users", then the user file's own line.
+        with open(hs.conf_path) as f:
+            users_line = [i for i, line in enumerate(f, 1) if line.startswith("users ")][0]
+        reload_fails(hs, "%s:%d: users: %s:2: password hash is not a libsodium argon2id or "
+                     "argon2i string" % (hs.conf_path, users_line, path))
         sock, _, _ = socks5_open(hs.addr, *echo.addr, auth=("alice", "alice-secret"))
         with sock:
             roundtrip(sock, 50000, 32, "a new session of alice after the failed reload")
