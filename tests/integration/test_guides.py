@@ -34,8 +34,8 @@ import tempfile
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, SRCDIR, Skip, Suite, TestFailure,  # noqa: E402
-                     check, check_eq, eventually_eq, missing, run_client,
-                     write_users)
+                     check, check_eq, connect, eventually_eq, missing, read_socks5_reply,
+                     recv_exact, run_client, show, socks5_request, write_users)
 from dnsserver import DnsServer  # noqa: E402
 from servers import (HttpServer, Microsocks, SshDynamic, Sshd, TcpServer,  # noqa: E402
                      Tinyproxy, pattern, sha256)
@@ -136,7 +136,8 @@ def need(cls):
 
 
 @suite.test("recipe 1 for real: sshd and 'ssh -N -D' on loopback, hopsocks with the recipe's "
-            "config: a 300 kB download through it has the right SHA-256, route=ssh")
+            "config: a 300 kB download through it has the right SHA-256, route=ssh; RESOLVE "
+            "gets 05 07")
 def t_ssh_share(ctx):
     need(Sshd)
     need(SshDynamic)
@@ -152,6 +153,13 @@ def t_ssh_share(ctx):
     rec = hs.wait_access(lambda r: r.get("cmd") == "connect")
     check_eq((rec.get("route"), rec.get("result")), ("ssh", "ok"),
              "route and result of %r" % rec["_line"])
+    # What the guide says of torsocks' name lookups (Tor's RESOLVE, 0xF0)
+    # through ssh -D: "command not supported".
+    with connect(hs.addr) as sock:
+        sock.sendall(b"\x05\x01\x00" + socks5_request("www.guide.example", 0, cmd=0xF0))
+        check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x00", "method selection")
+        rep, _, _, raw = read_socks5_reply(sock)
+        check_eq(rep, 0x07, "REP of RESOLVE through ssh -D (%s)" % show(raw))
 
 
 # ------------------------------------------------ recipe 2: PAC + Chromium
