@@ -53,12 +53,21 @@ THROTTLE_FAILURES = 4
 FOREIGN = "10.9.9.9"
 # Names that carry a complete failed-login record from FOREIGN: behind a
 # newline (RFC 1929 takes any byte), and behind spaces and a quote on one
-# line (HTTP Basic refuses control characters).  Escaped, each stays inside
-# the quotes of its own line.
+# line (HTTP Basic refuses control characters, and its user name ends at
+# the first ':', so that one has none).  Escaped, each stays inside the
+# quotes of its own line.
 FORGED_NEWLINE = ("x' from %s\nclient %s:1: authentication failed for user 'y" % (FOREIGN, FOREIGN))
 FORGED_LINE = ("x'\n2026-01-01T00:00:00.000Z hopsocks[1]: warn client %s:1 session 7: "
                "authentication failed for user 'y" % FOREIGN)
-FORGED_SPACES = ("y' from %s client %s:1: authentication failed for user 'z" % (FOREIGN, FOREIGN))
+FORGED_SPACES = ("y' from %s client %s authentication failed for user 'z" % (FOREIGN, FOREIGN))
+FORGED = (FORGED_NEWLINE, FORGED_LINE, FORGED_SPACES)
+
+
+def log_escaped(name):
+    """A user name as hopsocks(8) LOGGING escapes it: bytes 0x21..0x7e
+    as they are, but for backslash and both quotes; every other byte \\xHH."""
+    return "".join(chr(b) if 0x20 < b < 0x7f and chr(b) not in "\\'\"" else "\\x%02x" % b
+                   for b in name.encode())
 
 RESPONSE_200 = b"HTTP/1.1 200 Connection established\r\n\r\n"
 
@@ -193,6 +202,10 @@ def real_run(ctx):
              "'authentication failed' lines hopsocks wrote")
     check_eq(text.count(": too many failed authentications: blocked for 600000 ms"),
              len(blocks), "throttle lines hopsocks wrote")
+    # The forged names reached the log whole, escaped.
+    for name in FORGED:
+        check("authentication failed for user '%s'\n" % log_escaped(name) in text,
+              "no failed-login line with the whole forged name %r escaped" % name)
     _RUN.update(log=text, pid=hs.pid, failures=failures, blocks=blocks, good=good)
     return _RUN
 
