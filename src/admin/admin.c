@@ -34,6 +34,7 @@
 #include "proto/hop.h"
 #include "server/worker.h"
 #include "session/chain.h"
+#include "session/session_list.h"
 
 #define ADMIN_LINGER_MS 1000
 #define ADMIN_BACKLOG	64
@@ -165,7 +166,12 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 
 	struct admin_listener_view *lv = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*lv));
 	struct admin_hop_view *hv = calloc(nhops ? nhops : 1, sizeof(*hv));
-	bool ok = lv && hv;
+	/* Only the page lists sessions; /metrics has no per-session series. */
+	struct session_info *sv = html ? calloc(SESSION_LIST_MAX, sizeof(*sv)) : NULL;
+	size_t nsessions = 0, sessions_all = 0;
+	bool ok = lv && hv && (sv || !html);
+	if (ok && html)
+		nsessions = server_sessions_top(a->srv, sv, SESSION_LIST_MAX, &sessions_all);
 	if (ok) {
 		for (size_t i = 0; i < cfg->nlisten; i++) {
 			lv[i].addr = cfg->listen[i].text;
@@ -203,11 +209,16 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 			.nlisteners = cfg->nlisten,
 			.hops = hv,
 			.nhops = nhops,
+			.sessions = sv,
+			.nsessions = nsessions,
+			.sessions_all = sessions_all,
+			.now_ms = now,
 		};
 		ok = html ? admin_format_html(&v, body) : admin_format_metrics(&v, body);
 	}
 	free(lv);
 	free(hv);
+	free(sv);
 	snapshot_unref(snap);
 	return ok;
 }
