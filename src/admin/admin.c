@@ -523,6 +523,8 @@ int admin_run(struct admin *a, char *err, size_t errlen)
 			 util_strerror(rc, ebuf, sizeof(ebuf)));
 		return -1;
 	}
+	/* The workers publish their live sessions from now on. */
+	atomic_store(&a->srv->boards_wanted, true);
 	log_info("admin listener on http://%s/ (status page, /metrics, /health)", a->addr);
 	if (a->public && !util_sa_is_loopback(&a->ss))
 		log_warn("admin listener on %s is public: it has no authentication, anyone who "
@@ -546,6 +548,7 @@ void admin_stop(struct admin *a)
 	if (!a)
 		return;
 	if (a->started) {
+		atomic_store(&a->srv->boards_wanted, false);
 		uint64_t one = 1;
 		if (write(a->stop_fd, &one, sizeof(one)) < 0)
 			log_error("admin: cannot signal the admin thread: %s", strerror(errno));

@@ -87,8 +87,7 @@ static void worker_on_fold(struct loop *loop, void *arg)
 {
 	struct worker *w = arg;
 	session_list_fold(&w->ctx);
-	/* Only an admin listener reads the board (it changes at restart only). */
-	if (w->ctx.snap->cfg.admin.len)
+	if (atomic_load_explicit(&w->srv->boards_wanted, memory_order_relaxed))
 		worker_publish_board(w);
 	if (w->ctx.sessions)
 		loop_timer_set(loop, &w->fold, WORKER_FOLD_MS);

@@ -51,8 +51,11 @@ struct server {
 	/* What every session shares: the connection count, the verification
 	 * pool, the throttle, the limits. */
 	struct session_shared shared;
-	/* Every worker's live-session board, for the status page. */
+	/* Every worker's live-session board, for the status page, and
+	 * whether anyone reads them: the admin thread sets it while it runs,
+	 * and workers publish their boards only then. */
 	struct worker_board *boards;
+	atomic_bool boards_wanted;
 };
 
 /* The status page's session list: the up to cap live sessions of all
