@@ -567,6 +567,10 @@ def test_live_bytes(ctx):
     check(0 < m(got, "hopsocks_spliced_bytes_total") <= 2 * sent,
           "spliced bytes %d, want some of the %d relayed"
           % (m(got, "hopsocks_spliced_bytes_total"), 2 * sent))
+    # A last step and the end at once, before the next fold can see it
+    # (or just after): the end must add exactly what the folds did not.
+    echo_transfer(s, 77777, seed=11, what="the last step")
+    sent += 77777
     s.close()
     after = quiet(port)
     check_eq(bytes_now(port), (base[0] + sent, base[1] + sent), "bytes once the session ended")
