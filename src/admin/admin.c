@@ -528,7 +528,8 @@ int admin_run(struct admin *a, char *err, size_t errlen)
 	log_info("admin listener on http://%s/ (status page, /metrics, /health)", a->addr);
 	if (a->public && !util_sa_is_loopback(&a->ss))
 		log_warn("admin listener on %s is public: it has no authentication, anyone who "
-			 "can reach it reads the user names and upstreams it shows",
+			 "can reach it reads the user names, upstreams and live sessions "
+			 "(clients, destinations) it shows",
 			 a->addr);
 	return 0;
 }
