@@ -35,6 +35,7 @@
 #include "proto/hop.h"
 #include "server/worker.h"
 #include "session/chain.h"
+#include "session/session_list.h"
 
 #define ADMIN_LINGER_MS 1000
 #define ADMIN_BACKLOG	64
@@ -166,7 +167,12 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 
 	struct admin_listener_view *lv = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*lv));
 	struct admin_hop_view *hv = calloc(nhops ? nhops : 1, sizeof(*hv));
-	bool ok = lv && hv;
+	/* Only the page lists sessions; /metrics has no per-session series. */
+	struct session_info *sv = html ? calloc(SESSION_LIST_MAX, sizeof(*sv)) : NULL;
+	size_t nsessions = 0, sessions_all = 0;
+	bool ok = lv && hv && (sv || !html);
+	if (ok && html)
+		nsessions = server_sessions_top(a->srv, sv, SESSION_LIST_MAX, &sessions_all);
 	if (ok) {
 		for (size_t i = 0; i < cfg->nlisten; i++) {
 			lv[i].addr = cfg->listen[i].text;
@@ -204,11 +210,16 @@ static bool admin_render(struct admin *a, bool html, struct admin_buf *body)
 			.nlisteners = cfg->nlisten,
 			.hops = hv,
 			.nhops = nhops,
+			.sessions = sv,
+			.nsessions = nsessions,
+			.sessions_all = sessions_all,
+			.now_ms = now,
 		};
 		ok = html ? admin_format_html(&v, body) : admin_format_metrics(&v, body);
 	}
 	free(lv);
 	free(hv);
+	free(sv);
 	snapshot_unref(snap);
 	return ok;
 }
@@ -517,10 +528,13 @@ int admin_run(struct admin *a, char *err, size_t errlen)
 			 util_strerror(rc, ebuf, sizeof(ebuf)));
 		return -1;
 	}
+	/* The workers publish their live sessions from now on. */
+	atomic_store(&a->srv->boards_wanted, true);
 	log_info("admin listener on http://%s/ (status page, /metrics, /health)", a->addr);
 	if (a->public && !util_sa_is_loopback(&a->ss))
 		log_warn("admin listener on %s is public: it has no authentication, anyone who "
-			 "can reach it reads the user names and upstreams it shows",
+			 "can reach it reads the user names, upstreams and live sessions "
+			 "(clients, destinations) it shows",
 			 a->addr);
 	return 0;
 }
@@ -540,6 +554,7 @@ void admin_stop(struct admin *a)
 	if (!a)
 		return;
 	if (a->started) {
+		atomic_store(&a->srv->boards_wanted, false);
 		uint64_t one = 1;
 		if (write(a->stop_fd, &one, sizeof(one)) < 0)
 			log_error("admin: cannot signal the admin thread: %s", strerror(errno));

@@ -342,8 +342,8 @@ static void prom_traffic(struct admin_buf *b, const struct stats *s)
 		  "result", "ok", stats_get(s, connects_ok), "failed",
 		  stats_get(s, connects_failed));
 	prom_pair(b, "hopsocks_bytes_total",
-		  "Bytes relayed (TCP, and UDP payload), added when a session ends; "
-		  "up is client to target.",
+		  "Bytes relayed (TCP, and UDP payload), added while sessions run (at most "
+		  "about a second behind); up is client to target.",
 		  "direction", "up", stats_get(s, bytes_up), "down", stats_get(s, bytes_down));
 	prom_single(b, "hopsocks_spliced_bytes_total", "counter",
 		    "The part of the TCP bytes relayed that went by splice(2), never through "
@@ -374,7 +374,7 @@ static void prom_traffic(struct admin_buf *b, const struct stats *s)
 	prom_single(b, "hopsocks_udp_associations_total", "counter", "UDP associations opened.",
 		    LL(stats_get(s, udp_associations)));
 	prom_pair(b, "hopsocks_udp_datagrams_total",
-		  "UDP datagrams relayed, added when the association ends; up is client to target.",
+		  "UDP datagrams relayed, added while associations run; up is client to target.",
 		  "direction", "up", stats_get(s, udp_datagrams_up), "down",
 		  stats_get(s, udp_datagrams_down));
 	prom_single(b, "hopsocks_udp_dropped_total", "counter",
@@ -428,7 +428,7 @@ static void prom_users(struct admin_buf *b, const struct stats *s)
 		prom_sample(b, "hopsocks_user_sessions_total", LL(stats_get(users[i], sessions)),
 			    "user", users[i]->name, (const char *)NULL);
 	prom_family(b, "hopsocks_user_bytes_total", "counter",
-		    "Bytes relayed for the user, added when a session ends.");
+		    "Bytes relayed for the user, added while sessions run.");
 	for (size_t i = 0; i < n; i++) {
 		prom_sample(b, "hopsocks_user_bytes_total", LL(stats_get(users[i], bytes_up)),
 			    "user", users[i]->name, "direction", "up", (const char *)NULL);

@@ -86,6 +86,8 @@ struct admin_hop_view {
 	uint64_t attempts, failures;
 };
 
+struct session_info;
+
 struct admin_view {
 	const struct stats *stats;
 	const char *version;
@@ -100,6 +102,12 @@ struct admin_view {
 	size_t nlisteners;
 	const struct admin_hop_view *hops;
 	size_t nhops;
+	/* Live sessions, the most bytes first (session/session_list.h): the
+	 * page lists nsessions of sessions_all; started_ms is on the same
+	 * monotonic clock as now_ms. */
+	const struct session_info *sessions;
+	size_t nsessions, sessions_all;
+	uint64_t now_ms;
 };
 
 /* The /metrics body (Prometheus text exposition format 0.0.4); false when

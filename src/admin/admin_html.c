@@ -9,6 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/log.h"
+#include "proto/target.h"
+#include "session/session_list.h"
+
 #define U(x) ((unsigned long long)(x))
 
 static const char page_style[] =
@@ -254,6 +258,65 @@ static void html_hops(struct admin_buf *b, const struct admin_view *v)
 	admin_buf_puts(b, "</tbody></table>\n");
 }
 
+/* One live session's row. Client-chosen names (the target, a SOCKS4
+ * USERID) are shown as the access log shows them (\xHH escapes), then
+ * escaped for HTML, so the page and the log read the same. */
+static void html_session_row(struct admin_buf *b, const struct admin_view *v,
+			     const struct session_info *si)
+{
+	char client[64], target[TARGET_TEXT_MAX], user[LOG_ESC_SIZE(AUTH_NAME_MAX)], age[64];
+	sockaddr_format(&si->client.sa, client, sizeof(client));
+	target_format(&si->target, target, sizeof(target));
+	log_esc(user, sizeof(user), si->user);
+	uint64_t age_s = v->now_ms > si->started_ms ? (v->now_ms - si->started_ms) / 1000 : 0;
+	human_duration(age_s, age, sizeof(age));
+
+	admin_buf_puts(b, "<tr data-client=\"");
+	admin_escape_html(b, client);
+	admin_buf_puts(b, "\"><td>");
+	admin_escape_html(b, client);
+	admin_buf_puts(b, "</td><td>");
+	admin_escape_html(b, user);
+	admin_buf_printf(b, "</td><td>%s</td><td>%s</td><td>", session_list_proto_name(si->proto),
+			 session_list_cmd_name(si->cmd));
+	admin_escape_html(b, target);
+	admin_buf_puts(b, "</td><td>");
+	admin_escape_html(b, si->route[0] ? si->route : "-");
+	admin_buf_printf(b, "</td><td>%s</td><td class=\"n\" data-seconds=\"%llu\">%s</td>",
+			 session_list_state_name(si->state), U(age_s), age);
+	cell_bytes(b, NULL, si->up);
+	cell_bytes(b, NULL, si->down);
+	admin_buf_puts(b, "</tr>");
+}
+
+static void html_sessions(struct admin_buf *b, const struct admin_view *v)
+{
+	admin_buf_puts(b, "<h2>Live sessions</h2>");
+	if (v->nsessions == 0) {
+		admin_buf_printf(b,
+				 "<p class=\"empty\" id=\"sessions\" data-total=\"%zu\">"
+				 "No sessions open.</p>\n",
+				 v->sessions_all);
+		return;
+	}
+	admin_buf_printf(b, "<p id=\"sessions-count\" data-total=\"%zu\" data-listed=\"%zu\">",
+			 v->sessions_all, v->nsessions);
+	if (v->nsessions < v->sessions_all)
+		admin_buf_printf(b, "The %zu with the most bytes of %zu sessions open.",
+				 v->nsessions, v->sessions_all);
+	else
+		admin_buf_printf(b, "%zu session%s open.", v->sessions_all,
+				 v->sessions_all == 1 ? "" : "s");
+	admin_buf_printf(b, " <small>As the workers saw them up to a second ago.</small></p>");
+	admin_buf_puts(b, "<table id=\"sessions\"><thead><tr><th>Client</th><th>User</th>"
+			  "<th>Protocol</th><th>Command</th><th>Target</th><th>Route</th>"
+			  "<th>State</th><th>Age</th><th>Bytes up</th><th>Bytes down</th>"
+			  "</tr></thead><tbody>");
+	for (size_t i = 0; i < v->nsessions; i++)
+		html_session_row(b, v, &v->sessions[i]);
+	admin_buf_puts(b, "</tbody></table>\n");
+}
+
 /* A small two-column table of named counters. */
 struct kv {
 	const char *id, *label;
@@ -323,6 +386,7 @@ bool admin_format_html(const struct admin_view *v, struct admin_buf *b)
 {
 	html_header(b, v);
 	html_cards(b, v);
+	html_sessions(b, v);
 	html_listeners(b, v);
 	html_commands(b, v->stats);
 	html_users(b, v->stats);

@@ -83,16 +83,23 @@ void stats_session_begin(struct stats *s, struct stats_session *ss, unsigned pro
 	}
 }
 
-void stats_session_end(struct stats *s, struct stats_session *ss, uint64_t up, uint64_t down)
+void stats_session_bytes(const struct stats_session *ss, uint64_t up, uint64_t down)
+{
+	if (!ss->counted || !ss->user)
+		return;
+	if (up)
+		stats_add(ss->user, bytes_up, up);
+	if (down)
+		stats_add(ss->user, bytes_down, down);
+}
+
+void stats_session_end(struct stats *s, struct stats_session *ss)
 {
 	if (!ss->counted)
 		return;
 	stats_add(s, cmd_active[ss->proto][ss->cmd], -1);
-	if (ss->user) {
+	if (ss->user)
 		stats_add(ss->user, active, -1);
-		stats_add(ss->user, bytes_up, up);
-		stats_add(ss->user, bytes_down, down);
-	}
 	memset(ss, 0, sizeof(*ss));
 }
 

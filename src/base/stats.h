@@ -10,8 +10,8 @@
  * written, then published. Entries are never removed, so a pointer to one
  * stays valid as long as the struct stats does; a key that finds no free
  * slot is not tracked and counted in *_overflow. Tables are touched when a
- * session starts or ends, a hop is tried, or a listener is opened -- never
- * per byte. */
+ * session starts or ends, a hop is tried, or a listener is opened, and a
+ * user's bytes once a second while its sessions run -- never per byte. */
 #ifndef HOPSOCKS_STATS_H
 #define HOPSOCKS_STATS_H
 
@@ -58,7 +58,7 @@ struct stats_user {
 	char name[STATS_USER_NAME_MAX + 1];
 	atomic_long active;	 /* sessions of this user open now */
 	atomic_ulong sessions;	 /* sessions that carried out a request */
-	atomic_ulong bytes_up;	 /* client -> target, added when a session ends */
+	atomic_ulong bytes_up;	 /* client -> target, as sessions run (stats_session_bytes) */
 	atomic_ulong bytes_down; /* target -> client */
 	atomic_ulong auth_failed;
 };
@@ -143,9 +143,14 @@ struct stats_session {
  * session already counted does nothing. */
 void stats_session_begin(struct stats *s, struct stats_session *ss, unsigned proto, unsigned cmd,
 			 const char *user);
-/* The session ended having moved these bytes (relayed, or UDP payload).
+/* The session moved up and down more bytes (relayed, or UDP payload)
+ * since it last said so: add them to its user's counters. The caller adds
+ * them to the totals (bytes_up, bytes_down), which count sessions that
+ * never ran a request too. Safe on a session never counted (no-op). */
+void stats_session_bytes(const struct stats_session *ss, uint64_t up, uint64_t down);
+/* The session ended (its bytes are in already: stats_session_bytes).
  * Safe on a session never counted; clears ss. */
-void stats_session_end(struct stats *s, struct stats_session *ss, uint64_t up, uint64_t down);
+void stats_session_end(struct stats *s, struct stats_session *ss);
 
 /* ---- the keyed tables ---- */
 

@@ -23,6 +23,7 @@
 #include "proto/target.h"
 #include "server/service.h"
 #include "session/session.h"
+#include "session/session_list.h"
 
 #define WORKER_ACCEPT_BATCH	  64
 #define WORKER_ACCEPT_PAUSE_MS	  100
@@ -31,6 +32,8 @@
 #define WORKER_SPARE_BUFFERS	  64
 #define WORKER_AUTH_CACHE_ENTRIES 1024
 #define WORKER_AUTH_CACHE_AGE_MS  (10 * 60 * 1000)
+/* How often live sessions' bytes reach the counters (and the board). */
+#define WORKER_FOLD_MS 1000
 
 #define WORKER_CTL_STOP	  0x1u
 #define WORKER_CTL_RELOAD 0x2u
@@ -54,6 +57,67 @@ void server_publish(struct server *srv, struct snapshot *snap)
 	pthread_mutex_unlock(&srv->snap_lock);
 	/* Outside the lock: the last unref frees, which takes a while. */
 	snapshot_unref(old);
+}
+
+/* ---- live sessions: the fold and the board ---- */
+
+/* Fill the spare array with the top sessions and swap it in: the lock is
+ * held for a pointer swap, never while sessions are walked. */
+static void worker_publish_board(struct worker *w)
+{
+	if (!w->board_spare) {
+		w->board_spare = calloc(SESSION_LIST_MAX, sizeof(*w->board_spare));
+		if (!w->board_spare)
+			return; /* the page keeps the last list; the next tick tries again */
+	}
+	size_t total = 0;
+	size_t n = session_list_top(&w->ctx, w->board_spare, SESSION_LIST_MAX, &total);
+	pthread_mutex_lock(&w->board.lock);
+	struct session_info *old = w->board.items;
+	w->board.items = w->board_spare;
+	w->board.n = n;
+	w->board.total = total;
+	pthread_mutex_unlock(&w->board.lock);
+	w->board_spare = old;
+}
+
+/* Armed at accept and re-armed while sessions live, so an idle worker
+ * does not wake up for it. The tick after the last session ended
+ * publishes the empty board. */
+static void worker_on_fold(struct loop *loop, void *arg)
+{
+	struct worker *w = arg;
+	session_list_fold(&w->ctx);
+	if (atomic_load_explicit(&w->srv->boards_wanted, memory_order_relaxed))
+		worker_publish_board(w);
+	if (w->ctx.sessions)
+		loop_timer_set(loop, &w->fold, WORKER_FOLD_MS);
+}
+
+size_t server_sessions_top(struct server *srv, struct session_info *out, size_t cap, size_t *total)
+{
+	/* Each board's best, merged: append, sort, keep cap. */
+	struct session_info *all = calloc(2 * cap + 1, sizeof(*all));
+	size_t n = 0;
+	*total = 0;
+	if (!all)
+		return 0;
+	for (struct worker_board *b = srv->boards; b; b = b->next) {
+		pthread_mutex_lock(&b->lock);
+		size_t k = b->n < cap ? b->n : cap;
+		if (k)
+			memcpy(all + n, b->items, k * sizeof(*all));
+		*total += b->total;
+		pthread_mutex_unlock(&b->lock);
+		n += k;
+		qsort(all, n, sizeof(*all), session_info_cmp);
+		if (n > cap)
+			n = cap;
+	}
+	if (n)
+		memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
 }
 
 /* ---- accepting ---- */
@@ -135,6 +199,8 @@ static void worker_on_accept(struct loop *loop, void *arg, unsigned events)
 		}
 		stats_listener_accepted(l->accepted);
 		session_start(&w->ctx, fd, (struct sockaddr *)&peer, len);
+		if (!loop_timer_armed(&w->fold))
+			loop_timer_set(loop, &w->fold, WORKER_FOLD_MS);
 	}
 }
 
@@ -361,6 +427,9 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	w->srv = srv;
 	w->ctl_fd = -1;
 	w->auth_done.eventfd = -1;
+	pthread_mutex_init(&w->board.lock, NULL);
+	w->board.next = srv->boards;
+	srv->boards = &w->board;
 	buf_pool_init(&w->bufs, WORKER_SPARE_BUFFERS);
 	w->ctx.snap = server_snapshot(srv);
 	pipe_pool_init(&w->pipes, w->ctx.snap->cfg.splice_pipes);
@@ -378,6 +447,7 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	}
 	loop_timer_init(&w->accept_pause, worker_on_accept_pause_end, w);
 	loop_timer_init(&w->drain, worker_on_drain_end, w);
+	loop_timer_init(&w->fold, worker_on_fold, w);
 	loop_io_init(&w->ctl_io, worker_on_ctl, w);
 	loop_io_init(&w->auth_io, worker_on_auth_done, w);
 
@@ -439,6 +509,7 @@ void worker_destroy(struct worker *w)
 		loop_io_del(w->ctx.net.loop, &w->auth_io);
 		loop_timer_cancel(w->ctx.net.loop, &w->accept_pause);
 		loop_timer_cancel(w->ctx.net.loop, &w->drain);
+		loop_timer_cancel(w->ctx.net.loop, &w->fold);
 	}
 	resolver_free(w->ctx.net.resolver);
 	/* Deferred frees (sessions and listeners closed above) run here. */
@@ -452,5 +523,17 @@ void worker_destroy(struct worker *w)
 	pipe_pool_destroy(&w->pipes);
 	free(w->ctx.udp_scratch);
 	snapshot_unref(w->ctx.snap);
+	if (w->srv) {
+		/* No admin thread runs now (see struct worker_board). */
+		for (struct worker_board **p = &w->srv->boards; *p; p = &(*p)->next) {
+			if (*p == &w->board) {
+				*p = w->board.next;
+				break;
+			}
+		}
+		pthread_mutex_destroy(&w->board.lock);
+		free(w->board.items);
+		free(w->board_spare);
+	}
 	memset(w, 0, sizeof(*w));
 }

@@ -19,6 +19,23 @@
 #include "session/session_ctx.h"
 
 struct snapshot;
+struct session_info;
+
+/* What a worker shows the status page of its live sessions: the ones with
+ * the most bytes (SESSION_LIST_MAX), copied at each fold tick. The worker
+ * fills a private array without the lock, then swaps it in under the
+ * lock; the admin thread copies out under the lock. */
+struct worker_board {
+	pthread_mutex_t lock;
+	struct session_info *items; /* NULL until the first publication */
+	size_t n;		    /* entries in items */
+	size_t total;		    /* the worker's live sessions, all of them */
+	/* The server's list (server.boards). Linked by worker_init and
+	 * unlinked by worker_destroy, on the main thread, while no admin
+	 * thread runs: the admin thread starts after every worker_init and
+	 * stops before the first worker_destroy. */
+	struct worker_board *next;
+};
 
 /* What every worker shares. The configuration is reached through the
  * current snapshot, which a reload replaces (under snap_lock); everything
@@ -34,7 +51,18 @@ struct server {
 	/* What every session shares: the connection count, the verification
 	 * pool, the throttle, the limits. */
 	struct session_shared shared;
+	/* Every worker's live-session board, for the status page, and
+	 * whether anyone reads them: the admin thread sets it while it runs,
+	 * and workers publish their boards only then. */
+	struct worker_board *boards;
+	atomic_bool boards_wanted;
 };
+
+/* The status page's session list: the up to cap live sessions of all
+ * workers with the most bytes, most first, into out; *total is how many
+ * live sessions the workers last published in all. Returns how many were
+ * written. Thread-safe (takes each board's lock in turn). */
+size_t server_sessions_top(struct server *srv, struct session_info *out, size_t cap, size_t *total);
 
 /* The current snapshot, with a reference for the caller. */
 struct snapshot *server_snapshot(struct server *srv);
@@ -79,6 +107,12 @@ struct worker {
 	struct loop_io ctl_io;
 	bool stopping;
 	struct loop_timer drain; /* graceful stop: the end of the drain time */
+
+	/* Once a second while it has sessions: fold their bytes into the
+	 * counters and, with an admin listener, publish the board. */
+	struct loop_timer fold;
+	struct worker_board board;
+	struct session_info *board_spare; /* the array the next publication fills */
 };
 
 /* Create the worker's loop, resolver and listening sockets. Errors are

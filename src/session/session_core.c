@@ -235,6 +235,56 @@ static uint64_t session_bytes_down(const struct session *s)
 	return all > s->reply_bytes ? all - s->reply_bytes : 0;
 }
 
+/* n less what was reported already (never below 0: a total the fold saw
+ * cannot shrink, but the guard keeps a mistake from wrapping around). */
+static uint64_t session_unreported(uint64_t n, uint64_t *reported)
+{
+	uint64_t d = n > *reported ? n - *reported : 0;
+	if (n > *reported)
+		*reported = n;
+	return d;
+}
+
+void session_bytes(const struct session *s, uint64_t *up, uint64_t *down)
+{
+	*up = s->relay.bytes[RELAY_UP];
+	*down = session_bytes_down(s);
+	if (s->udp) {
+		const struct udp_counters *c = udp_assoc_counters(s->udp);
+		*up += c->bytes_up;
+		*down += c->bytes_down;
+	}
+}
+
+void session_report_bytes(struct session *s)
+{
+	struct stats *st = s->ctx->net.stats;
+	uint64_t up, down;
+	uint64_t spliced = s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN];
+	session_bytes(s, &up, &down);
+	if (s->udp) {
+		uint64_t pkts_up, pkts_down;
+		udp_assoc_take_packets(s->udp, &pkts_up, &pkts_down);
+		if (pkts_up)
+			stats_add(st, udp_datagrams_up, pkts_up);
+		if (pkts_down)
+			stats_add(st, udp_datagrams_down, pkts_down);
+	}
+	uint64_t d_up = session_unreported(up, &s->reported_up);
+	uint64_t d_down = session_unreported(down, &s->reported_down);
+	uint64_t d_spliced = session_unreported(spliced, &s->reported_spliced);
+	/* Most sessions of a fold moved nothing in the last second: no
+	 * atomic operation on the shared counters for them. */
+	if (d_up)
+		stats_add(st, bytes_up, d_up);
+	if (d_down)
+		stats_add(st, bytes_down, d_down);
+	if (d_spliced)
+		stats_add(st, bytes_spliced, d_spliced);
+	if (d_up || d_down)
+		stats_session_bytes(&s->sstats, d_up, d_down);
+}
+
 static void session_log_access(struct session *s)
 {
 	/* Formatting the line is most of a short session's user-space cost
@@ -304,23 +354,14 @@ void session_close(struct session *s, const char *result)
 	session_set_state(s, S_DONE);
 
 	struct stats *st = s->ctx->net.stats;
-	stats_add(st, bytes_up, s->relay.bytes[RELAY_UP]);
-	stats_add(st, bytes_down, session_bytes_down(s));
-	stats_add(st, bytes_spliced, s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN]);
+	/* What the last fold did not see; the session leaves the list the
+	 * fold walks below, so nothing is counted twice. */
+	session_report_bytes(s);
 	/* A command still being set up stops here, and leaves its addr= for
 	 * the log line. */
 	session_setup_end(s);
 	session_log_access(s);
-	if (s->udp) {
-		const struct udp_counters *c = udp_assoc_counters(s->udp);
-		stats_add(st, udp_datagrams_up, c->pkts_up);
-		stats_add(st, udp_datagrams_down, c->pkts_down);
-		stats_add(st, bytes_up, c->bytes_up);
-		stats_add(st, bytes_down, c->bytes_down);
-	}
-	const struct udp_counters *uc = s->udp ? udp_assoc_counters(s->udp) : NULL;
-	stats_session_end(st, &s->sstats, s->relay.bytes[RELAY_UP] + (uc ? uc->bytes_up : 0),
-			  session_bytes_down(s) + (uc ? uc->bytes_down : 0));
+	stats_session_end(st, &s->sstats);
 	if (s->result && strcmp(s->result, "auth-failed") == 0 && session_users(s) &&
 	    userdb_find(session_users(s), session_user(s)))
 		stats_user_auth_failed(st, session_user(s));

@@ -74,7 +74,7 @@ struct session_setup {
 
 /* One per client connection, for its whole life: only what a relaying
  * (or UDP, or BIND) session still needs, each at its real size. An idle
- * relayed connection costs this struct (416 bytes; 1,552 when it held a
+ * relayed connection costs this struct (440 bytes; 1,552 when it held a
  * struct target, char user[256], the dial and three sockaddr_storage) and
  * its names, if any: relay buffers and pipes go back to the pool when
  * empty. Handshake messages are parsed into locals from relay.buf[UP]; the
@@ -121,6 +121,10 @@ struct session {
 	const char *result;	 /* access-log result word */
 	const char *route; /* access-log route: "direct", a chain name, or NULL (not routed) */
 	struct stats_session sstats; /* what stats_session_begin counted, for the end */
+	/* What the counters have been given of this session's bytes so far
+	 * (session_report_bytes): the worker's fold adds what moved since,
+	 * and the end only the rest, so every byte is counted once. */
+	uint64_t reported_up, reported_down, reported_spliced;
 };
 
 /* The user name, "" when there is none. */
@@ -189,6 +193,14 @@ void session_reply_and_close(struct session *s, const uint8_t *p, size_t n, cons
 void session_fail(struct session *s, uint8_t socks5_rep, const char *result);
 /* End the session now: access log, descriptors, memory (deferred). */
 void session_close(struct session *s, const char *result);
+/* Add to the process's counters (and the user's) what the session has
+ * moved since they were last told: relayed bytes, UDP payload and
+ * datagrams. The worker calls it for each live session once a second,
+ * session_close once more at the end. */
+void session_report_bytes(struct session *s);
+/* The bytes the session moved each way, as its access-log line counts
+ * them: relayed TCP bytes without our replies, plus UDP payload. */
+void session_bytes(const struct session *s, uint64_t *up, uint64_t *down);
 /* Recompute which events the client and target sockets wait for. */
 void session_update_interest(struct session *s);
 /* tfd is connected (CONNECT) or accepted (BIND); the success reply is

@@ -95,6 +95,8 @@ struct udp_assoc {
 	struct udp_lookup lookups[UDP_LOOKUPS_MAX];
 
 	struct udp_counters c;
+	/* Datagrams already given to the process's counters (udp_assoc_take_packets). */
+	uint64_t pkts_up_taken, pkts_down_taken;
 };
 
 /* Batching: datagrams are received with one recvmmsg(2) per up to
@@ -936,6 +938,14 @@ uint64_t udp_assoc_last_active(const struct udp_assoc *a)
 const struct udp_counters *udp_assoc_counters(const struct udp_assoc *a)
 {
 	return &a->c;
+}
+
+void udp_assoc_take_packets(struct udp_assoc *a, uint64_t *up, uint64_t *down)
+{
+	*up = a->c.pkts_up - a->pkts_up_taken;
+	*down = a->c.pkts_down - a->pkts_down_taken;
+	a->pkts_up_taken = a->c.pkts_up;
+	a->pkts_down_taken = a->c.pkts_down;
 }
 
 void udp_counters_format(const struct udp_counters *c, char *out, size_t cap)

@@ -61,6 +61,10 @@ void udp_assoc_free(struct udp_assoc *a);
 void udp_assoc_reply_addr(const struct udp_assoc *a, struct sockaddr_storage *out);
 uint64_t udp_assoc_last_active(const struct udp_assoc *a);
 const struct udp_counters *udp_assoc_counters(const struct udp_assoc *a);
+/* The datagrams relayed each way since the last call (the first: since
+ * the association opened), for the process's counters, which a session
+ * feeds as it runs and once more when it ends. */
+void udp_assoc_take_packets(struct udp_assoc *a, uint64_t *up, uint64_t *down);
 
 /* "pkts_up=1 pkts_down=1 drop_foreign=0 ..." for the access log. */
 void udp_counters_format(const struct udp_counters *c, char *out, size_t cap);

@@ -12,7 +12,13 @@ unknown user -- then checks every counter that traffic moves, exactly, in
 whole body), and finds the same numbers in the status page as headless
 Chromium renders it (--dump-dom).  The screenshot is kept and its path
 printed.  A chain with a dead and a live hop shows per-hop attempts,
-failures and up/down state.  The HTTP side: 404, 405, HEAD, a request over
+failures and up/down state.  While sessions run, the byte counters (total
+and per user, TCP by read/write and splice, UDP payload and datagrams)
+reach exactly the bytes already echoed, polled with a bounded wait, and
+equal them once the session ended; the status page lists the live
+sessions (client, user, target, route, bytes) with the most bytes first,
+a hostile target name escaped as the access log writes it, and at most 50
+with the count of all.  The HTTP side: 404, 405, HEAD, a request over
 8 KiB (431), a silent client dropped after 5 s, and at most 16 connections
 served at once.
 """
@@ -37,7 +43,8 @@ from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, chain_block,
                      socks5_auth, socks5_open, socks5_request, socks5_try, wait_until,
                      write_users)
 from harness import missing  # noqa: E402
-from servers import EchoServer, UdpEchoServer, pattern  # noqa: E402
+from servers import (EchoServer, ScriptedSocks5, UdpEchoServer, echo_transfer,  # noqa: E402
+                     pattern)
 
 suite = Suite()
 
@@ -194,7 +201,7 @@ class DomText(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         row = None
-        for key in ("data-user", "data-listener"):
+        for key in ("data-user", "data-listener", "data-client"):
             if key in a:
                 row = (key, a[key])
         if "data-chain" in a:
@@ -473,6 +480,240 @@ def test_hops(ctx):
     row2 = first_words(page.rows.get(("data-chain", "via/2")))
     check_eq(row1, ["via", "1", hops[0], "DOWN", "1", "1"], "hop 1 row")
     check_eq(row2, ["via", "2", hops[1], "UP", "2", "0"], "hop 2 row")
+
+
+# ------------------------------------------------------------------ live
+
+def bytes_now(port, user=None):
+    """(up, down) of hopsocks_bytes_total, or of the user's bytes."""
+    got = metrics(port)
+    if user is None:
+        return (m(got, "hopsocks_bytes_total", direction="up"),
+                m(got, "hopsocks_bytes_total", direction="down"))
+    key = ("hopsocks_user_bytes_total", frozenset({("user", user), ("direction", "up")}))
+    if key not in got:
+        return (0, 0)
+    return (m(got, "hopsocks_user_bytes_total", user=user, direction="up"),
+            m(got, "hopsocks_user_bytes_total", user=user, direction="down"))
+
+
+def wait_bytes(port, want, what, user=None):
+    """Poll /metrics until the byte counters (the user's, with user) reach
+    want = (up, down), a lower bound exact to the byte: the client has
+    read back every byte it sent, so the relay has delivered them. Then
+    they must equal it: nothing else moved bytes, and none counted twice."""
+    got = wait_until(lambda: (lambda b: b if b[0] >= want[0] and b[1] >= want[1] else None)(
+        bytes_now(port, user)), BOUND, 0.1)
+    check(got, "%s: the counters did not reach %s within %.0fs while the session ran "
+          "(now %s)" % (what, want, BOUND, bytes_now(port, user)))
+    check_eq(got, want, "%s: counters once they reached the bytes sent" % what)
+
+
+def session_rows(port):
+    """The live-session rows of the status page by client address, in page
+    order, and the (data-total, data-listed) of the list."""
+    status, _, body = http_get(port, "/")
+    check_eq(status, 200, "/ status")
+    page = DomText()
+    text = body.decode("utf-8")
+    page.feed(text)
+    rows = [(k[1], cells) for k, cells in page.rows.items() if k[0] == "data-client"]
+    mt = re.search(r'data-total="(\d+)"(?: data-listed="(\d+)")?', text)
+    check(mt, "no session count on the page")
+    return rows, (int(mt.group(1)), int(mt.group(2) or 0)), text
+
+
+def wait_row(port, client, done, what):
+    """Poll the page until the row of client satisfies done(cells)."""
+    found = {}
+
+    def ready():
+        rows, _, _ = session_rows(port)
+        cells = dict(rows).get(client)
+        found["last"] = cells
+        return cells is not None and done(first_words(cells))
+    check(wait_until(ready, BOUND, 0.1), "%s: no row for %s within %.0fs (last %s)"
+          % (what, client, BOUND, found.get("last")))
+    return first_words(found["last"])
+
+
+def client_text(sock):
+    return "%s:%d" % sock.getsockname()[:2]
+
+
+@suite.test("byte counters and per-user bytes advance while a session runs (echo by "
+            "read/write and splice), and end exact: no byte counted twice")
+def test_live_bytes(ctx):
+    users = write_users(ctx, {USER: PASSWORD})
+    hs, port = start_with_admin(ctx, config=["users %s" % users])
+    before = quiet(port, hs)
+    base = (m(before, "hopsocks_bytes_total", direction="up"),
+            m(before, "hopsocks_bytes_total", direction="down"))
+    echo = ctx.own(EchoServer())
+    s, _, _ = socks5_open(hs.addr, echo.host, echo.port, auth=(USER, PASSWORD))
+    sent = 0
+    # Small steps by read/write, then bulk (a full 64 KiB read turns a
+    # direction to splice); the session stays open between the steps.
+    for i, size in enumerate((1000, 30000, 1 << 20, 3 << 20)):
+        echo_transfer(s, size, seed=i + 3, what="step %d of the live session" % (i + 1))
+        sent += size
+        what = "after step %d (%d bytes each way, session open)" % (i + 1, sent)
+        wait_bytes(port, (base[0] + sent, base[1] + sent), what)
+        wait_bytes(port, (sent, sent), what + ", user " + USER, user=USER)
+        got = metrics(port)
+        check_eq(m(got, "hopsocks_user_sessions_active", user=USER), 1,
+                 "the session is still open " + what)
+    got = metrics(port)
+    check(0 < m(got, "hopsocks_spliced_bytes_total") <= 2 * sent,
+          "spliced bytes %d, want some of the %d relayed"
+          % (m(got, "hopsocks_spliced_bytes_total"), 2 * sent))
+    # A last step and the end at once, before the next fold can see it
+    # (or just after): the end must add exactly what the folds did not.
+    echo_transfer(s, 77777, seed=11, what="the last step")
+    sent += 77777
+    s.close()
+    after = quiet(port)
+    check_eq(bytes_now(port), (base[0] + sent, base[1] + sent), "bytes once the session ended")
+    check_eq(bytes_now(port, USER), (sent, sent), "user bytes once the session ended")
+    rec = hs.wait_access(lambda r: r.get("user") == USER)
+    check_eq((int(rec["up"]), int(rec["down"])), (sent, sent), "the access line's bytes")
+    check_eq(m(after, "hopsocks_user_sessions_active", user=USER), 0, "user sessions active")
+
+
+@suite.test("the status page lists the live sessions with client, user, target, route and "
+            "bytes, the bigger first")
+def test_live_sessions_listed(ctx):
+    users = write_users(ctx, {USER: PASSWORD})
+    hs, port = start_with_admin(ctx, config=["users %s" % users])
+    quiet(port, hs)
+    _, count, text = session_rows(port)
+    check_eq(count, (0, 0), "the session count with no session open")
+    check("No sessions open." in text, "the page does not say that no session is open")
+    echo = ctx.own(EchoServer())
+    small, _, _ = socks5_open(hs.addr, echo.host, echo.port, auth=(USER, PASSWORD))
+    big, _, _ = socks5_open(hs.addr, echo.host, echo.port, auth=(USER, PASSWORD))
+    echo_transfer(small, 5000, what="the small session")
+    echo_transfer(big, 300000, what="the big session")
+    target = "%s:%d" % (echo.host, echo.port)
+    row = wait_row(port, client_text(big), lambda c: len(c) == 10 and int(c[8]) >= 300000,
+                   "the big session")
+    check_eq(row[:7] + row[8:], [client_text(big), USER, "socks5", "connect", target,
+                                 "direct", "relay", "300000", "300000"], "the big session's row")
+    row = wait_row(port, client_text(small), lambda c: len(c) == 10 and int(c[9]) >= 5000,
+                   "the small session")
+    check_eq(row[:7] + row[8:], [client_text(small), USER, "socks5", "connect", target,
+                                 "direct", "relay", "5000", "5000"], "the small session's row")
+    rows, count, _ = session_rows(port)
+    check_eq([c for c, _ in rows], [client_text(big), client_text(small)],
+             "rows in order of bytes (the bigger first)")
+    check_eq(count, (2, 2), "(sessions in all, listed)")
+    # The small one grows past the big one: the order follows.
+    echo_transfer(small, 400000, seed=9, what="the small session grows")
+    wait_row(port, client_text(small), lambda c: len(c) == 10 and int(c[8]) >= 405000,
+             "the small session after it grew")
+    check_eq([c for c, _ in session_rows(port)[0]], [client_text(small), client_text(big)],
+             "rows in order of bytes once the first session moved more")
+    small.close()
+    big.close()
+    quiet(port)
+    check(wait_until(lambda: session_rows(port)[1] == (0, 0), BOUND, 0.1),
+          "the list still shows sessions after they all ended: %s" % (session_rows(port)[1],))
+
+
+@suite.test("a target name with a quote, <script> and a control byte, through a chain, is "
+            "listed escaped as the access log writes it; the route is the chain's name")
+def test_live_sessions_hostile_target(ctx):
+    hop = ctx.own(ScriptedSocks5())
+    hs, port = start_with_admin(ctx, config=chain_block("up", [hop_url("socks5h", hop.addr)])
+                                + ["route * via up"])
+    name = b'x"<script>\x01.example'
+    s = connect(hs.addr)
+    s.sendall(b"\x05\x01\x00")
+    check_eq(recv_exact(s, 2, "method selection"), b"\x05\x00", "method selection")
+    s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", 443))
+    rep, _, _, raw = read_socks5_reply(s)
+    check_eq(rep, 0, "CONNECT through the chain")
+    echo_roundtrip(s, b"through the hop", "echo through the chain")
+    logged = 'x\\x22<script>\\x01.example:443'
+    row = wait_row(port, client_text(s), lambda c: len(c) == 10 and int(c[8]) >= 15,
+                   "the chained session")
+    check_eq(row[:7] + row[8:], [client_text(s), "-", "socks5", "connect", logged, "up",
+                                 "relay", "15", "15"], "the chained session's row")
+    _, _, text = session_rows(port)
+    check("<script" not in text, "a client-chosen <script> reached the page unescaped")
+    check('x\\x22&lt;script&gt;\\x01.example:443' in text,
+          "the target is not on the page as the log writes it, HTML-escaped")
+    s.close()
+    rec = hs.wait_access(lambda r: r.get("route") == "up")
+    check_eq(rec["target"], logged, "the access line's target (the page shows the same)")
+
+
+@suite.test("with more sessions than the list holds (50), the page lists 50 and says how "
+            "many are open in all")
+def test_live_sessions_bound(ctx):
+    hs, port = start_with_admin(ctx)
+    quiet(port, hs)
+    echo = ctx.own(EchoServer())
+    socks = []
+    try:
+        for i in range(55):
+            s, _, _ = socks5_open(hs.addr, echo.host, echo.port)
+            echo_roundtrip(s, b"%d" % i * (i + 1), "session %d" % i)
+            socks.append(s)
+        ok = wait_until(lambda: session_rows(port)[1] == (55, 50), BOUND, 0.1)
+        rows, count, text = session_rows(port)
+        check(ok, "(sessions in all, listed) = %s, want (55, 50)" % (count,))
+        check_eq(len(rows), 50, "rows listed")
+        check("The 50 with the most bytes of 55 sessions open." in text,
+              "the page does not say how many sessions there are in all")
+        # The five smallest are the ones left out.
+        listed = {c for c, _ in rows}
+        check_eq([i for i, s in enumerate(socks) if client_text(s) not in listed],
+                 [0, 1, 2, 3, 4], "sessions left out of the list")
+    finally:
+        for s in socks:
+            s.close()
+
+
+@suite.test("UDP datagrams and payload bytes are counted while the association lives")
+def test_live_udp(ctx):
+    users = write_users(ctx, {USER: PASSWORD})
+    hs, port = start_with_admin(ctx, config=["users %s" % users])
+    before = quiet(port, hs)
+    udp = ctx.own(UdpEchoServer())
+    ctl, status = socks5_login(hs.addr, USER, PASSWORD)
+    check_eq(status, 0, "RFC 1929 status")
+    ctl.sendall(socks5_request("0.0.0.0", 0, cmd=3))
+    rep, rhost, rport, raw = read_socks5_reply(ctl)
+    check_eq(rep, 0, "UDP ASSOCIATE reply")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(BOUND)
+    header = b"\x00\x00\x00" + encode_addr5(udp.host) + struct.pack(">H", udp.port)
+    payloads = (b"a" * 300, b"b" * 700, b"c" * 1000)
+    for p in payloads:
+        u.sendto(header + p, (rhost, rport))
+        data, _ = u.recvfrom(65536)
+        check_eq(data[10:], p, "echoed datagram")
+    n = sum(len(p) for p in payloads)
+    base = (m(before, "hopsocks_bytes_total", direction="up"),
+            m(before, "hopsocks_bytes_total", direction="down"))
+    wait_bytes(port, (base[0] + n, base[1] + n), "UDP payload, association open")
+    wait_bytes(port, (n, n), "UDP payload of user " + USER, user=USER)
+    got = metrics(port)
+    check_eq((m(got, "hopsocks_udp_datagrams_total", direction="up"),
+              m(got, "hopsocks_udp_datagrams_total", direction="down")), (3, 3),
+             "datagrams while the association is open")
+    row = wait_row(port, client_text(ctl), lambda c: len(c) == 10 and int(c[8]) >= n,
+                   "the association")
+    check_eq(row[1:4] + row[6:7] + row[8:], [USER, "socks5", "udp", "udp", str(n), str(n)],
+             "the association's row (user, protocol, command, state, bytes)")
+    u.close()
+    ctl.close()
+    after = quiet(port)
+    check_eq((m(after, "hopsocks_udp_datagrams_total", direction="up"),
+              m(after, "hopsocks_udp_datagrams_total", direction="down")), (3, 3),
+             "datagrams once the association ended")
+    check_eq(bytes_now(port), (base[0] + n, base[1] + n), "bytes once the association ended")
 
 
 @suite.test("/health, HEAD, 404 for other paths, 405 for other methods, 400 for garbage")

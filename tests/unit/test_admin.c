@@ -17,6 +17,8 @@
 #include "admin/admin_format.h"
 #include "admin/admin_html.h"
 #include "base/stats.h"
+#include "proto/target.h"
+#include "session/session_list.h"
 
 static struct stats *st;
 
@@ -92,10 +94,18 @@ START_TEST(session_accounting)
 	ck_assert_uint_eq(stats_get(st, cmd_total[STATS_PROTO_SOCKS5][STATS_CMD_CONNECT]), 1);
 	ck_assert_int_eq(stats_get(st, cmd_active[STATS_PROTO_SOCKS4A][STATS_CMD_BIND]), 1);
 
-	stats_session_end(st, &a, 100, 2000);
-	stats_session_end(st, &a, 100, 2000); /* already ended: no-op */
-	stats_session_end(st, &c, 5, 6);
-	stats_session_end(st, &bad, 7, 8);
+	/* Bytes arrive while the session runs, in steps; its end adds none. */
+	stats_session_bytes(&a, 60, 2000);
+	ck_assert_uint_eq(stats_get(u, bytes_up), 60);
+	ck_assert_int_eq(stats_get(u, active), 2);
+	stats_session_bytes(&a, 40, 0);
+	stats_session_end(st, &a);
+	stats_session_end(st, &a);     /* already ended: no-op */
+	stats_session_bytes(&a, 7, 8); /* ended: counts nothing */
+	stats_session_bytes(&c, 5, 6); /* no user: nothing per user */
+	stats_session_end(st, &c);
+	stats_session_bytes(&bad, 7, 8);
+	stats_session_end(st, &bad);
 	ck_assert_int_eq(stats_get(u, active), 1);
 	ck_assert_uint_eq(stats_get(u, bytes_up), 100);
 	ck_assert_uint_eq(stats_get(u, bytes_down), 2000);
@@ -156,7 +166,8 @@ static void *race_worker(void *arg)
 			snprintf(name, sizeof(name), "u%d", i);
 			struct stats_session ss = { 0 };
 			stats_session_begin(st, &ss, STATS_PROTO_SOCKS5, STATS_CMD_CONNECT, name);
-			stats_session_end(st, &ss, 1, 2);
+			stats_session_bytes(&ss, 1, 2);
+			stats_session_end(st, &ss);
 		}
 	}
 	return NULL;
@@ -451,7 +462,8 @@ static void fill_known(struct admin_view *v)
 	stats_session_begin(st, &s1, STATS_PROTO_SOCKS5, STATS_CMD_CONNECT, "alice");
 	stats_session_begin(st, &s2, STATS_PROTO_SOCKS5, STATS_CMD_CONNECT, "alice");
 	stats_session_begin(st, &s3, STATS_PROTO_SOCKS5, STATS_CMD_UDP, "we\"ird\\name\n<b>");
-	stats_session_end(st, &s1, 1000, 2000);
+	stats_session_bytes(&s1, 1000, 2000);
+	stats_session_end(st, &s1);
 	stats_user_auth_failed(st, "alice");
 
 	memset(v, 0, sizeof(*v));
@@ -659,6 +671,75 @@ START_TEST(html_page_empty)
 }
 END_TEST
 
+/* The live-session list: sorted as given, names shown as the log shows
+ * them and then escaped for HTML, the count when the list is cut. */
+START_TEST(html_sessions)
+{
+	struct session_info si[2];
+	memset(si, 0, sizeof(si));
+	si[0].client.v4.sin_family = AF_INET;
+	si[0].client.v4.sin_port = htons(40001);
+	inet_pton(AF_INET, "127.0.0.1", &si[0].client.v4.sin_addr);
+	const char evil[] = "x\"<script>\x01.example";
+	ck_assert_int_eq(target_set_domain(&si[0].target, evil, strlen(evil), 443), 0);
+	snprintf(si[0].user, sizeof(si[0].user), "alice");
+	snprintf(si[0].route, sizeof(si[0].route), "direct");
+	si[0].proto = 3;  /* socks5 */
+	si[0].cmd = 1;	  /* connect */
+	si[0].state = 10; /* relay */
+	si[0].started_ms = 1000;
+	si[0].up = 5000;
+	si[0].down = 70;
+	si[1] = si[0];
+	si[1].client.v4.sin_port = htons(40002);
+	si[1].target.type = 0; /* no request yet */
+	si[1].user[0] = '\0';
+	si[1].route[0] = '\0';
+	si[1].cmd = 0;
+	si[1].state = 0;
+	si[1].up = si[1].down = 0;
+
+	struct admin_view v = { .stats = st, .version = "1", .generation = 1 };
+	v.sessions = si;
+	v.nsessions = 2;
+	v.sessions_all = 2;
+	v.now_ms = 66000;
+	struct admin_buf b = { 0 };
+	ck_assert(admin_format_html(&v, &b));
+	ck_assert_ptr_nonnull(strstr(b.p, "<p id=\"sessions-count\" data-total=\"2\" "
+					  "data-listed=\"2\">2 sessions open."));
+	ck_assert_msg(strstr(b.p, "<tr data-client=\"127.0.0.1:40001\"><td>127.0.0.1:40001</td>"
+				  "<td>alice</td><td>socks5</td><td>connect</td>"
+				  "<td>x\\x22&lt;script&gt;\\x01.example:443</td><td>direct</td>"
+				  "<td>relay</td><td class=\"n\" data-seconds=\"65\">1m 5s</td>"
+				  "<td class=\"n\">5000 <small>4.9 KiB</small></td>"
+				  "<td class=\"n\">70</td></tr>") != NULL,
+		      "%s", b.p);
+	ck_assert_ptr_nonnull(strstr(b.p, "<tr data-client=\"127.0.0.1:40002\"><td>127.0.0.1:40002"
+					  "</td><td>-</td><td>socks5</td><td>-</td><td>-</td>"
+					  "<td>-</td><td>detect</td>"));
+	ck_assert(strstr(b.p, "40001") < strstr(b.p, "40002"));
+	ck_assert_ptr_null(strstr(b.p, "<script"));
+	admin_buf_free(&b);
+
+	/* Cut: the page says how many there are in all. */
+	v.nsessions = 1;
+	v.sessions_all = 73;
+	ck_assert(admin_format_html(&v, &b));
+	ck_assert_ptr_nonnull(strstr(b.p, "data-total=\"73\" data-listed=\"1\">The 1 with the "
+					  "most bytes of 73 sessions open."));
+	ck_assert_ptr_null(strstr(b.p, "40002"));
+	admin_buf_free(&b);
+
+	/* None. */
+	v.nsessions = v.sessions_all = 0;
+	ck_assert(admin_format_html(&v, &b));
+	ck_assert_ptr_nonnull(strstr(b.p, "<p class=\"empty\" id=\"sessions\" data-total=\"0\">"
+					  "No sessions open.</p>"));
+	admin_buf_free(&b);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("admin");
@@ -681,6 +762,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, metrics_well_formed);
 	tcase_add_test(tc, html_page);
 	tcase_add_test(tc, html_page_empty);
+	tcase_add_test(tc, html_sessions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("request");
