@@ -91,6 +91,7 @@ struct session {
 	struct loop_io cio, tio;
 	struct loop_timer timer; /* the deadline of the current phase */
 
+	uint64_t id; /* process-unique, from 1 in accept order: "session N" in its log lines */
 	uint64_t started_ms;
 	uint64_t last_active_ms;
 
@@ -167,14 +168,14 @@ void session_setup_end(struct session *s);
 const char *session_state_name(enum session_state st);
 const char *session_client_text(const struct session *s, char *buf, size_t cap);
 
-/* A log line about this session, prefixed with the client address. */
-#define session_log(s, level, fmt, ...)                                                     \
-	do {                                                                                \
-		if (log_enabled(level)) {                                                   \
-			char who_[64];                                                      \
-			log_msg(level, "client %s: " fmt,                                   \
-				session_client_text(s, who_, sizeof(who_)), ##__VA_ARGS__); \
-		}                                                                           \
+/* A log line about this session: "client ADDR:PORT session N: message". */
+#define session_log(s, level, fmt, ...)                                                         \
+	do {                                                                                    \
+		if (log_enabled(level)) {                                                       \
+			char who_[64];                                                          \
+			log_session(level, session_client_text(s, who_, sizeof(who_)), (s)->id, \
+				    fmt, ##__VA_ARGS__);                                        \
+		}                                                                               \
 	} while (0)
 
 /* Queue bytes for the client behind anything already queued. */

@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "proto/target.h"
 
+struct log_field;
+
 struct session_ctx;
 struct udp_assoc;
 
@@ -62,7 +64,9 @@ void udp_assoc_reply_addr(const struct udp_assoc *a, struct sockaddr_storage *ou
 uint64_t udp_assoc_last_active(const struct udp_assoc *a);
 const struct udp_counters *udp_assoc_counters(const struct udp_assoc *a);
 
-/* "pkts_up=1 pkts_down=1 drop_foreign=0 ..." for the access log. */
-void udp_counters_format(const struct udp_counters *c, char *out, size_t cap);
+/* The access log's fields pkts_up, pkts_down, drop_foreign, ... into out
+ * (room for UDP_COUNTER_FIELDS). */
+#define UDP_COUNTER_FIELDS 10
+void udp_counters_fields(const struct udp_counters *c, struct log_field *out);
 
 #endif
