@@ -40,7 +40,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import HOPSOCKS_BIN, free_port, port_accepts, socks5_open  # noqa: E402
 from harness import parse_access, read_socks5_reply, require_program, socks5_auth  # noqa: E402
-from harness import Skip, check_eq, closed_port, socks5_request  # noqa: E402
+from harness import SRCDIR, Skip, check_eq, closed_port, socks5_request  # noqa: E402
 from harness import (BOUND, Suite, TestFailure, check, connect, read_socks4_reply,  # noqa: E402
                      read_to_close, recv_exact, show, socks4_request, wait_until, write_users)
 from dnsserver import DnsServer  # noqa: E402
@@ -719,6 +719,45 @@ def t_logrotate(ctx):
     check(run.returncode == 0, "logrotate exit %d: %s" % (run.returncode, run.stdout.decode()))
     check(wait_until(lambda: "log: reopened %s" % path in file_text(path)),
           "no 'log: reopened' line in the new file after logrotate: %r" % file_text(path))
+    after = echo_sessions(hs, echo, 10)
+    wait_clients(path, after, "after logrotate")
+    hs.stop_expect_zero()
+    check_eq(sorted(r.get("client") for r in file_access(path + ".1")), sorted(before),
+             "clients in the rotated file")
+    check_eq(sorted(r.get("client") for r in file_access(path)), sorted(after),
+             "clients in the new file")
+
+
+@suite.test("contrib/logrotate.d/hopsocks, its log-to file stanza run for real (moved to the "
+            "test's directory; its pid-file branch): the file is rotated, hopsocks reopens it; "
+            "10 + 10 sessions' access lines exactly in the rotated and the new file")
+def t_contrib_logrotate(ctx):
+    logrotate = require_program("logrotate", "logrotate")
+    with open(os.path.join(SRCDIR, "contrib", "logrotate.d", "hopsocks")) as f:
+        contrib = f.read()
+    start = contrib.index("/var/log/hopsocks/*.log {")
+    stanza = contrib[start:contrib.index("\n}\n", start) + 3]
+    logdir = os.path.join(ctx.tmpdir, "log")
+    os.mkdir(logdir)
+    pidfile = os.path.join(ctx.tmpdir, "hopsocks.pid")
+    # A unit of that name never runs here, so the pid file's branch is taken.
+    for old, new in (("/var/log/hopsocks/", logdir + "/"), ("/run/hopsocks.pid", pidfile),
+                     ("hopsocks.service", "hopsocks-test-%d.service" % os.getpid())):
+        check(old in stanza, "%r not in the stanza" % old)
+        stanza = stanza.replace(old, new)
+    conf = os.path.join(ctx.tmpdir, "logrotate.conf")
+    with open(conf, "w") as f:
+        f.write(stanza)
+    echo = ctx.own(EchoServer())
+    path = os.path.join(logdir, "hopsocks.log")
+    hs = ctx.hopsocks(config=["log-to file " + path, "pid-file " + pidfile])
+    before = echo_sessions(hs, echo, 10)
+    wait_clients(path, before, "before logrotate")
+    run = subprocess.run([logrotate, "-f", "-s", os.path.join(ctx.tmpdir, "state"), conf],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=BOUND)
+    check(run.returncode == 0, "logrotate exit %d: %s" % (run.returncode, run.stdout.decode()))
+    check(wait_until(lambda: "log: reopened %s" % path in file_text(path)),
+          "no 'log: reopened' line in the new file: %r" % file_text(path))
     after = echo_sessions(hs, echo, 10)
     wait_clients(path, after, "after logrotate")
     hs.stop_expect_zero()
