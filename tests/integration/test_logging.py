@@ -989,9 +989,36 @@ def running(pid):
         return False
 
 
+def check_syslog_start(syslog, as_json, what):
+    """The start-up line reaches the /dev/log socket as a syslog message
+    whose body is the text message or, with log-format json, one JSON
+    object."""
+    syslog.settimeout(BOUND)
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        data = syslog.recv(65536).decode("utf-8", "replace")
+        m = re.match(r"<\d+>.*? hopsocks\[(\d+)\]: (.*)$", data, re.S)
+        check(m is not None, "%s: not a syslog message: %r" % (what, data))
+        body = m.group(2)
+        if " listening on " not in body:
+            continue
+        if as_json:
+            try:
+                obj = json.loads(body)
+            except ValueError:
+                raise TestFailure("%s: syslog body is not JSON: %r" % (what, body))
+            check(obj.get("level") == "info" and obj.get("pid") == int(m.group(1)) and
+                  obj.get("msg", "").startswith("hopsocks "), "%s: JSON body %r" % (what, obj))
+        else:
+            check(body.startswith("hopsocks "), "%s: syslog body %r" % (what, body))
+        return
+    raise TestFailure("%s: no start-up line on the syslog socket" % what)
+
+
 @suite.test("-D with syslog (log-to auto) and no /dev/log, in a mount namespace: a warning on "
             "the terminal before detaching, naming log-to file; none with a /dev/log socket "
-            "or with log-to file")
+            "(which gets the lines, as text or, with log-format json, JSON bodies) or with "
+            "log-to file")
 def t_no_dev_log(ctx):
     if os.geteuid() != 0 or not shutil.which("unshare"):
         raise Skip("needs root and unshare(1) for a private /dev")
@@ -1016,6 +1043,7 @@ def t_no_dev_log(ctx):
                "PATH' or start a syslog daemon\n")
     try:
         for mode, extra, want in (("none", "", warning), ("sock", "", ""),
+                                  ("sock", "log-format json\n", ""),
                                   ("none", "log-to file %s\n" % os.path.join(ctx.tmpdir, "f.log"),
                                    "")):
             conf = os.path.join(ctx.tmpdir, "d.conf")
@@ -1026,12 +1054,14 @@ def t_no_dev_log(ctx):
             run = subprocess.run(["unshare", "-m", "--", "sh", "-c", script, null, mode, sock_path,
                                   HOPSOCKS_BIN, "-D", "-c", conf, "-p", pidfile],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=BOUND)
-            what = "/dev/log %s%s" % (mode, ", log-to file" if extra else "")
+            what = "/dev/log %s%s" % (mode, ", " + extra.strip() if extra else "")
             try:
                 check_eq(run.returncode, 0, "%s: exit status of hopsocks -D (stderr %r)"
                          % (what, run.stderr))
                 check_eq(run.stderr.decode(), want, "%s: stderr" % what)
                 check(wait_until(lambda: port_accepts("127.0.0.1", port)), "%s: no listener" % what)
+                if mode == "sock":
+                    check_syslog_start(syslog, "json" in extra, what)
             finally:
                 if os.path.exists(pidfile):
                     with open(pidfile) as f:
