@@ -453,10 +453,21 @@ static void lb_u64(struct log_buf *b, uint64_t v)
  * client bytes hold none: see log_neutralise_controls). */
 static void lb_json(struct log_buf *b, const char *s, size_t len)
 {
+	size_t start = b->n;
+
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		bool esc = c == '\\' || c == '"';
 		if (b->n + 1 + esc > LOG_LINE_ROOM) {
+			/* Cut before a UTF-8 character the cut would split (a
+			 * configured name may hold some), not inside it. */
+			if ((unsigned char)c >= 0x80 && (unsigned char)c < 0xc0)
+				while (b->n > start && (unsigned char)b->p[b->n - 1] >= 0x80) {
+					bool lead = (unsigned char)b->p[b->n - 1] >= 0xc0;
+					b->n--;
+					if (lead)
+						break;
+				}
 			b->full = true;
 			return;
 		}

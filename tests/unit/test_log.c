@@ -197,6 +197,31 @@ START_TEST(file_json_long_field_left_out)
 }
 END_TEST
 
+/* A message cut to fit is not cut inside a UTF-8 character. */
+START_TEST(file_json_cut_keeps_utf8_whole)
+{
+	static char msg[6001];
+	for (size_t i = 0; i < 3000; i++)
+		memcpy(msg + 2 * i, "\xc3\xa9", 2);
+	/* With and without one byte before: one of the two cuts falls
+	 * inside a character, whatever the length of the pid. */
+	for (int shift = 0; shift < 2; shift++) {
+		file_open(true);
+		log_msg(LOG_LVL_INFO, "%s%s", shift ? "x" : "", msg);
+		const char *line = file_take(true);
+		const char *body = strstr(line, "\"msg\":\"");
+		ck_assert_ptr_nonnull(body);
+		body += 7 + shift;
+		size_t n = strlen(body);
+		ck_assert_str_eq(body + n - 3, "\"}\n");
+		ck_assert_uint_eq((n - 3) % 2, 0);
+		ck_assert_uint_gt(n, 3000);
+		for (size_t i = 0; i + 3 < n; i += 2)
+			ck_assert(memcmp(body + i, "\xc3\xa9", 2) == 0);
+	}
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -211,6 +236,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, file_text_lines);
 	tcase_add_test(tc, file_json_lines);
 	tcase_add_test(tc, file_json_long_field_left_out);
+	tcase_add_test(tc, file_json_cut_keeps_utf8_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
