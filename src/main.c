@@ -303,6 +303,10 @@ static void startup_failed(const char *fmt, ...)
 		(void)w;
 		close(startup_fd);
 		startup_fd = -1;
+	} else if (!log_goes_to_stderr()) {
+		/* In the foreground with log-to file or syslog: the terminal
+		 * (or the journal) hears why the start failed too. */
+		fprintf(stderr, "hopsocks: %s\n", msg);
 	}
 }
 

@@ -725,6 +725,11 @@ int log_reopen(void)
 	return 0;
 }
 
+bool log_goes_to_stderr(void)
+{
+	return !atomic_load(&log_to_syslog) && atomic_load(&log_fd) == STDERR_FILENO;
+}
+
 bool log_syslog_available(void)
 {
 	struct stat st;

@@ -33,6 +33,8 @@ int log_open_file(const char *path, char *err, size_t errlen);
  * (after logrotate moved the file). If that fails, say so in the old file
  * and keep writing to it. 0, 1 when no file is in use, or -errno. */
 int log_reopen(void);
+/* Do lines go to standard error (not to syslog, not to a file)? */
+bool log_goes_to_stderr(void);
 /* Is there a syslog socket (/dev/log)? Without one, syslog lines are lost. */
 bool log_syslog_available(void);
 /* log-format json: one JSON object a line (see log.c). */

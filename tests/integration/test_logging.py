@@ -785,6 +785,25 @@ def t_log_file_error(ctx):
                      % (conf, path, why), "%s: stderr" % what)
 
 
+@suite.test("in the foreground with log-to file, a start that fails after the log is open "
+            "(user: no such user) says why on stderr too, and in the file; exit 1")
+def t_log_file_start_failure(ctx):
+    if os.geteuid() != 0:
+        raise Skip("needs root (else dropping privileges fails earlier, for another reason)")
+    path = os.path.join(ctx.tmpdir, "hs.log")
+    conf = os.path.join(ctx.tmpdir, "fail.conf")
+    with open(conf, "w") as f:
+        f.write("listen 127.0.0.1:%d\nlog-to file %s\nuser no-such-user-hopsocks\n"
+                % (free_port(), path))
+    run = subprocess.run([HOPSOCKS_BIN, "-c", conf], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=BOUND)
+    want = "cannot drop privileges: user no-such-user-hopsocks: no such user"
+    check_eq(run.returncode, 1, "exit status")
+    check_eq(run.stderr.decode(), "hopsocks: %s\n" % want, "stderr")
+    check(" error %s\n" % want in file_text(path), "no line %r in the log file: %r"
+          % (want, file_text(path)))
+
+
 @suite.test("user nobody, the log file in a directory only root may write: opened before the "
             "privilege drop, written to after it; a reopen that fails logs the error in the "
             "old file and keeps writing there")
@@ -829,9 +848,16 @@ def t_log_reload(ctx):
     check("warn reload: log-to changes only at restart" in file_text(a),
           "no 'log-to changes only at restart' warning")
     clients = echo_sessions(hs, echo, 1)
-    check(wait_until(lambda: '"type":"access"' in file_text(a)), "no JSON access line")
-    rec = json.loads([l for l in file_text(a).splitlines() if '"type":"access"' in l][0])
-    check_eq(rec["client"], clients[0], "client of the JSON access line")
+
+    # (The harness' readiness probe may end after the reload too: its
+    # line is JSON as well, and not the one looked for.)
+    def line():
+        return [l for l in file_text(a).splitlines()
+                if '"client":"%s"' % clients[0] in l and '"type":"access"' in l]
+    check(wait_until(line), "no JSON access line for %s: %r" % (clients[0], file_text(a)[-500:]))
+    rec = json.loads(line()[0])
+    check_eq((rec["client"], rec["proto"], rec["cmd"], rec["result"]),
+             (clients[0], "socks5", "connect", "ok"), "the JSON access line")
     check(not os.path.exists(b), "%s exists: the reload switched files" % b)
 
 
