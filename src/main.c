@@ -349,6 +349,10 @@ static void startup_failed(const char *fmt, ...)
 		(void)w;
 		close(startup_fd);
 		startup_fd = -1;
+	} else if (!log_goes_to_stderr()) {
+		/* In the foreground with log-to file or syslog: the terminal
+		 * (or the journal) hears why the start failed too. */
+		fprintf(stderr, "hopsocks: %s\n", msg);
 	}
 }
 
@@ -403,6 +407,7 @@ static int block_signals(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
 	/* Blocked before any thread starts, so every thread inherits the mask
 	 * and only the signalfd below sees these signals. */
 	if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
@@ -538,7 +543,8 @@ static void runtime_reload(struct runtime *rt)
 	if (!same_string(old->cfg.run_user, snap->cfg.run_user) ||
 	    !same_string(old->cfg.run_group, snap->cfg.run_group))
 		log_warn("reload: user and group change only at restart");
-	if (old->cfg.log_to != snap->cfg.log_to)
+	if (old->cfg.log_to != snap->cfg.log_to ||
+	    !same_string(old->cfg.log_file, snap->cfg.log_file))
 		log_warn("reload: log-to changes only at restart");
 	size_t down = chain_health_carry(snap->health, &snap->cfg, old->health, &old->cfg,
 					 util_monotonic_ms());
@@ -548,6 +554,7 @@ static void runtime_reload(struct runtime *rt)
 	rt->generation++;
 	log_set_level((enum log_level)snap->cfg.log_level);
 	log_set_access(snap->cfg.access_log);
+	log_set_json(snap->cfg.log_json);
 	throttle_configure(rt->srv.shared.throttle, snap->cfg.auth_throttle_failures,
 			   snap->cfg.auth_throttle_window_ms, snap->cfg.auth_throttle_block_ms);
 	server_publish(&rt->srv, snap);
@@ -576,6 +583,9 @@ static void wait_for_stop(int sfd, struct runtime *rt)
 			return;
 		case SIGUSR1:
 			stats_log(&rt->srv.stats);
+			break;
+		case SIGUSR2:
+			log_reopen(); /* logrotate's postrotate */
 			break;
 		case SIGHUP:
 			runtime_reload(rt);
@@ -641,6 +651,35 @@ static int runtime_init_workers(struct runtime *rt, char *err, size_t errlen)
 	return 0;
 }
 
+/* Where the log goes (log-to, log-format). A file is opened now: before
+ * detaching, so one that cannot be opened fails the start on the
+ * terminal, and before privileges are dropped, so a daemon started as
+ * root can write where only root may create a file. */
+static int log_setup(const struct options *o, const struct config *cfg, char *err, size_t errlen)
+{
+	bool use_syslog = cfg->log_to == CONFIG_LOG_TO_SYSLOG ||
+			  (cfg->log_to == CONFIG_LOG_TO_AUTO && o->daemonize);
+	char path[8192], why[256];
+
+	log_open((enum log_level)cfg->log_level, use_syslog, cfg->access_log);
+	log_set_json(cfg->log_json);
+	if (cfg->log_to == CONFIG_LOG_TO_FILE &&
+	    log_open_file(path_from(o->cwd, cfg->log_file, path, sizeof(path)), why, sizeof(why)) <
+		    0) {
+		snprintf(err, errlen, "%s: log-to: %s", cfg->log_file_where, why);
+		return -1;
+	}
+	/* Said on the terminal, before -D detaches from it: afterwards
+	 * nobody would ever read a word. */
+	if (use_syslog && !log_syslog_available())
+		fprintf(stderr,
+			"hopsocks: warning: logging to syslog%s, but /dev/log does not exist (no "
+			"syslog daemon): every log line will be lost; use 'log-to file PATH' or "
+			"start a syslog daemon\n",
+			cfg->log_to == CONFIG_LOG_TO_AUTO ? " (log-to auto with -D)" : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -682,9 +721,11 @@ int main(int argc, char **argv)
 	/* A reload may free this snapshot: keep what the exit path needs. */
 	char *pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
 
-	bool use_syslog = cfg->log_to == CONFIG_LOG_TO_SYSLOG ||
-			  (cfg->log_to == CONFIG_LOG_TO_AUTO && opt.daemonize);
-	log_open((enum log_level)cfg->log_level, use_syslog, cfg->access_log);
+	if (log_setup(&opt, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hopsocks: %s\n", err);
+		snapshot_unref(snap);
+		return 1;
+	}
 	if (sodium_init() < 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		log_error("cannot initialise libsodium or c-ares");
 		return 1;

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* Logging. Every message is formatted into one stack buffer and emitted with
  * a single write(2) (or syslog(3)), so lines from different worker threads
- * never interleave. */
+ * never interleave. Lines go to stderr, to syslog, or to a file (log-to
+ * file), as text or as one JSON object a line (log-format json). */
 #include "base/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +15,7 @@
 #include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -19,7 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_LINE_MAX 2048
+/* At most PIPE_BUF, so a line written to a pipe is never split. */
+#define LOG_LINE_MAX 4096
 /* At a stop, how long each remaining line may wait for a stalled reader. */
 #define LOG_STOP_WAIT_MS 200
 
@@ -28,6 +33,13 @@
 static atomic_int log_level_now = LOG_LVL_INFO;
 static atomic_bool log_to_syslog;
 static atomic_bool log_access_on = true;
+static atomic_bool log_json;
+/* Where lines go when not to syslog: stderr, or the log file (log-to
+ * file), whose descriptor number never changes: a reopen puts the new
+ * file under the same number with dup3(2), so a line being written goes
+ * whole to the old file or whole to the new one. */
+static atomic_int log_fd = STDERR_FILENO;
+static char log_path[PATH_MAX]; /* the log file's path, for a reopen; "" = none */
 /* getpid() is a real syscall, once per line for the access log; the pid
  * is cached and forgotten in a forked child (-D forks twice). */
 static atomic_long log_pid;
@@ -89,6 +101,10 @@ void log_close(void)
 {
 	if (atomic_exchange(&log_to_syslog, false))
 		closelog();
+	int fd = atomic_exchange(&log_fd, STDERR_FILENO);
+	if (fd != STDERR_FILENO)
+		close(fd);
+	log_path[0] = '\0';
 }
 
 static int syslog_priority(enum log_level level)
@@ -173,10 +189,13 @@ static void log_neutralise_controls(char *line, size_t n)
 			line[i] = '?';
 }
 
+static size_t log_format(char *line, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- the writer thread ----
  *
  * A worker never waits for the log's reader once the writer runs. While
- * stderr takes lines at once (poll says it has room, and nothing is
+ * stderr (or the log file) takes lines at once (poll says it has room, and nothing is
  * queued or being written) the line is written there and then, so the
  * log stays in step with what clients see; otherwise it goes to a bounded
  * queue that one thread writes out, so a stalled reader (a full pipe, a
@@ -186,7 +205,7 @@ static void log_neutralise_controls(char *line, size_t n)
  * reader takes lines again the writer says how many were lost. Before the
  * writer starts (and in the tools), lines are written directly. */
 
-#define LOG_QUEUE_LINES 128 /* 256 KiB of lines at most */
+#define LOG_QUEUE_LINES 128 /* 512 KiB of lines at most */
 
 static struct {
 	pthread_mutex_t lock;
@@ -194,7 +213,7 @@ static struct {
 	pthread_t thread;
 	bool running;
 	bool busy;	      /* the writer holds a line it is writing */
-	bool stderr_file;     /* stderr is a regular file: a write never waits for a reader */
+	bool fd_is_file;      /* log_fd is a regular file: a write never waits for a reader */
 	atomic_bool stopping; /* also read by the writer while it waits for room */
 	unsigned head, count;
 	unsigned long dropped;
@@ -203,17 +222,17 @@ static struct {
 	char line[LOG_QUEUE_LINES][LOG_LINE_MAX];
 } log_q = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
-/* Write the whole line to stderr. Without a timeout (-1) it waits for
+/* Write the whole line to log_fd. Without a timeout (-1) it waits for
  * room as long as it takes, unless the writer is told to stop, which
  * turns the wait into LOG_STOP_WAIT_MS; with one, at most timeout_ms. A
- * line is at most LOG_LINE_MAX bytes, below PIPE_BUF, so once poll says a
+ * line is at most LOG_LINE_MAX bytes, PIPE_BUF, so once poll says a
  * pipe has room the write does not block. false if it was given up. */
-static bool log_write_stderr(const char *p, size_t n, int timeout_ms)
+static bool log_write_fd(const char *p, size_t n, int timeout_ms)
 {
 	int waited = 0;
 
 	while (n > 0) {
-		struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+		struct pollfd pfd = { .fd = atomic_load(&log_fd), .events = POLLOUT };
 		bool forever = timeout_ms < 0 && !atomic_load(&log_q.stopping);
 		int slice = forever ? 250 : LOG_STOP_WAIT_MS;
 		int r = poll(&pfd, 1, slice);
@@ -226,11 +245,11 @@ static bool log_write_stderr(const char *p, size_t n, int timeout_ms)
 			continue;
 		if (r <= 0 || (pfd.revents & (POLLERR | POLLNVAL)))
 			return false;
-		ssize_t w = write(STDERR_FILENO, p, n);
+		ssize_t w = write(atomic_load(&log_fd), p, n);
 		if (w < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return false; /* a closed stderr must not stop the server */
+			return false; /* a closed stderr or a full disk must not stop the server */
 		}
 		p += w;
 		n -= (size_t)w;
@@ -239,22 +258,22 @@ static bool log_write_stderr(const char *p, size_t n, int timeout_ms)
 }
 
 /* One formatted line (NUL-terminated for syslog, newline-ended for
- * stderr) to where logs go. */
+ * the log_fd) to where logs go. */
 static bool log_deliver(const char *line, size_t n, int prio, int timeout_ms)
 {
 	if (atomic_load(&log_to_syslog)) {
 		syslog(prio, "%s", line);
 		return true;
 	}
-	return log_write_stderr(line, n, timeout_ms);
+	return log_write_fd(line, n, timeout_ms);
 }
 
 /* Queue a line for the writer: false when no writer runs (write it
  * directly). A full queue drops the line and counts it. */
-/* Would a line written to stderr now go without waiting? */
-static bool log_stderr_has_room(void)
+/* Would a line written to log_fd now go without waiting? */
+static bool log_fd_has_room(void)
 {
-	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	struct pollfd pfd = { .fd = atomic_load(&log_fd), .events = POLLOUT };
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) &&
 	       !(pfd.revents & (POLLERR | POLLNVAL));
 }
@@ -265,9 +284,9 @@ static bool log_queue_put(const char *line, size_t n, int prio)
 	bool queued = log_q.running && !atomic_load(&log_q.stopping);
 	if (queued) {
 		if (!atomic_load(&log_to_syslog) && !log_q.busy && log_q.count == 0 &&
-		    log_q.dropped == 0 && (log_q.stderr_file || log_stderr_has_room())) {
+		    log_q.dropped == 0 && (log_q.fd_is_file || log_fd_has_room())) {
 			/* In order (nothing is ahead of it) and without waiting. */
-			log_write_stderr(line, n, 0);
+			log_write_fd(line, n, 0);
 		} else if (log_q.count == LOG_QUEUE_LINES) {
 			log_q.dropped++;
 		} else {
@@ -286,15 +305,14 @@ static bool log_queue_put(const char *line, size_t n, int prio)
 /* Tell how many lines were lost, once the reader takes lines again. */
 static void log_report_dropped(unsigned long dropped, int timeout_ms)
 {
-	char line[160];
-	size_t n = log_prefix(line, sizeof(line), LOG_LVL_WARN);
-	int m = snprintf(line + n, sizeof(line) - n,
-			 "log: %lu lines dropped: the log reader did not keep up%s", dropped,
-			 atomic_load(&log_to_syslog) ? "" : "\n");
+	char line[LOG_LINE_MAX];
+	size_t n = log_format(line, LOG_LVL_WARN,
+			      "log: %lu lines dropped: the log reader did not keep up", dropped);
 	if (atomic_load(&log_to_syslog))
-		log_deliver(line + n, (size_t)m, LOG_WARNING, timeout_ms);
+		line[n] = '\0';
 	else
-		log_deliver(line, n + (size_t)m, LOG_WARNING, timeout_ms);
+		line[n++] = '\n';
+	log_deliver(line, n, LOG_WARNING, timeout_ms);
 }
 
 static void *log_writer_main(void *arg)
@@ -345,7 +363,7 @@ bool log_start_writer(void)
 	if (!ok) {
 		/* A file needs no poll(2) per line to know it takes lines. */
 		struct stat st;
-		log_q.stderr_file = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+		log_q.fd_is_file = fstat(atomic_load(&log_fd), &st) == 0 && S_ISREG(st.st_mode);
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		ok = pthread_create(&log_q.thread, NULL, log_writer_main, NULL) == 0;
@@ -384,25 +402,102 @@ void log_stop_writer(void)
 		log_report_dropped(dropped, LOG_STOP_WAIT_MS);
 }
 
-__attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, const char *tag,
-							   const char *fmt, va_list ap)
+/* ---- formatting a line ----
+ *
+ * Text:  TIME hopsocks[PID]: LEVEL [client ADDR session N: ]MESSAGE
+ *        TIME hopsocks[PID]: info access KEY=VALUE ...
+ * JSON:  {"time":"TIME","level":"LEVEL","pid":PID[,"client":"ADDR","session":N],"msg":"MESSAGE"}
+ *        {"time":...,"type":"access","KEY":VALUE,...}
+ * To syslog, a text line goes without what syslog adds itself (up to the
+ * level); a JSON line goes whole. */
+
+/* Room for the line's own end: '"', '}', the newline and the NUL. */
+#define LOG_LINE_END  4
+#define LOG_LINE_ROOM (LOG_LINE_MAX - LOG_LINE_END)
+
+/* A line being built; appends stop at LOG_LINE_ROOM (full says so). */
+struct log_buf {
+	char *p;
+	size_t n;
+	bool full;
+};
+
+static void lb_put(struct log_buf *b, const char *s, size_t len)
 {
-	char line[LOG_LINE_MAX];
-	size_t n = 0;
-
-	if (!atomic_load(&log_to_syslog))
-		n = log_prefix(line, sizeof(line), level);
-	if (tag) {
-		int m = snprintf(line + n, sizeof(line) - n, "%s ", tag);
-		n += m > 0 ? (size_t)m : 0;
+	if (len > LOG_LINE_ROOM - b->n) {
+		len = LOG_LINE_ROOM - b->n;
+		b->full = true;
 	}
-	int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	if (m > 0)
-		n += (size_t)m;
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2; /* truncated: keep room for the newline */
-	log_neutralise_controls(line, n);
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+}
 
+static void lb_str(struct log_buf *b, const char *s)
+{
+	lb_put(b, s, strlen(s));
+}
+
+static void lb_u64(struct log_buf *b, uint64_t v)
+{
+	char digits[20];
+	size_t i = sizeof(digits);
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	lb_put(b, digits + i, sizeof(digits) - i);
+}
+
+/* s as the inside of a JSON string: the backslash and the double quote
+ * escaped; a control character becomes '?' as in a text line (escaped
+ * client bytes hold none: see log_neutralise_controls). */
+static void lb_json(struct log_buf *b, const char *s, size_t len)
+{
+	size_t start = b->n;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool esc = c == '\\' || c == '"';
+		if (b->n + 1 + esc > LOG_LINE_ROOM) {
+			/* Cut before a UTF-8 character the cut would split (a
+			 * configured name may hold some), not inside it. */
+			if ((unsigned char)c >= 0x80 && (unsigned char)c < 0xc0)
+				while (b->n > start && (unsigned char)b->p[b->n - 1] >= 0x80) {
+					bool lead = (unsigned char)b->p[b->n - 1] >= 0xc0;
+					b->n--;
+					if (lead)
+						break;
+				}
+			b->full = true;
+			return;
+		}
+		if (esc)
+			b->p[b->n++] = '\\';
+		b->p[b->n++] = ((unsigned char)c < 0x20 || c == 0x7f) ? '?' : c;
+	}
+}
+
+/* {"time":"2026-11-26T22:40:00.123Z","level":"info","pid":1234 */
+static void lb_json_head(struct log_buf *b, enum log_level level)
+{
+	char t[32];
+	struct timeval tv;
+	struct tm tm;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	size_t n = strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(t + n, sizeof(t) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+	lb_str(b, "{\"time\":\"");
+	lb_str(b, t);
+	lb_str(b, "\",\"level\":\"");
+	lb_str(b, level_names[level]);
+	lb_str(b, "\",\"pid\":");
+	lb_u64(b, (uint64_t)log_getpid());
+}
+
+/* End the line for where it goes and hand it over. */
+static void log_send(char *line, size_t n, enum log_level level)
+{
 	if (atomic_load(&log_to_syslog))
 		line[n] = '\0';
 	else
@@ -411,24 +506,234 @@ __attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level,
 		log_deliver(line, n, syslog_priority(level), -1);
 }
 
+/* The text form of an event: prefix, the session's client and id if any,
+ * the message. Returns the length (no newline yet). */
+__attribute__((format(printf, 5, 0))) static size_t log_text_event(char *line, enum log_level level,
+								   const char *client,
+								   uint64_t session,
+								   const char *fmt, va_list ap)
+{
+	const size_t cap = LOG_LINE_ROOM;
+	size_t n = 0;
+	int m;
+
+	if (!atomic_load(&log_to_syslog))
+		n = log_prefix(line, cap, level);
+	if (client) {
+		m = snprintf(line + n, cap - n, "client %s session %llu: ", client,
+			     (unsigned long long)session);
+		n += m > 0 ? (size_t)m : 0;
+		if (n > cap - 1)
+			n = cap - 1;
+	}
+	m = vsnprintf(line + n, cap - n, fmt, ap);
+	n += m > 0 ? (size_t)m : 0;
+	if (n > cap - 1)
+		n = cap - 1; /* truncated */
+	log_neutralise_controls(line, n);
+	return n;
+}
+
+__attribute__((format(printf, 5, 0))) static size_t log_json_event(char *line, enum log_level level,
+								   const char *client,
+								   uint64_t session,
+								   const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX];
+	struct log_buf b = { .p = line };
+	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t len = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+
+	lb_json_head(&b, level);
+	if (client) {
+		lb_str(&b, ",\"client\":\"");
+		lb_json(&b, client, strlen(client));
+		lb_str(&b, "\",\"session\":");
+		lb_u64(&b, session);
+	}
+	lb_str(&b, ",\"msg\":\"");
+	lb_json(&b, msg, len);
+	/* LOG_LINE_END keeps room for this. */
+	line[b.n++] = '"';
+	line[b.n++] = '}';
+	return b.n;
+}
+
+__attribute__((format(printf, 4, 0))) static void
+log_emit(enum log_level level, const char *client, uint64_t session, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t n = atomic_load(&log_json) ? log_json_event(line, level, client, session, fmt, ap)
+					  : log_text_event(line, level, client, session, fmt, ap);
+	log_send(line, n, level);
+}
+
+/* An event line of the writer's own into line (no end yet); its length. */
+static size_t log_format(char *line, enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = atomic_load(&log_json) ? log_json_event(line, level, NULL, 0, fmt, ap)
+					  : log_text_event(line, level, NULL, 0, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (!log_enabled(level))
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	log_emit(level, NULL, fmt, ap);
+	log_emit(level, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
-void log_access(const char *fmt, ...)
+void log_session(enum log_level level, const char *client, uint64_t session, const char *fmt, ...)
 {
-	if (!atomic_load(&log_access_on) || !log_enabled(LOG_LVL_INFO))
+	if (!log_enabled(level))
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_INFO, "access", fmt, ap);
+	log_emit(level, client, session, fmt, ap);
 	va_end(ap);
+}
+
+/* Text: "access k=v k=v ..."; fields do not fit whole are cut, as any
+ * line too long is. */
+static size_t log_access_text(char *line, const struct log_field *f, size_t nf)
+{
+	struct log_buf b = { .p = line };
+
+	if (!atomic_load(&log_to_syslog))
+		b.n = log_prefix(line, LOG_LINE_ROOM, LOG_LVL_INFO);
+	lb_put(&b, "access", 6);
+	for (size_t i = 0; i < nf; i++) {
+		lb_put(&b, " ", 1);
+		lb_str(&b, f[i].key);
+		lb_put(&b, "=", 1);
+		if (f[i].str)
+			lb_str(&b, f[i].str);
+		else
+			lb_u64(&b, f[i].num);
+	}
+	log_neutralise_controls(line, b.n);
+	return b.n;
+}
+
+/* JSON: a field that does not fit whole is left out with those after it,
+ * so the line stays one valid object. */
+static size_t log_access_json(char *line, const struct log_field *f, size_t nf)
+{
+	struct log_buf b = { .p = line };
+
+	lb_json_head(&b, LOG_LVL_INFO);
+	lb_str(&b, ",\"type\":\"access\"");
+	for (size_t i = 0; i < nf && !b.full; i++) {
+		size_t before = b.n;
+		lb_str(&b, ",\"");
+		lb_str(&b, f[i].key);
+		lb_str(&b, "\":");
+		if (f[i].str) {
+			lb_put(&b, "\"", 1);
+			lb_json(&b, f[i].str, strlen(f[i].str));
+			lb_put(&b, "\"", 1);
+		} else {
+			lb_u64(&b, f[i].num);
+		}
+		if (b.full)
+			b.n = before;
+	}
+	line[b.n++] = '}';
+	return b.n;
+}
+
+void log_access_fields(const struct log_field *f, size_t nf)
+{
+	if (!log_access_enabled())
+		return;
+	char line[LOG_LINE_MAX];
+	size_t n = atomic_load(&log_json) ? log_access_json(line, f, nf)
+					  : log_access_text(line, f, nf);
+	log_send(line, n, LOG_LVL_INFO);
+}
+
+/* ---- the log file ---- */
+
+void log_set_json(bool on)
+{
+	atomic_store(&log_json, on);
+}
+
+/* Non-blocking: opening a FIFO nobody reads fails (ENXIO) instead of
+ * hanging the start, and writes then wait in poll() like stderr's. */
+static int log_file_open(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+}
+
+int log_open_file(const char *path, char *err, size_t errlen)
+{
+	if (strlen(path) >= sizeof(log_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	int fd = log_file_open(path);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int old = atomic_exchange(&log_fd, fd);
+	if (old != STDERR_FILENO)
+		close(old);
+	strcpy(log_path, path);
+	if (atomic_exchange(&log_to_syslog, false))
+		closelog();
+	return 0;
+}
+
+int log_reopen(void)
+{
+	if (!log_path[0]) {
+		log_info("SIGUSR2: not logging to a file (log-to), nothing to reopen");
+		return 1;
+	}
+	int fd = log_file_open(log_path);
+	if (fd < 0) {
+		int e = errno;
+		/* Typically a directory the dropped privileges cannot create
+		 * in: the old file is still better than no log at all. */
+		log_error("log: cannot reopen %s: %s; still writing to the file opened before",
+			  log_path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	pthread_mutex_lock(&log_q.lock);
+	/* Atomic: every line goes whole to the old file or to the new one. */
+	int rc = dup3(fd, atomic_load(&log_fd), O_CLOEXEC);
+	int e = errno;
+	if (rc >= 0)
+		log_q.fd_is_file = regular;
+	pthread_mutex_unlock(&log_q.lock);
+	close(fd);
+	if (rc < 0) {
+		log_error("log: cannot reopen %s: %s", log_path, strerror(e));
+		return -e;
+	}
+	log_info("log: reopened %s", log_path);
+	return 0;
+}
+
+bool log_goes_to_stderr(void)
+{
+	return !atomic_load(&log_to_syslog) && atomic_load(&log_fd) == STDERR_FILENO;
+}
+
+bool log_syslog_available(void)
+{
+	struct stat st;
+	return stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 bool log_every_due(struct log_every *e, uint64_t now_ms, unsigned period_ms, unsigned *skipped)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
-/* Leveled logging to stderr or syslog, safe from any thread: each message
- * is formatted into a local buffer and written with one write(2). */
+/* Leveled logging to stderr, syslog or a file, as text or JSON, safe from
+ * any thread: each message is formatted into a local buffer and written
+ * with one write(2). */
 #ifndef HOPSOCKS_LOG_H
 #define HOPSOCKS_LOG_H
 
@@ -24,6 +25,21 @@ bool log_access_enabled(void);
 bool log_enabled(enum log_level level);
 void log_close(void);
 
+/* Write lines to the file at path from now on (log-to file): opened
+ * O_APPEND, created 0640. Call before privileges are dropped. -1 with a
+ * message ("cannot open PATH: why") in err. */
+int log_open_file(const char *path, char *err, size_t errlen);
+/* SIGUSR2: open the log file's path again and write there from now on
+ * (after logrotate moved the file). If that fails, say so in the old file
+ * and keep writing to it. 0, 1 when no file is in use, or -errno. */
+int log_reopen(void);
+/* Do lines go to standard error (not to syslog, not to a file)? */
+bool log_goes_to_stderr(void);
+/* Is there a syslog socket (/dev/log)? Without one, syslog lines are lost. */
+bool log_syslog_available(void);
+/* log-format json: one JSON object a line (see log.c). */
+void log_set_json(bool on);
+
 /* Hand lines to a writer thread from now on, so that no thread but it ever
  * waits for the log's reader: see log.c. Call once the process has its
  * final form (after -D forks); false if the thread cannot start (lines are
@@ -34,8 +50,20 @@ bool log_start_writer(void);
 void log_stop_writer(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The one-line-per-session access log (level info, tagged "access"). */
-void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line about one session: "client ADDR session N: message" (JSON: the
+ * "client" and "session" keys). */
+void log_session(enum log_level level, const char *client, uint64_t session, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* One field of the access line: KEY=VALUE in text, "KEY":VALUE in JSON. */
+struct log_field {
+	const char *key;
+	const char *str; /* already escaped (log_esc) where a client chose it; NULL: num */
+	uint64_t num;
+};
+/* The one-line-per-session access log (level info, tagged "access"; in
+ * JSON "type":"access"), its fields in the order given. */
+void log_access_fields(const struct log_field *f, size_t n);
 
 /* ---- bytes from the network in a log line ----
  *

@@ -32,6 +32,7 @@ enum config_log_to {
 	CONFIG_LOG_TO_AUTO = 0, /* stderr in the foreground, syslog as a daemon */
 	CONFIG_LOG_TO_STDERR,
 	CONFIG_LOG_TO_SYSLOG,
+	CONFIG_LOG_TO_FILE, /* log_file */
 };
 
 /* Which addresses of a resolved name to try, and in which order. */
@@ -156,6 +157,9 @@ struct config {
 
 	enum config_log_level log_level;
 	enum config_log_to log_to;
+	char *log_file;	      /* log-to file PATH (as written: main resolves a relative one) */
+	char *log_file_where; /* "FILE:LINE" of that log-to line, for an error opening it */
+	bool log_json;	      /* log-format json */
 	bool access_log;
 
 	unsigned max_connections; /* 0 = limited only by descriptors */

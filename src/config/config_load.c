@@ -184,7 +184,7 @@ static int do_pid_file(struct parse_state *ps, char *const *argv, char *err, siz
 /* Keyword tables follow the enum order in config.h. */
 static const char *const socks4_names[] = { "auto", "on", "known-user", "off", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
-static const char *const log_to_names[] = { "auto", "stderr", "syslog", NULL };
+static const char *const log_to_names[] = { "auto", "stderr", "syslog", "file", NULL };
 static const char *const order_names[] = { "as-returned", "ipv4-first", "ipv6-first",
 					   "ipv4-only",	  "ipv6-only",	NULL };
 
@@ -209,13 +209,42 @@ static int do_log(struct parse_state *ps, char *const *argv, char *err, size_t e
 	return 0;
 }
 
+/* log-to auto|stderr|syslog, or log-to file PATH. Opening the file is
+ * main's (before privileges are dropped); the line is kept for its error. */
 static int do_log_to(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	int i = config_keyword(argv[0], log_to_names);
+	char where[CONFIG_ERR_MAX];
 
 	if (i < 0)
-		return config_bad_keyword(argv[0], "auto, stderr or syslog", err, errlen);
+		return config_bad_keyword(argv[0], "auto, stderr, syslog or file PATH", err,
+					  errlen);
+	if (i == CONFIG_LOG_TO_FILE && argv[1] == NULL) {
+		config_err_set(err, errlen, "file needs a path (log-to file PATH)");
+		return -1;
+	}
+	if (i != CONFIG_LOG_TO_FILE && argv[1] != NULL) {
+		config_err_set(err, errlen, "%s takes no path (only log-to file PATH does)",
+			       argv[0]);
+		return -1;
+	}
 	ps->cfg->log_to = (enum config_log_to)i;
+	free(ps->cfg->log_file);
+	free(ps->cfg->log_file_where);
+	ps->cfg->log_file = ps->cfg->log_file_where = NULL;
+	if (i != CONFIG_LOG_TO_FILE)
+		return 0;
+	snprintf(where, sizeof(where), "%s:%u", ps->name, ps->line);
+	if (set_path(&ps->cfg->log_file, argv[1], err, errlen) < 0)
+		return -1;
+	return config_set_string(&ps->cfg->log_file_where, where) < 0 ? err_oom(err, errlen) : 0;
+}
+
+static int do_log_format(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	if (strcmp(argv[0], "text") != 0 && strcmp(argv[0], "json") != 0)
+		return config_bad_keyword(argv[0], "text or json", err, errlen);
+	ps->cfg->log_json = strcmp(argv[0], "json") == 0;
 	return 0;
 }
 
@@ -414,7 +443,8 @@ static const struct directive {
 	{ "socks4", 1, 1, do_socks4 },
 	{ "timeout", 2, 2, do_timeout },
 	{ "log", 1, 1, do_log },
-	{ "log-to", 1, 1, do_log_to },
+	{ "log-to", 1, 2, do_log_to },
+	{ "log-format", 1, 1, do_log_format },
 	{ "access-log", 1, 1, do_access_log },
 	{ "max-connections", 1, 1, do_max_connections },
 	{ "splice-pipes", 1, 1, do_splice_pipes },
@@ -622,6 +652,8 @@ void config_free(struct config *cfg)
 	free(cfg->users_file);
 	free(cfg->resolvers);
 	free(cfg->pid_file);
+	free(cfg->log_file);
+	free(cfg->log_file_where);
 	free(cfg->acl);
 	free(cfg->run_user);
 	free(cfg->run_group);

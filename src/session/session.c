@@ -371,6 +371,7 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 	s->state = S_DETECT;
 	/* Listeners are TCP over IPv4 or IPv6: nothing else arrives here. */
 	sockaddr_ip_set(&s->client, peer, peerlen);
+	s->id = atomic_fetch_add_explicit(&ctx->shared->session_ids, 1, memory_order_relaxed) + 1;
 	s->started_ms = loop_now_ms(ctx->net.loop);
 	loop_io_init(&s->cio, session_on_client, s);
 	loop_io_init(&s->tio, session_on_target, s);

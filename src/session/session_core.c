@@ -48,7 +48,7 @@ void session_set_state(struct session *s, enum session_state next)
 {
 	if (s->state == next)
 		return;
-	log_debug("session %p: %s -> %s", (void *)s, state_names[s->state], state_names[next]);
+	session_log(s, LOG_LVL_DEBUG, "%s -> %s", state_names[s->state], state_names[next]);
 	s->state = next;
 }
 
@@ -285,33 +285,30 @@ void session_report_bytes(struct session *s)
 		stats_session_bytes(&s->sstats, d_up, d_down);
 }
 
+/* The access line's fields: client, session, user, proto, cmd, target,
+ * addr, route, result, up, down, ms, then deny (a refused request) or the
+ * UDP counters (an association). */
+enum { ACCESS_FIELDS_MAX = 12 + 1 + UDP_COUNTER_FIELDS };
+
 static void session_log_access(struct session *s)
 {
 	/* Formatting the line is most of a short session's user-space cost
 	 * (bench/RESULTS.md): not for a line nobody will read. */
 	if (!log_access_enabled())
 		return;
-	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", extra[320] = "";
+	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", deny[256];
+	char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
 	const char *cmd = "-";
 	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
+	const struct udp_counters *uc = s->udp ? udp_assoc_counters(s->udp) : NULL;
 
 	session_client_text(s, client, sizeof(client));
 	target_compact_format(&s->dst, target, sizeof(target)); /* "-" before a request */
 	if (s->addr.sa.sa_family != AF_UNSPEC)
 		sockaddr_format(&s->addr.sa, addr, sizeof(addr));
-	if (s->deny_reason) {
-		/* "rule x.conf:12" -> deny=rule:x.conf:12, one token for parsers */
-		size_t n = (size_t)snprintf(extra, sizeof(extra), " deny=%s", s->deny_reason);
-		for (size_t i = 6; i < n && i < sizeof(extra); i++)
-			if (extra[i] == ' ')
-				extra[i] = ':';
-	}
-	if (s->udp) {
-		const struct udp_counters *c = udp_assoc_counters(s->udp);
-		extra[0] = ' ';
-		udp_counters_format(c, extra + 1, sizeof(extra) - 1);
-		up = c->bytes_up;
-		down = c->bytes_down;
+	if (uc) {
+		up = uc->bytes_up;
+		down = uc->bytes_down;
 	}
 	if (s->cmd == SOCKS5_CMD_CONNECT)
 		cmd = "connect";
@@ -324,14 +321,34 @@ static void session_log_access(struct session *s)
 	else if (s->cmd == SOCKS5_CMD_RESOLVE_PTR)
 		cmd = "resolve-ptr";
 
-	char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
-
-	log_access("client=%s user=%s proto=%s cmd=%s target=%s addr=%s route=%s result=%s up=%llu "
-		   "down=%llu ms=%llu%s",
-		   client, log_esc(user, sizeof(user), s->user), proto_names[s->proto], cmd, target,
-		   addr, s->route ? s->route : "-", s->result ? s->result : "closed",
-		   (unsigned long long)up, (unsigned long long)down,
-		   (unsigned long long)(loop_now_ms(session_loop(s)) - s->started_ms), extra);
+	struct log_field f[ACCESS_FIELDS_MAX] = {
+		{ .key = "client", .str = client },
+		{ .key = "session", .num = s->id },
+		{ .key = "user", .str = log_esc(user, sizeof(user), s->user) },
+		{ .key = "proto", .str = proto_names[s->proto] },
+		{ .key = "cmd", .str = cmd },
+		{ .key = "target", .str = target },
+		{ .key = "addr", .str = addr },
+		{ .key = "route", .str = s->route ? s->route : "-" },
+		{ .key = "result", .str = s->result ? s->result : "closed" },
+		{ .key = "up", .num = up },
+		{ .key = "down", .num = down },
+		{ .key = "ms", .num = loop_now_ms(session_loop(s)) - s->started_ms },
+	};
+	size_t n = 12;
+	if (s->deny_reason) {
+		/* "rule x.conf:12" -> deny=rule:x.conf:12, one token for parsers */
+		snprintf(deny, sizeof(deny), "%s", s->deny_reason);
+		for (char *p = deny; *p; p++)
+			if (*p == ' ')
+				*p = ':';
+		f[n++] = (struct log_field){ .key = "deny", .str = deny };
+	}
+	if (uc) {
+		udp_counters_fields(uc, f + n);
+		n += UDP_COUNTER_FIELDS;
+	}
+	log_access_fields(f, n);
 }
 
 static void session_free(void *p)

@@ -74,7 +74,7 @@ struct session_setup {
 
 /* One per client connection, for its whole life: only what a relaying
  * (or UDP, or BIND) session still needs, each at its real size. An idle
- * relayed connection costs this struct (440 bytes; 1,552 when it held a
+ * relayed connection costs this struct (448 bytes; 1,552 when it held a
  * struct target, char user[256], the dial and three sockaddr_storage) and
  * its names, if any: relay buffers and pipes go back to the pool when
  * empty. Handshake messages are parsed into locals from relay.buf[UP]; the
@@ -91,6 +91,7 @@ struct session {
 	struct loop_io cio, tio;
 	struct loop_timer timer; /* the deadline of the current phase */
 
+	uint64_t id; /* process-unique, from 1 in accept order: "session N" in its log lines */
 	uint64_t started_ms;
 	uint64_t last_active_ms;
 
@@ -171,14 +172,14 @@ void session_setup_end(struct session *s);
 const char *session_state_name(enum session_state st);
 const char *session_client_text(const struct session *s, char *buf, size_t cap);
 
-/* A log line about this session, prefixed with the client address. */
-#define session_log(s, level, fmt, ...)                                                     \
-	do {                                                                                \
-		if (log_enabled(level)) {                                                   \
-			char who_[64];                                                      \
-			log_msg(level, "client %s: " fmt,                                   \
-				session_client_text(s, who_, sizeof(who_)), ##__VA_ARGS__); \
-		}                                                                           \
+/* A log line about this session: "client ADDR:PORT session N: message". */
+#define session_log(s, level, fmt, ...)                                                         \
+	do {                                                                                    \
+		if (log_enabled(level)) {                                                       \
+			char who_[64];                                                          \
+			log_session(level, session_client_text(s, who_, sizeof(who_)), (s)->id, \
+				    fmt, ##__VA_ARGS__);                                        \
+		}                                                                               \
 	} while (0)
 
 /* Queue bytes for the client behind anything already queued. */

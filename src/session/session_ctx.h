@@ -24,6 +24,9 @@ struct udp_scratch;
 /* Process-wide, one for all workers; lives as long as the process. */
 struct session_shared {
 	atomic_long connections;     /* open client connections, all workers */
+	/* The last session id given out. Next to connections, which every
+	 * accept changes too: taking an id costs no cache line of its own. */
+	atomic_uint_fast64_t session_ids;
 	struct auth_pool *auth_pool; /* NULL until started, and after it stopped */
 	struct throttle *throttle;   /* failed authentications per client address */
 	struct limits *limits;	     /* sessions per client address and per user */

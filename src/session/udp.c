@@ -948,19 +948,17 @@ void udp_assoc_take_packets(struct udp_assoc *a, uint64_t *up, uint64_t *down)
 	a->pkts_down_taken = a->c.pkts_down;
 }
 
-void udp_counters_format(const struct udp_counters *c, char *out, size_t cap)
+void udp_counters_fields(const struct udp_counters *c, struct log_field *out)
 {
-	snprintf(out, cap,
-		 "pkts_up=%llu pkts_down=%llu drop_foreign=%llu drop_malformed=%llu "
-		 "drop_frag=%llu drop_queue=%llu drop_dns=%llu drop_uncontacted=%llu "
-		 "drop_send=%llu drop_denied=%llu",
-		 (unsigned long long)c->pkts_up, (unsigned long long)c->pkts_down,
-		 (unsigned long long)c->drops[UDP_DROP_FOREIGN],
-		 (unsigned long long)c->drops[UDP_DROP_MALFORMED],
-		 (unsigned long long)c->drops[UDP_DROP_FRAGMENT],
-		 (unsigned long long)c->drops[UDP_DROP_QUEUE],
-		 (unsigned long long)c->drops[UDP_DROP_DNS],
-		 (unsigned long long)c->drops[UDP_DROP_UNCONTACTED],
-		 (unsigned long long)c->drops[UDP_DROP_SEND],
-		 (unsigned long long)c->drops[UDP_DROP_DENIED]);
+	static const char *const drop_keys[] = {
+		[UDP_DROP_FOREIGN] = "drop_foreign", [UDP_DROP_MALFORMED] = "drop_malformed",
+		[UDP_DROP_FRAGMENT] = "drop_frag",   [UDP_DROP_QUEUE] = "drop_queue",
+		[UDP_DROP_DNS] = "drop_dns",	     [UDP_DROP_UNCONTACTED] = "drop_uncontacted",
+		[UDP_DROP_SEND] = "drop_send",	     [UDP_DROP_DENIED] = "drop_denied",
+	};
+	_Static_assert(UDP_COUNTER_FIELDS == 2 + UDP_DROP_COUNT, "one field per counter");
+	out[0] = (struct log_field){ .key = "pkts_up", .num = c->pkts_up };
+	out[1] = (struct log_field){ .key = "pkts_down", .num = c->pkts_down };
+	for (size_t i = 0; i < UDP_DROP_COUNT; i++)
+		out[2 + i] = (struct log_field){ .key = drop_keys[i], .num = c->drops[i] };
 }

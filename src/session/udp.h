@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "proto/target.h"
 
+struct log_field;
+
 struct session_ctx;
 struct udp_assoc;
 
@@ -66,7 +68,9 @@ const struct udp_counters *udp_assoc_counters(const struct udp_assoc *a);
  * feeds as it runs and once more when it ends. */
 void udp_assoc_take_packets(struct udp_assoc *a, uint64_t *up, uint64_t *down);
 
-/* "pkts_up=1 pkts_down=1 drop_foreign=0 ..." for the access log. */
-void udp_counters_format(const struct udp_counters *c, char *out, size_t cap);
+/* The access log's fields pkts_up, pkts_down, drop_foreign, ... into out
+ * (room for UDP_COUNTER_FIELDS). */
+#define UDP_COUNTER_FIELDS 10
+void udp_counters_fields(const struct udp_counters *c, struct log_field *out);
 
 #endif

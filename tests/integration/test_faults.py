@@ -758,7 +758,7 @@ def t_client_vanishes(ctx):
               % BOUND)
         check_access(rec, {"result": "idle-timeout", "up": "4096", "down": "4096"},
                      "vanished client")
-        want = "client %s: idle for 2000 ms, closing" % client
+        want = "client %s session %s: idle for 2000 ms, closing" % (client, rec.get("session"))
         check(log_lines(hs, want), "no log line %r: %s" % (want, hs.stderr_tail(5)))
         fds_back(hs, baseline, "after the vanished client was reaped")
         transfer(bystander.sock, b"after", "bystander after the reaping")
@@ -986,7 +986,7 @@ def t_memory_pressure(ctx):
     # result=error (or, when no session could be made at all, the refusal
     # line alone).
     def out_of_memory_line(client):
-        return [line for line in log_lines(hs, "client %s: " % client)
+        return [line for line in log_lines(hs, "client %s session " % client)
                 if "out of memory" in line or "Cannot allocate memory" in line]
 
     # A client turned away before it had a session is named by the

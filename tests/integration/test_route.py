@@ -324,7 +324,7 @@ def t_other_clients(ctx):
              "sources 127.0.0.2's target saw")
 
 
-@suite.test("a route through a dead chain: 'client X: chain NAME to T failed: hop ...' and "
+@suite.test("a route through a dead chain: 'client X session N: chain NAME to T failed: hop ...' and "
             "the access line route=NAME result=refused addr=<hop>")
 def t_failure_line(ctx):
     echo = ctx.own(EchoServer())
@@ -335,10 +335,10 @@ def t_failure_line(ctx):
     check_eq(raw[:2], b"\x05\x05", "VER REP")
     client = "%s:%d" % sock.getsockname()[:2]
     sock.close()
-    want = ("client %s: chain gone to %s failed: hop socks5://127.0.0.1:%d: Connection refused"
-            % (client, fmt_addr(*echo.addr), dead))
-    check(wait_until(lambda: log_lines(hs, want)), "no line %r" % want)
     rec = hs.wait_access(lambda r: r.get("client") == client, what="access line")
+    want = ("client %s session %s: chain gone to %s failed: hop socks5://127.0.0.1:%d: "
+            "Connection refused" % (client, rec.get("session"), fmt_addr(*echo.addr), dead))
+    check(log_lines(hs, want), "no line %r" % want)
     check_eq((rec.get("route"), rec.get("result"), rec.get("addr")),
              ("gone", "refused", "127.0.0.1:%d" % dead), "route=, result=, addr=")
 

@@ -502,7 +502,8 @@ def t_unit_contents(ctx):
             check(not re.search(r"@\w+@", f.read()), "%s still has a @placeholder@" % built)
 
 
-@suite.test("logrotate accepts contrib/logrotate.d/hopsocks (logrotate -d)")
+@suite.test("logrotate accepts contrib/logrotate.d/hopsocks (logrotate -d): the log-to file "
+            "and the rsyslog stanzas")
 def t_logrotate(ctx):
     logrotate = require_program("logrotate", "logrotate")
     state = os.path.join(ctx.tmpdir, "logrotate.state")
@@ -513,8 +514,9 @@ def t_logrotate(ctx):
     check(run.returncode == 0, "logrotate -d: exit %d: %s" % (run.returncode, out))
     bad = [line for line in out.splitlines() if re.match(r"(error|warning)", line, re.I)
            and "debug mode" not in line]  # -d's own note that it changes nothing
-    check("rotating pattern: /var/log/hopsocks.log" in out,
-          "logrotate -d did not read the /var/log/hopsocks.log block: %s" % out)
+    for pattern in ("/var/log/hopsocks/*.log", "/var/log/hopsocks.log"):
+        check("rotating pattern: %s " % pattern in out,
+              "logrotate -d did not read the %s block: %s" % (pattern, out))
     check(not bad, "logrotate -d complained: %s" % bad)
 
 

@@ -329,8 +329,35 @@ START_TEST(test_log_to)
 	ck_assert_int_eq(cfg.log_to, CONFIG_LOG_TO_STDERR);
 	ck_parse_ok("log-to auto\n");
 	ck_assert_int_eq(cfg.log_to, CONFIG_LOG_TO_AUTO);
-	ck_parse_err("log-to file\n",
-		     "x.conf:1: log-to: invalid value 'file' (expected auto, stderr or syslog)");
+	ck_assert_ptr_null(cfg.log_file);
+	ck_parse_err("log-to file\n", "x.conf:1: log-to: file needs a path (log-to file PATH)");
+	ck_parse_err("log-to stderr /tmp/x\n",
+		     "x.conf:1: log-to: stderr takes no path (only log-to file PATH does)");
+	ck_parse_err("log-to disk\n", "x.conf:1: log-to: invalid value 'disk' (expected auto, "
+				      "stderr, syslog or file PATH)");
+	/* The line is kept: the file is opened later, and its error names it. */
+	ck_parse_ok("log  info\nlog-to file /var/log/hopsocks/hopsocks.log\n");
+	ck_assert_int_eq(cfg.log_to, CONFIG_LOG_TO_FILE);
+	ck_assert_str_eq(cfg.log_file, "/var/log/hopsocks/hopsocks.log");
+	ck_assert_str_eq(cfg.log_file_where, "x.conf:2");
+	/* The last log-to wins, and forgets an earlier file. */
+	ck_parse_ok("log-to file a.log\nlog-to syslog\n");
+	ck_assert_int_eq(cfg.log_to, CONFIG_LOG_TO_SYSLOG);
+	ck_assert_ptr_null(cfg.log_file);
+	ck_assert_ptr_null(cfg.log_file_where);
+}
+END_TEST
+
+START_TEST(test_log_format)
+{
+	ck_parse_ok("listen 127.0.0.1:1080\n");
+	ck_assert(!cfg.log_json);
+	ck_parse_ok("log-format json\n");
+	ck_assert(cfg.log_json);
+	ck_parse_ok("log-format json\nlog-format text\n");
+	ck_assert(!cfg.log_json);
+	ck_parse_err("log-format xml\n",
+		     "x.conf:1: log-format: invalid value 'xml' (expected text or json)");
 }
 END_TEST
 
@@ -1339,6 +1366,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_socks4);
 	tcase_add_test(tc, test_log);
 	tcase_add_test(tc, test_log_to);
+	tcase_add_test(tc, test_log_format);
 	tcase_add_test(tc, test_access_log);
 	tcase_add_test(tc, test_address_order);
 	tcase_add_test(tc, test_max_connections);
