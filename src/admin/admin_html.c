@@ -271,7 +271,7 @@ static void html_session_row(struct admin_buf *b, const struct admin_view *v,
 	uint64_t age_s = v->now_ms > si->started_ms ? (v->now_ms - si->started_ms) / 1000 : 0;
 	human_duration(age_s, age, sizeof(age));
 
-	admin_buf_puts(b, "<tr data-client=\"");
+	admin_buf_printf(b, "<tr data-session=\"%llu\" data-client=\"", U(si->id));
 	admin_escape_html(b, client);
 	admin_buf_puts(b, "\"><td>");
 	admin_escape_html(b, client);
@@ -286,7 +286,7 @@ static void html_session_row(struct admin_buf *b, const struct admin_view *v,
 			 session_list_state_name(si->state), U(age_s), age);
 	cell_bytes(b, NULL, si->up);
 	cell_bytes(b, NULL, si->down);
-	admin_buf_puts(b, "</tr>");
+	admin_buf_printf(b, "<td class=\"n\">%llu</td></tr>", U(si->id));
 }
 
 static void html_sessions(struct admin_buf *b, const struct admin_view *v)
@@ -311,7 +311,7 @@ static void html_sessions(struct admin_buf *b, const struct admin_view *v)
 	admin_buf_puts(b, "<table id=\"sessions\"><thead><tr><th>Client</th><th>User</th>"
 			  "<th>Protocol</th><th>Command</th><th>Target</th><th>Route</th>"
 			  "<th>State</th><th>Age</th><th>Bytes up</th><th>Bytes down</th>"
-			  "</tr></thead><tbody>");
+			  "<th>Session</th></tr></thead><tbody>");
 	for (size_t i = 0; i < v->nsessions; i++)
 		html_session_row(b, v, &v->sessions[i]);
 	admin_buf_puts(b, "</tbody></table>\n");

@@ -110,10 +110,17 @@ static void dump_timeouts(FILE *out, const struct config *cfg)
 static void dump_logging(FILE *out, const struct config *cfg)
 {
 	static const char *const level[] = { "error", "warn", "info", "debug" };
-	static const char *const to[] = { "auto", "stderr", "syslog" };
+	static const char *const to[] = { "auto", "stderr", "syslog", "file" };
 
 	fprintf(out, "log %s\n", level[cfg->log_level]);
-	fprintf(out, "log-to %s\n", to[cfg->log_to]);
+	if (cfg->log_to == CONFIG_LOG_TO_FILE && cfg->log_file) {
+		fprintf(out, "log-to file ");
+		put_word(out, cfg->log_file);
+		fputc('\n', out);
+	} else {
+		fprintf(out, "log-to %s\n", to[cfg->log_to]);
+	}
+	fprintf(out, "log-format %s\n", cfg->log_json ? "json" : "text");
 	fprintf(out, "access-log %s\n", on_off(cfg->access_log));
 }
 

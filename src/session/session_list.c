@@ -66,6 +66,7 @@ static void top_sift_up(struct top_entry *h, size_t i)
 static void session_info_fill(const struct session *s, struct session_info *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->id = s->id;
 	out->client = s->client;
 	target_compact_get(&s->dst, &out->target);
 	if (s->user)

@@ -23,6 +23,7 @@ struct session_ctx;
  * thread never reaches into a worker's sessions. Raw names: the reader
  * escapes them as the log does (target_format, log_esc), then for HTML. */
 struct session_info {
+	uint64_t id; /* the session id of its log lines ("session N", session=N) */
 	union sockaddr_ip client;
 	struct target target;		       /* TARGET_NONE before a request was parsed */
 	char user[AUTH_NAME_MAX + 1];	       /* "" for none */

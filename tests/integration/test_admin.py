@@ -42,7 +42,7 @@ from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, chain_block,
                      hop_url, read_socks5_reply, read_to_close, recv_exact, show,
                      socks5_auth, socks5_open, socks5_request, socks5_try, wait_until,
                      write_users)
-from harness import missing  # noqa: E402
+from harness import missing, parse_access  # noqa: E402
 from servers import (EchoServer, ScriptedSocks5, UdpEchoServer, echo_transfer,  # noqa: E402
                      pattern)
 
@@ -595,21 +595,23 @@ def test_live_sessions_listed(ctx):
     echo_transfer(small, 5000, what="the small session")
     echo_transfer(big, 300000, what="the big session")
     target = "%s:%d" % (echo.host, echo.port)
-    row = wait_row(port, client_text(big), lambda c: len(c) == 10 and int(c[8]) >= 300000,
+    row = wait_row(port, client_text(big), lambda c: len(c) == 11 and int(c[8]) >= 300000,
                    "the big session")
-    check_eq(row[:7] + row[8:], [client_text(big), USER, "socks5", "connect", target,
-                                 "direct", "relay", "300000", "300000"], "the big session's row")
-    row = wait_row(port, client_text(small), lambda c: len(c) == 10 and int(c[9]) >= 5000,
+    check_eq(row[:7] + row[8:10], [client_text(big), USER, "socks5", "connect", target,
+                                   "direct", "relay", "300000", "300000"], "the big session's row")
+    big_id, big_client = row[10], client_text(big)
+    row = wait_row(port, client_text(small), lambda c: len(c) == 11 and int(c[9]) >= 5000,
                    "the small session")
-    check_eq(row[:7] + row[8:], [client_text(small), USER, "socks5", "connect", target,
-                                 "direct", "relay", "5000", "5000"], "the small session's row")
+    check_eq(row[:7] + row[8:10], [client_text(small), USER, "socks5", "connect", target,
+                                   "direct", "relay", "5000", "5000"], "the small session's row")
+    small_id, small_client = row[10], client_text(small)
     rows, count, _ = session_rows(port)
     check_eq([c for c, _ in rows], [client_text(big), client_text(small)],
              "rows in order of bytes (the bigger first)")
     check_eq(count, (2, 2), "(sessions in all, listed)")
     # The small one grows past the big one: the order follows.
     echo_transfer(small, 400000, seed=9, what="the small session grows")
-    wait_row(port, client_text(small), lambda c: len(c) == 10 and int(c[8]) >= 405000,
+    wait_row(port, client_text(small), lambda c: len(c) == 11 and int(c[8]) >= 405000,
              "the small session after it grew")
     check_eq([c for c, _ in session_rows(port)[0]], [client_text(small), client_text(big)],
              "rows in order of bytes once the first session moved more")
@@ -618,6 +620,11 @@ def test_live_sessions_listed(ctx):
     quiet(port)
     check(wait_until(lambda: session_rows(port)[1] == (0, 0), BOUND, 0.1),
           "the list still shows sessions after they all ended: %s" % (session_rows(port)[1],))
+    # The Session column is the session= of each one's access line.
+    for sock_client, row_id in ((big_client, big_id), (small_client, small_id)):
+        recs = [r for r in parse_access(hs.stderr_text()) if r.get("client") == sock_client]
+        check_eq([r.get("session") for r in recs], [row_id],
+                 "session= of %s's access line against its row" % sock_client)
 
 
 @suite.test("a target name with a quote, <script> and a control byte, through a chain, is "
@@ -635,10 +642,10 @@ def test_live_sessions_hostile_target(ctx):
     check_eq(rep, 0, "CONNECT through the chain")
     echo_roundtrip(s, b"through the hop", "echo through the chain")
     logged = 'x\\x22<script>\\x01.example:443'
-    row = wait_row(port, client_text(s), lambda c: len(c) == 10 and int(c[8]) >= 15,
+    row = wait_row(port, client_text(s), lambda c: len(c) == 11 and int(c[8]) >= 15,
                    "the chained session")
-    check_eq(row[:7] + row[8:], [client_text(s), "-", "socks5", "connect", logged, "up",
-                                 "relay", "15", "15"], "the chained session's row")
+    check_eq(row[:7] + row[8:10], [client_text(s), "-", "socks5", "connect", logged, "up",
+                                   "relay", "15", "15"], "the chained session's row")
     _, _, text = session_rows(port)
     check("<script" not in text, "a client-chosen <script> reached the page unescaped")
     check('x\\x22&lt;script&gt;\\x01.example:443' in text,
@@ -703,9 +710,9 @@ def test_live_udp(ctx):
     check_eq((m(got, "hopsocks_udp_datagrams_total", direction="up"),
               m(got, "hopsocks_udp_datagrams_total", direction="down")), (3, 3),
              "datagrams while the association is open")
-    row = wait_row(port, client_text(ctl), lambda c: len(c) == 10 and int(c[8]) >= n,
+    row = wait_row(port, client_text(ctl), lambda c: len(c) == 11 and int(c[8]) >= n,
                    "the association")
-    check_eq(row[1:4] + row[6:7] + row[8:], [USER, "socks5", "udp", "udp", str(n), str(n)],
+    check_eq(row[1:4] + row[6:7] + row[8:10], [USER, "socks5", "udp", "udp", str(n), str(n)],
              "the association's row (user, protocol, command, state, bytes)")
     u.close()
     ctl.close()

@@ -514,6 +514,8 @@ users {users}
 timeout connect 1500ms
 timeout idle 0
 log warn
+log-to file {tmp}/hopsocks.log
+log-format json
 access-log off
 max-connections 500
 outgoing 127.0.0.1
@@ -569,7 +571,8 @@ def t_dump_config(ctx):
              "first line")
     for want in ("workers 3", "users " + users, "socks4 off", "timeout handshake 10s",
                  "timeout connect 1500ms", "timeout idle 0s", "timeout udp-idle 2m",
-                 "log warn", "access-log off", "max-connections 500", "splice-pipes 32",
+                 "log warn", "log-to file %s/hopsocks.log" % ctx.tmpdir, "log-format json",
+                 "access-log off", "max-connections 500", "splice-pipes 32",
                  "outgoing 127.0.0.1", "resolver 127.0.0.1:5353", "resolver [::1]:53",
                  "address-order ipv6-first", "dns-cache 0", "dns-cache-max-ttl 5m",
                  "udp-ports 40000-40100", "udp-replies any", "bind-peer any",
@@ -618,6 +621,7 @@ def t_dump_defaults(ctx):
     missing = sorted(directives - skip - named)
     check(not missing, "-T does not name %s:\n%s" % (", ".join(missing), out))
     for want in ("listen 127.0.0.1:1080", "workers auto", "socks4 on", "log info",
+                 "log-to auto", "log-format text",
                  "access-log on", "admin off", "# users: none (no authentication)"):
         check(want in out.splitlines(), "built-in -T lacks %r" % want)
 

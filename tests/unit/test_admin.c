@@ -690,6 +690,7 @@ START_TEST(html_sessions)
 	si[0].started_ms = 1000;
 	si[0].up = 5000;
 	si[0].down = 70;
+	si[0].id = 17;
 	si[1] = si[0];
 	si[1].client.v4.sin_port = htons(40002);
 	si[1].target.type = 0; /* no request yet */
@@ -708,14 +709,15 @@ START_TEST(html_sessions)
 	ck_assert(admin_format_html(&v, &b));
 	ck_assert_ptr_nonnull(strstr(b.p, "<p id=\"sessions-count\" data-total=\"2\" "
 					  "data-listed=\"2\">2 sessions open."));
-	ck_assert_msg(strstr(b.p, "<tr data-client=\"127.0.0.1:40001\"><td>127.0.0.1:40001</td>"
+	ck_assert_msg(strstr(b.p, "<tr data-session=\"17\" data-client=\"127.0.0.1:40001\">"
+				  "<td>127.0.0.1:40001</td>"
 				  "<td>alice</td><td>socks5</td><td>connect</td>"
 				  "<td>x\\x22&lt;script&gt;\\x01.example:443</td><td>direct</td>"
 				  "<td>relay</td><td class=\"n\" data-seconds=\"65\">1m 5s</td>"
 				  "<td class=\"n\">5000 <small>4.9 KiB</small></td>"
-				  "<td class=\"n\">70</td></tr>") != NULL,
+				  "<td class=\"n\">70</td><td class=\"n\">17</td></tr>") != NULL,
 		      "%s", b.p);
-	ck_assert_ptr_nonnull(strstr(b.p, "<tr data-client=\"127.0.0.1:40002\"><td>127.0.0.1:40002"
+	ck_assert_ptr_nonnull(strstr(b.p, "data-client=\"127.0.0.1:40002\"><td>127.0.0.1:40002"
 					  "</td><td>-</td><td>socks5</td><td>-</td><td>-</td>"
 					  "<td>-</td><td>detect</td>"));
 	ck_assert(strstr(b.p, "40001") < strstr(b.p, "40002"));
