@@ -6,7 +6,8 @@ system, the sysusers.d and tmpfiles.d entries beside them), only
 --prefix=/usr puts the units where systemd says (pkg-config), the
 --with-*dir options move or drop them, and `make uninstall` takes every
 file away again. The sysusers.d and tmpfiles.d entries do what they say
-(systemd-sysusers and systemd-tmpfiles on a scratch root).
+(systemd-sysusers and systemd-tmpfiles on a scratch root). The Debian
+package's own config passes -t and its changelog names the version.
 
 The /usr/local install uses this build (its binaries); the other layouts
 configure scratch build trees from the same source and install only the
@@ -216,6 +217,28 @@ def t_sysusers_tmpfiles(ctx):
     check_eq((st.st_uid, st.st_gid, oct(stat.S_IMODE(st.st_mode))), (uid, gid, "0o750"),
              "owner, group and mode of /var/log/hopsocks")
     shutil.rmtree(root)
+
+
+@suite.test("debian/: the packaged /etc/hopsocks/hopsocks.conf passes hopsocks -t and listens "
+            "on 127.0.0.1:1080 only, without users; debian/changelog's version is the "
+            "program's (hopsocks --version)")
+def t_debian_files(ctx):
+    conf = os.path.join(SRCDIR, "debian", "conf", "hopsocks.conf")
+    res = subprocess.run([HOPSOCKS_BIN, "-t", "-c", conf], capture_output=True, timeout=BOUND)
+    check(res.returncode == 0, "hopsocks -t -c debian/conf/hopsocks.conf: exit %d: %s"
+          % (res.returncode, res.stderr.decode(errors="replace")))
+    with open(conf) as f:
+        words = [line.split() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    check_eq([w for w in words if w[0] == "listen"], [["listen", "127.0.0.1:1080"]],
+             "listen lines of the packaged config")
+    check_eq([w for w in words if w[0] == "users"], [], "users lines of the packaged config")
+    with open(os.path.join(SRCDIR, "debian", "changelog")) as f:
+        first = f.readline()
+    # "hopsocks (0.1.0-1) unstable; urgency=medium": upstream version 0.1.0
+    version = first.split("(", 1)[1].split(")", 1)[0].rsplit("-", 1)[0]
+    res = subprocess.run([HOPSOCKS_BIN, "--version"], capture_output=True, timeout=BOUND)
+    check_eq(res.stdout.decode().strip(), "hopsocks " + version,
+             "hopsocks --version against debian/changelog's upstream version")
 
 
 if __name__ == "__main__":
