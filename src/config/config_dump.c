@@ -148,11 +148,11 @@ static void dump_network(FILE *out, const struct config *cfg)
 			 "the kernel picks the source address");
 	if (cfg->resolvers) {
 		/* Stored as c-ares's comma-separated list; one line each. */
-		char copy[1024];
-		snprintf(copy, sizeof(copy), "%s", cfg->resolvers);
-		for (char *save = NULL, *s = strtok_r(copy, ",", &save); s;
-		     s = strtok_r(NULL, ",", &save))
-			fprintf(out, "resolver %s\n", s);
+		for (const char *p = cfg->resolvers; *p;) {
+			size_t n = strcspn(p, ",");
+			fprintf(out, "resolver %.*s\n", (int)n, p);
+			p += n + (p[n] == ',');
+		}
 	} else {
 		fprintf(out, "# resolver: unset (the servers of /etc/resolv.conf)\n");
 	}
