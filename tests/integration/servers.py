@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 
-from harness import BOUND, TestFailure, wait_until
+from harness import BOUND, TestFailure, check, fmt_addr, wait_until
 from harness import missing  # noqa: E402
 from harness import free_port, port_accepts
 
@@ -748,3 +748,83 @@ def sink_transfer(sock, size, seed=6, what="upload to the sink"):
     want = ("%s %d\n" % (sha256(data), size)).encode()
     if answer != want:
         raise TestFailure("%s: sink answered %r, want %r" % (what, answer, want))
+
+
+class Haproxy(ExternalServer):
+    """HAProxy (Debian's haproxy) in TCP mode in the foreground: one
+    frontend on a free loopback port balancing round-robin over backends,
+    a list of (host, port), with TCP health checks every 200 ms (down after
+    two failures, up after one success). send_proxy is None, "v1"
+    (send-proxy) or "v2" (send-proxy-v2); the health checks then send the
+    header too (check-send-proxy), as a server that demands it needs.
+    Connections are logged to its output (output()); servers() reads the
+    state of each backend server from its admin socket."""
+
+    PROGRAM = "/usr/sbin/haproxy"
+    PACKAGE = "haproxy"
+
+    def __init__(self, ctx, backends, send_proxy=None, bind="127.0.0.1", port=None):
+        super().__init__(ctx, port)
+        self.backends = list(backends)
+        self.send_proxy = send_proxy
+        self.host = bind
+
+    def write_config(self):
+        self.conf = self.base + ".cfg"
+        self.sock = self.base + ".sock"
+        option = {None: "", "v1": " send-proxy check-send-proxy",
+                  "v2": " send-proxy-v2 check-send-proxy"}[self.send_proxy]
+        servers = "".join("    server s%d %s check inter 200ms fall 2 rise 1%s\n"
+                          % (i, fmt_addr(h, p), option)
+                          for i, (h, p) in enumerate(self.backends))
+        with open(self.conf, "w") as f:
+            f.write("global\n"
+                    "    log stdout format raw local0\n"
+                    "    stats socket %s mode 600 level admin\n"
+                    "    maxconn 4096\n"
+                    "defaults\n"
+                    "    mode tcp\n"
+                    "    log global\n"
+                    "    option tcplog\n"
+                    "    timeout connect 5s\n"
+                    "    timeout client 5m\n"
+                    "    timeout server 5m\n"
+                    "frontend fe\n"
+                    "    bind %s\n"
+                    "    default_backend be\n"
+                    "backend be\n"
+                    "    balance roundrobin\n%s"
+                    % (self.sock, fmt_addr(self.host, self.port), servers))
+
+    def command(self):
+        return [self.PROGRAM, "-db", "-f", self.conf]
+
+    def servers(self):
+        """{server name: status} from "show stat" ("UP", "DOWN", ...)."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(BOUND)
+            s.connect(self.sock)
+            s.sendall(b"show stat\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        lines = data.decode().splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        out = {}
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(",")))
+            if row.get("pxname") == "be" and row.get("svname") not in ("BACKEND", None):
+                out[row["svname"]] = row.get("status", "")
+        return out
+
+    def wait_status(self, want, what):
+        """Poll until servers() == want ({name: status}); fail after BOUND."""
+        got = {}
+
+        def ok():
+            got["last"] = self.servers()
+            return got["last"] == want
+        check(wait_until(ok), "%s: haproxy servers %s, want %s" % (what, got.get("last"), want))
