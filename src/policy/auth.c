@@ -107,6 +107,7 @@ struct userdb {
 	char dummy[crypto_pwhash_STRBYTES];
 	unsigned long long max_ops;
 	size_t max_mem;
+	char *pam_service; /* "users pam SERVICE": no entries, PAM decides */
 };
 
 #define USERDB_MIN_CAP 64
@@ -166,6 +167,7 @@ void userdb_free(struct userdb *db)
 	for (size_t i = 0; i < db->cap; i++)
 		free(db->slots[i].name);
 	free(db->slots);
+	free(db->pam_service);
 	free(db);
 }
 
@@ -305,6 +307,27 @@ static void userdb_make_dummy(struct userdb *db)
 const char *userdb_dummy_hash(const struct userdb *db)
 {
 	return db != NULL ? db->dummy : "";
+}
+
+int userdb_new_pam(const char *service, struct userdb **out)
+{
+	struct userdb *db = calloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (db == NULL)
+		return -ENOMEM;
+	db->pam_service = strdup(service);
+	if (db->pam_service == NULL) {
+		free(db);
+		return -ENOMEM;
+	}
+	*out = db;
+	return 0;
+}
+
+const char *userdb_pam_service(const struct userdb *db)
+{
+	return db != NULL ? db->pam_service : NULL;
 }
 
 static int userdb_add(struct userdb_loader *ld, unsigned line, const char *name, size_t namelen,
@@ -576,6 +599,11 @@ struct auth_job *auth_job_new(const char *user, const char *pass, const char *ha
 	return job;
 }
 
+bool auth_job_use_pam(struct auth_job *job, const char *service)
+{
+	return auth_copy(job->service, sizeof job->service, service);
+}
+
 void auth_job_cancel(struct auth_job *job)
 {
 	atomic_store_explicit(&job->cancelled, true, memory_order_relaxed);
@@ -678,6 +706,16 @@ static struct auth_job *auth_pool_next(struct auth_pool *pool)
 	return job;
 }
 
+/* What a pool thread runs for one job: argon2 against the stored hash,
+ * or the PAM stack. */
+static bool auth_job_check(struct auth_job *job)
+{
+	if (job->service[0] != '\0')
+		return auth_pam_verify(job->service, job->user, job->pass, job->error,
+				       sizeof job->error);
+	return auth_verify(job->hash, job->pass);
+}
+
 static void *auth_pool_main(void *arg)
 {
 	struct auth_pool *pool = arg;
@@ -688,7 +726,7 @@ static void *auth_pool_main(void *arg)
 		 * it to its cache, and auth_job_free() wipes it. A job whose
 		 * session has ended is not worth tens of milliseconds. */
 		job->verified = !atomic_load_explicit(&job->cancelled, memory_order_relaxed);
-		job->ok = job->verified && auth_verify(job->hash, job->pass);
+		job->ok = job->verified && auth_job_check(job);
 		if (job->done != NULL)
 			auth_done_queue_push(job->done, job);
 		else

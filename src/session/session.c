@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "policy/auth.h"
 #include "policy/auth_cache.h"
+#include "policy/auth_pam.h"
 #include "policy/connlimit.h"
 #include "policy/snapshot.h"
 #include "proto/socks5.h"
@@ -106,7 +107,9 @@ void session_on_reload(struct session_ctx *ctx)
 	s = ctx->sessions;
 	while (s) {
 		struct session *next = s->next;
-		if (s->user_from_file &&
+		/* PAM has no list of users to check against: its sessions
+		 * stay (a login is checked when it is made). */
+		if (s->user_from_file && !userdb_pam_service(now->users) &&
 		    (!now->users || !userdb_find(now->users, session_user(s)))) {
 			char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
 
@@ -396,6 +399,32 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 
 /* ---- results from the verification pool ---- */
 
+/* A PAM check came back. As with the file, it counts only under the
+ * service the session now runs under: a reload while PAM ran that
+ * changed the service (or left PAM) makes it a failure. PAM's reason
+ * goes to the log, escaped (modules' texts are not ours to trust). */
+static void session_on_pam_done(struct session *s, const struct auth_job *job)
+{
+	const char *now = userdb_pam_service(session_users(s));
+	bool ok = job->ok && now && strcmp(now, job->service) == 0;
+	if (job->verified && !job->ok) {
+		char svc[LOG_ESC_SIZE(AUTH_PAM_SERVICE_MAX)], why[LOG_ESC_SIZE(AUTH_PAM_ERROR_MAX)];
+		session_log(s, LOG_LVL_INFO, "PAM service '%s': %s",
+			    log_esc(svc, sizeof(svc), job->service),
+			    log_esc(why, sizeof(why), job->error));
+	} else if (job->ok && !ok) {
+		session_log(s, LOG_LVL_INFO,
+			    "reload: the PAM service changed during the check: login refused");
+	}
+	if (ok) {
+		char key[AUTH_PAM_KEY_MAX];
+		auth_cache_insert(s->ctx->auth_cache, job->user, job->pass,
+				  auth_pam_cache_key(job->service, key, sizeof(key)),
+				  loop_now_ms(session_loop(s)));
+	}
+	session_auth_verified(s, ok);
+}
+
 void session_on_auth_done(struct auth_job *job)
 {
 	struct session *s = job->owner;
@@ -404,6 +433,10 @@ void session_on_auth_done(struct auth_job *job)
 	s->auth_job = NULL;
 	/* A reload while argon2 ran may have changed or deleted the user:
 	 * the password must match the file the session now runs under. */
+	if (job->service[0]) {
+		session_on_pam_done(s, job);
+		return;
+	}
 	const char *hash_now = userdb_find(session_users(s), job->user);
 	bool ok = job->ok && job->hash[0] && hash_now && strcmp(hash_now, job->hash) == 0;
 	if (ok)
