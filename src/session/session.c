@@ -399,6 +399,25 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 
 /* ---- results from the verification pool ---- */
 
+/* s escaped as log_esc() does, but with its spaces kept: PAM's error
+ * texts are sentences ("Authentication failure"), and at the end of the
+ * line a space separates no field. */
+static const char *session_esc_text(char *out, size_t cap, const char *s)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (; *s && used + 5 < cap; s++) {
+		if (*s == ' ') {
+			out[used++] = ' ';
+			out[used] = '\0';
+		} else {
+			used += log_escape(out + used, cap - used, s, 1, NULL);
+		}
+	}
+	return out;
+}
+
 /* A PAM check came back. As with the file, it counts only under the
  * service the session now runs under: a reload while PAM ran that
  * changed the service (or left PAM) makes it a failure. PAM's reason
@@ -411,7 +430,7 @@ static void session_on_pam_done(struct session *s, const struct auth_job *job)
 		char svc[LOG_ESC_SIZE(AUTH_PAM_SERVICE_MAX)], why[LOG_ESC_SIZE(AUTH_PAM_ERROR_MAX)];
 		session_log(s, LOG_LVL_INFO, "PAM service '%s': %s",
 			    log_esc(svc, sizeof(svc), job->service),
-			    log_esc(why, sizeof(why), job->error));
+			    session_esc_text(why, sizeof(why), job->error));
 	} else if (job->ok && !ok) {
 		session_log(s, LOG_LVL_INFO,
 			    "reload: the PAM service changed during the check: login refused");
