@@ -10,6 +10,7 @@
 #include "policy/auth.h"
 #include "policy/auth_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -576,6 +577,21 @@ static uint8_t auth_client_key(const struct sockaddr_storage *ss, uint8_t *key)
 	return 9;
 }
 
+/* The client's address as PAM_RHOST wants it (pam_access, SSSD's logs):
+ * "" when there is none. */
+static void auth_rhost(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *a = NULL;
+
+	out[0] = '\0';
+	if (ss != NULL && ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss != NULL && ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (a == NULL || inet_ntop(ss->ss_family, a, out, (socklen_t)len) == NULL)
+		out[0] = '\0';
+}
+
 struct auth_job *auth_job_new(const char *user, const char *pass, const char *hash,
 			      struct auth_done_queue *done, void *owner,
 			      const struct sockaddr_storage *ip, bool suspect)
@@ -594,6 +610,7 @@ struct auth_job *auth_job_new(const char *user, const char *pass, const char *ha
 	job->done = done;
 	job->owner = owner;
 	job->client_len = auth_client_key(ip, job->client);
+	auth_rhost(ip, job->rhost, sizeof job->rhost);
 	job->suspect = suspect;
 	atomic_init(&job->cancelled, false);
 	return job;
@@ -711,7 +728,7 @@ static struct auth_job *auth_pool_next(struct auth_pool *pool)
 static bool auth_job_check(struct auth_job *job)
 {
 	if (job->service[0] != '\0')
-		return auth_pam_verify(job->service, job->user, job->pass, job->error,
+		return auth_pam_verify(job->service, job->user, job->pass, job->rhost, job->error,
 				       sizeof job->error);
 	return auth_verify(job->hash, job->pass);
 }

@@ -56,6 +56,7 @@ struct auth_done_queue {
 /* A client as the pool tells clients apart: family byte + IPv4, or the
  * IPv6 /64. */
 #define AUTH_CLIENT_KEY_MAX 9
+#define AUTH_RHOST_MAX	    46 /* INET6_ADDRSTRLEN */
 
 struct auth_job {
 	/* set by the submitter (a worker thread) */
@@ -74,6 +75,7 @@ struct auth_job {
 	 * address, an IPv6 /64), those without recent failures first. */
 	uint8_t client[AUTH_CLIENT_KEY_MAX];
 	uint8_t client_len;
+	char rhost[AUTH_RHOST_MAX]; /* the client's address as text, for PAM_RHOST */
 	bool suspect; /* the address has failed logins in the throttle's window */
 	/* Set by the worker when the session has ended: the pool then skips
 	 * the hashing (the job still comes back, to be freed). */

@@ -100,8 +100,19 @@ static bool auth_pam_steps(pam_handle_t *pamh, char *err, size_t errlen)
 	return true;
 }
 
-bool auth_pam_verify(const char *service, const char *user, const char *pass, char *err,
-		     size_t errlen)
+/* A name with a control character (a newline, an escape) is no account
+ * name anywhere, and some modules pass the name on to scripts, logs and
+ * directory queries: it is refused here. */
+static bool auth_pam_user_ok(const char *user)
+{
+	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return user[0] != '\0';
+}
+
+bool auth_pam_verify(const char *service, const char *user, const char *pass, const char *rhost,
+		     char *err, size_t errlen)
 {
 	struct pam_conv conv = { .conv = auth_pam_conv, .appdata_ptr = (void *)pass };
 	pam_handle_t *pamh = NULL;
@@ -110,6 +121,11 @@ bool auth_pam_verify(const char *service, const char *user, const char *pass, ch
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	if (!auth_pam_user_ok(user)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "user name with a control character: PAM not asked");
+		return false;
+	}
 	rc = pam_start(service, user, &conv, &pamh);
 	if (rc != PAM_SUCCESS) {
 		if (err != NULL && errlen > 0)
@@ -118,6 +134,8 @@ bool auth_pam_verify(const char *service, const char *user, const char *pass, ch
 			pam_end(pamh, rc);
 		return false;
 	}
+	if (rhost != NULL && rhost[0] != '\0')
+		(void)pam_set_item(pamh, PAM_RHOST, rhost); /* informational: no reason to fail */
 	ok = auth_pam_steps(pamh, err, errlen);
 	pam_end(pamh, ok ? PAM_SUCCESS : PAM_AUTH_ERR);
 	return ok;
@@ -125,12 +143,13 @@ bool auth_pam_verify(const char *service, const char *user, const char *pass, ch
 
 #else /* !HAVE_PAM */
 
-bool auth_pam_verify(const char *service, const char *user, const char *pass, char *err,
-		     size_t errlen)
+bool auth_pam_verify(const char *service, const char *user, const char *pass, const char *rhost,
+		     char *err, size_t errlen)
 {
 	(void)service;
 	(void)user;
 	(void)pass;
+	(void)rhost;
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "hopsocks was built without PAM");
 	return false;

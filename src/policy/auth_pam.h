@@ -25,11 +25,13 @@
 const char *auth_pam_cache_key(const char *service, char *buf, size_t len);
 
 /* pam_start(service, user) + pam_authenticate + pam_acct_mgmt + pam_end,
- * the conversation answering the password prompt with pass. true only if
- * every step said PAM_SUCCESS; otherwise err holds the failing step and
- * PAM's text for its error ("pam_authenticate: Authentication failure").
- * Blocks: call it only on a verification thread. */
-bool auth_pam_verify(const char *service, const char *user, const char *pass, char *err,
-		     size_t errlen);
+ * the conversation answering the password prompt with pass, PAM_RHOST set
+ * to rhost (the client's address; "" for none). true only if every step
+ * said PAM_SUCCESS; otherwise err holds the failing step and PAM's text
+ * for its error ("pam_authenticate: Authentication failure"). A user name
+ * with a control character fails without asking PAM. Blocks: call it
+ * only on a verification thread. */
+bool auth_pam_verify(const char *service, const char *user, const char *pass, const char *rhost,
+		     char *err, size_t errlen);
 
 #endif

@@ -61,7 +61,7 @@ user = os.environ.get("PAM_USER", "")
 mode = sys.argv[1] if len(sys.argv) > 1 else "fast"
 password = sys.stdin.buffer.read().rstrip(b"\0")
 with open(os.path.join(here, "calls"), "a") as f:
-    f.write("%%s %%s\n" %% (mode, user))
+    f.write("%%s %%s %%s\n" %% (mode, user, os.environ.get("PAM_RHOST", "-")))
 if mode == "slow":
     time.sleep(3)
 with open(os.path.join(here, "users.json")) as f:
@@ -154,13 +154,20 @@ class PamDir:
         return ["unshare", "-m", "--", "sh", "-c", 'mount --bind "$0" /etc/pam.d && exec "$@"',
                 self.dir]
 
-    def calls(self):
-        """[(mode, user)] of every time the stack ran the script."""
+    def _lines(self):
         try:
             with open(self.calls_path) as f:
-                return [tuple(line.split(" ", 1)) for line in f.read().splitlines()]
+                return [line.split(" ") for line in f.read().splitlines()]
         except FileNotFoundError:
             return []
+
+    def calls(self):
+        """[(mode, user)] of every time the stack ran the script."""
+        return [(w[0], w[1]) for w in self._lines()]
+
+    def rhosts(self):
+        """PAM_RHOST as the script saw it, each time."""
+        return [w[2] for w in self._lines()]
 
 
 def pam_hopsocks(ctx, service="hs-good", config=(), workers=2):
@@ -253,7 +260,7 @@ def sighup_ok(hs, generation):
 # ------------------------------------------------------------------ tests
 
 @suite.test("users pam: the right password gets 05 02 / 01 00, CONNECT relays 1 MB (SHA-256), "
-            "access user=alice result=ok, PAM asked once for alice")
+            "access user=alice result=ok, PAM asked once for alice with PAM_RHOST 127.0.0.1")
 def t_right_password(ctx):
     echo = ctx.own(EchoServer())
     hs, pam = pam_hopsocks(ctx)
@@ -266,6 +273,7 @@ def t_right_password(ctx):
     rec = hs.wait_access(lambda r: r.get("client") == client)
     check_eq((rec.get("user"), rec.get("result")), ("alice", "ok"), "access of %r" % rec["_line"])
     check_eq(pam.calls(), [("fast", "alice")], "calls of the PAM script")
+    check_eq(pam.rhosts(), ["127.0.0.1"], "PAM_RHOST the module saw")
     sock = open_session(hs, echo, "bob")
     with sock:
         echo_roundtrip(sock, b"bob's bytes", "echo as bob")
@@ -273,7 +281,8 @@ def t_right_password(ctx):
 
 @suite.test("users pam: wrong password, unknown user, empty password -> 01 01 and close; one "
             "'authentication failed for user' warn line each (fail2ban's form, and "
-            "fail2ban-regex bans 127.0.0.1 for each) and PAM's error text")
+            "fail2ban-regex bans 127.0.0.1 for each) and PAM's error text; a user name with "
+            "a newline fails without asking PAM")
 def t_wrong_password(ctx):
     echo = ctx.own(EchoServer())
     hs, pam = pam_hopsocks(ctx, config=["auth-throttle off"])
@@ -291,6 +300,17 @@ def t_wrong_password(ctx):
     check_eq(echo.peers, [], "connections the target saw")
     rec = hs.wait_access(lambda r: r.get("user") == "mallory")
     check_eq(rec.get("result"), "auth-failed", "access result of %r" % rec["_line"])
+    # A name with a control character is refused without asking PAM, and
+    # logged escaped.
+    asked = len(pam.calls())
+    refused(hs, "ali\nce", USERS["alice"], "user name with a newline")
+    want.append((None, "ali\\x0ace"))
+    check(wait_until(lambda: log_lines(hs, "user name with a control character: PAM not asked")),
+          "no 'control character' line: %s" % hs.stderr_tail(8))
+    check(wait_until(lambda: len(failed_lines(hs)) == len(want)),
+          "failed-login lines: %s" % hs.stderr_tail(8))
+    check_eq(failed_lines(hs)[-1][1], "ali\\x0ace", "escaped name in the failed-login line")
+    check_eq(len(pam.calls()), asked, "PAM calls for the name with a newline")
     banned = fail2ban_matches(ctx, hs)
     if banned is not None:
         check_eq(banned, ["127.0.0.1"] * len(want), "addresses fail2ban-regex matched")
@@ -429,9 +449,9 @@ def t_config(ctx):
     check_eq(rc, 1, "-t exit status")
     check("%s:2: socks4 known-user needs a user file (users PATH or -U): with 'users pam' "
           "there is no list of users to check" % conf in err, "-t said %r" % err)
-    rc, _, err = hopsocks_t("listen 127.0.0.1:1080\nusers pam ../shadow\n")
+    rc, _, err = hopsocks_t("listen 127.0.0.1:1080\nusers pam pam.d/../shadow\n")
     check_eq(rc, 1, "-t exit status")
-    check("%s:2: users: a PAM service name is 1 to 64 bytes, not starting with '.'" % conf
+    check("%s:2: users: a PAM service name holds only letters, digits, '.', '_' and '-'" % conf
           in err, "-t said %r" % err)
     rc, out, err = hopsocks_t("users pam sss-proxy\n", "-T")
     check_eq(rc, 0, "-T exit status (%s)" % err)
