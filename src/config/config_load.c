@@ -171,6 +171,7 @@ static int set_path(char **slot, const char *value, char *err, size_t errlen)
 	return config_set_string(slot, value) < 0 ? err_oom(err, errlen) : 0;
 }
 
+#ifdef HAVE_PAM
 /* A PAM service name is a file name in /etc/pam.d: no '/', nothing odd,
  * and nothing the dump would have to quote. */
 static const char *pam_service_problem(const char *name)
@@ -187,6 +188,7 @@ static const char *pam_service_problem(const char *name)
 	}
 	return NULL;
 }
+#endif
 
 /* users PATH | users pam SERVICE; the last one wins. */
 static int do_users(struct parse_state *ps, char *const *argv, char *err, size_t errlen)

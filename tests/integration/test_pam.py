@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -457,6 +456,21 @@ def t_config(ctx):
     check_eq(rc, 0, "-T exit status (%s)" % err)
     check("users pam sss-proxy" in out.splitlines(), "-T printed %r" % out)
     check("socks4 off" in out.splitlines(), "-T printed %r" % out)
+
+
+
+@suite.test("built without PAM: 'users pam NAME' is refused by -t with FILE:LINE and "
+            "'hopsocks was built without PAM'")
+def t_built_without_pam(ctx):
+    conf = os.path.join(ctx.tmpdir, "t.conf")
+    with open(conf, "w") as f:
+        f.write("listen 127.0.0.1:1080\nusers pam hopsocks\n")
+    run = subprocess.run([HOPSOCKS_BIN, "-t", "-c", conf], capture_output=True, timeout=BOUND)
+    if run.returncode == 0:
+        raise Skip("this hopsocks was built with PAM")
+    check_eq(run.returncode, 1, "-t exit status")
+    check_eq(run.stderr.decode(), "hopsocks: %s:2: users: hopsocks was built without PAM "
+             "(install libpam0g-dev and rebuild)\n" % conf, "-t's message")
 
 
 if __name__ == "__main__":
