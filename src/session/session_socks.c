@@ -51,8 +51,9 @@ static bool session_socks4_allowed(struct session *s, const char *userid)
 		return true;
 	}
 	session_log(s, LOG_LVL_INFO, "SOCKS4 request refused: %s",
-		    mode == CONFIG_SOCKS4_OFF ? "SOCKS4 is off (a user file is configured)"
-					      : "USERID is not a known user");
+		    mode != CONFIG_SOCKS4_OFF	? "USERID is not a known user"
+		    : userdb_pam_service(users) ? "SOCKS4 is off (users pam is configured)"
+						: "SOCKS4 is off (a user file is configured)");
 	return false;
 }
 

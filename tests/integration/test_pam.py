@@ -34,7 +34,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, SRCDIR, Skip, Suite, check, check_eq,  # noqa: E402
                      connect, echo_roundtrip, expect_closed, log_lines, read_socks5_reply,
-                     recv_exact, show, socks5_auth, socks5_request, wait_until)
+                     read_socks4_reply, recv_exact, show, socks4_request, socks5_auth,
+                     socks5_request, wait_until)
 from servers import EchoServer, echo_transfer  # noqa: E402
 
 suite = Suite()
@@ -362,6 +363,21 @@ def t_cache(ctx):
     with open_session(hs, echo) as sock:
         echo_roundtrip(sock, b"still cached", "echo")
     check_eq(len(pam.calls()), 2, "PAM calls after another right login")
+
+
+@suite.test("users pam: SOCKS4 (no password) is off by default: 91 and the log line says why")
+def t_socks4_off(ctx):
+    echo = ctx.own(EchoServer())
+    hs, pam = pam_hopsocks(ctx)
+    sock = connect(hs.addr)
+    with sock:
+        sock.sendall(socks4_request("127.0.0.1", echo.port, b"alice"))
+        cd, _, _, raw = read_socks4_reply(sock)
+        check_eq(cd, 91, "SOCKS4 reply code (%s)" % show(raw))
+    check(wait_until(lambda: log_lines(
+        hs, "SOCKS4 request refused: SOCKS4 is off (users pam is configured)")),
+        "no refusal line: %s" % hs.stderr_tail(8))
+    check_eq(pam.calls(), [], "PAM calls")
 
 
 @suite.test("users pam, one worker: while a login waits 3 s in PAM (a slow stack), another "
