@@ -31,6 +31,7 @@
 #include "config/config_load.h"
 #include "config/config_value.h"
 #include "policy/auth.h"
+#include "policy/auth_pam.h"
 #include "policy/chain_health.h"
 #include "policy/connlimit.h"
 #include "policy/snapshot.h"
@@ -480,6 +481,13 @@ static int load_users(const struct config *cfg, struct userdb **users, char *err
 		if (userdb_new_pam(cfg->users_pam, users) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
+		}
+		/* Not an error: the stack may be installed after hopsocks. */
+		if (!auth_pam_has_stack(cfg->users_pam)) {
+			config_err_at(cfg, cfg->users_line, msg, sizeof(msg), "users");
+			log_warn("%s: PAM has no stack for '%s' (no /etc/pam.d/%s, nor "
+				 "/etc/pam.d/other): every login fails until there is one",
+				 msg, cfg->users_pam, cfg->users_pam);
 		}
 		return 0;
 	}

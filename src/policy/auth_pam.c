@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef HAVE_PAM
 #include <security/pam_appl.h>
@@ -22,6 +23,24 @@ const char *auth_pam_cache_key(const char *service, char *buf, size_t len)
 }
 
 #ifdef HAVE_PAM
+
+bool auth_pam_has_stack(const char *service)
+{
+	static const char *const dirs[] = { "/etc/pam.d", "/usr/lib/pam.d" };
+	char path[64 + AUTH_PAM_SERVICE_MAX];
+
+	if (access("/etc/pam.d", F_OK) != 0)
+		return true;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dirs[i], service);
+		if (access(path, F_OK) == 0)
+			return true;
+		snprintf(path, sizeof path, "%s/other", dirs[i]);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
 
 /* The conversation: the password for the hidden prompt (the one every
  * password module asks), nothing for informational text, and a failure
@@ -126,6 +145,12 @@ bool auth_pam_verify(const char *service, const char *user, const char *pass, co
 			snprintf(err, errlen, "user name with a control character: PAM not asked");
 		return false;
 	}
+	if (!auth_pam_has_stack(service)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen,
+				 "no PAM stack (/etc/pam.d/%s, nor other): PAM not asked", service);
+		return false;
+	}
 	rc = pam_start(service, user, &conv, &pamh);
 	if (rc != PAM_SUCCESS) {
 		if (err != NULL && errlen > 0)
@@ -142,6 +167,12 @@ bool auth_pam_verify(const char *service, const char *user, const char *pass, co
 }
 
 #else /* !HAVE_PAM */
+
+bool auth_pam_has_stack(const char *service)
+{
+	(void)service;
+	return false;
+}
 
 bool auth_pam_verify(const char *service, const char *user, const char *pass, const char *rhost,
 		     char *err, size_t errlen)

@@ -412,12 +412,19 @@ def t_not_on_worker(ctx):
         echo_roundtrip(first, b"after", "echo after the wait")
 
 
-@suite.test("users pam with a service that has no file in /etc/pam.d: fails closed (01 01, "
-            "PAM's error logged)")
+@suite.test("users pam with a service that has no file in /etc/pam.d (nor 'other'): a warning "
+            "at start naming FILE:LINE; logins fail closed (01 01, the reason logged)")
 def t_missing_service(ctx):
     hs, _ = pam_hopsocks(ctx, service="hs-none")
+    with open(hs.conf_path) as f:
+        line = f.read().splitlines().index("users pam hs-none") + 1
+    check(wait_until(lambda: log_lines(
+        hs, "warn %s:%d: users: PAM has no stack for 'hs-none' (no /etc/pam.d/hs-none, nor "
+        "/etc/pam.d/other): every login fails until there is one" % (hs.conf_path, line))),
+        "no warning at start: %s" % hs.stderr_tail(8))
     refused(hs, "alice", USERS["alice"], "login with a missing service")
-    check(wait_until(lambda: log_lines(hs, "PAM service 'hs-none': ")),
+    check(wait_until(lambda: log_lines(hs, "PAM service 'hs-none': no PAM stack (/etc/pam.d/"
+                                           "hs-none, nor other): PAM not asked")),
           "no PAM error line: %s" % hs.stderr_tail(8))
     check(wait_until(lambda: [u for _, u in failed_lines(hs)] == ["alice"]),
           "failed-login lines: %s" % hs.stderr_tail(8))
