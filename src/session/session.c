@@ -450,12 +450,12 @@ void session_on_auth_done(struct auth_job *job)
 	if (!s)
 		return; /* the session ended while the job ran */
 	s->auth_job = NULL;
-	/* A reload while argon2 ran may have changed or deleted the user:
-	 * the password must match the file the session now runs under. */
 	if (job->service[0]) {
 		session_on_pam_done(s, job);
 		return;
 	}
+	/* A reload while argon2 ran may have changed or deleted the user:
+	 * the password must match the file the session now runs under. */
 	const char *hash_now = userdb_find(session_users(s), job->user);
 	bool ok = job->ok && job->hash[0] && hash_now && strcmp(hash_now, job->hash) == 0;
 	if (ok)
