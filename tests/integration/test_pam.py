@@ -16,8 +16,9 @@ Covered: right password (05 00 wait, 01 00) and relayed bytes (SHA-256),
 wrong password and unknown user (01 01, the failed-login line fail2ban's
 filter matches, PAM's error text), HTTP CONNECT with Basic, the throttle,
 the credential cache (a second login does not ask PAM), a PAM stack that
-takes 3 s does not stall another client's session on the same (only)
-worker, a missing service fails closed, SIGHUP switching to a service that
+the test holds (a "slow" stack waits until the test releases the
+login) does not stall another client's session on the same (only) worker,
+a reload during a check refuses its result, a missing service fails closed, SIGHUP switching to a service that
 refuses everybody, and the config errors."""
 
 import base64
@@ -52,8 +53,9 @@ PAM_MODULE_DIRS = ["/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/
 FAILED_RE = re.compile(r"^\S+ hopsocks\[\d+\]: warn client 127\.0\.0\.1:(\d+) session \d+: "
                        r"authentication failed for user '([^']*)'$")
 
-# The script pam_exec runs: argv[1] is the mode ("slow" sleeps first),
-# PAM_USER the user, stdin the password with a NUL after it.
+# The script pam_exec runs: argv[1] is the mode ("hold" waits, after
+# logging its call, until the test creates the file release-USER, or
+# %(bound)s s), PAM_USER the user, stdin the password with a NUL after it.
 CHECK_SCRIPT = r'''#!%(python)s
 import json, os, sys, time
 here = os.path.dirname(os.path.abspath(__file__))
@@ -62,8 +64,11 @@ mode = sys.argv[1] if len(sys.argv) > 1 else "fast"
 password = sys.stdin.buffer.read().rstrip(b"\0")
 with open(os.path.join(here, "calls"), "a") as f:
     f.write("%%s %%s %%s\n" %% (mode, user, os.environ.get("PAM_RHOST", "-")))
-if mode == "slow":
-    time.sleep(3)
+if mode == "hold":
+    deadline = time.monotonic() + %(bound)s
+    while (not os.path.exists(os.path.join(here, "release-" + user))
+           and time.monotonic() < deadline):
+        time.sleep(0.02)
 with open(os.path.join(here, "users.json")) as f:
     users = json.load(f)
 sys.exit(0 if user in users and users[user].encode() == password else 1)
@@ -136,12 +141,12 @@ class PamDir:
         self.script = os.path.join(self.root, "check.py")
         self.calls_path = os.path.join(self.root, "calls")
         with open(self.script, "w") as f:
-            f.write(CHECK_SCRIPT % {"python": sys.executable})
+            f.write(CHECK_SCRIPT % {"python": sys.executable, "bound": int(BOUND)})
         os.chmod(self.script, 0o755)
         with open(os.path.join(self.root, "users.json"), "w") as f:
             json.dump(USERS, f)
         self.service("hs-good", STACK % {"script": self.script, "mode": "fast"})
-        self.service("hs-slow", STACK % {"script": self.script, "mode": "slow"})
+        self.service("hs-hold", STACK % {"script": self.script, "mode": "hold"})
         self.service("hs-deny", DENY_ALL)
 
     def service(self, name, text):
@@ -153,6 +158,10 @@ class PamDir:
         all the way, so the pid is hopsocks')."""
         return ["unshare", "-m", "--", "sh", "-c", 'mount --bind "$0" /etc/pam.d && exec "$@"',
                 self.dir]
+
+    def release(self, user):
+        """Let user's held login (service hs-hold) go on."""
+        open(os.path.join(self.root, "release-" + user), "w").close()
 
     def _lines(self):
         try:
@@ -220,6 +229,18 @@ def http_connect(hs, echo, user, password):
             break
         head += chunk
     return sock, head.split(b"\r\n", 1)[0]
+
+
+def pending(sock):
+    """What sock has to read right now without waiting, or None."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(16)
+    except BlockingIOError:
+        return None
+    finally:
+        sock.setblocking(True)
+        sock.settimeout(BOUND)
 
 
 def failed_lines(hs):
@@ -380,12 +401,14 @@ def t_socks4_off(ctx):
     check_eq(pam.calls(), [], "PAM calls")
 
 
-@suite.test("users pam, one worker: while a login waits 3 s in PAM (a slow stack), another "
-            "client's session on the same worker echoes; the waiting login then succeeds")
+@suite.test("users pam, one worker: while a login is held inside PAM (the stack waits for "
+            "the test), another client's session on the same worker echoes; released, the "
+            "held login succeeds")
 def t_not_on_worker(ctx):
     echo = ctx.own(EchoServer())
-    hs, pam = pam_hopsocks(ctx, service="hs-slow", workers=1)
-    first = open_session(hs, echo)  # itself 3 s in PAM
+    hs, pam = pam_hopsocks(ctx, service="hs-hold", workers=1)
+    pam.release("alice")
+    first = open_session(hs, echo)
     with first:
         check_eq(len(pam.calls()), 1, "PAM calls for the first session")
         waiting = connect(hs.addr)
@@ -393,23 +416,40 @@ def t_not_on_worker(ctx):
             waiting.sendall(b"\x05\x01\x02")
             check_eq(recv_exact(waiting, 2, "method selection"), b"\x05\x02", "method selection")
             waiting.sendall(socks5_auth("bob", USERS["bob"]))
-            # The script logs its call before it sleeps: from here on the
-            # login is inside PAM for about 3 s.
+            # The script logs its call, then waits for release-bob: from
+            # here on bob's login is inside PAM until the test says so.
             check(wait_until(lambda: len(pam.calls()) == 2), "PAM not asked for bob")
             for i in range(5):
                 echo_roundtrip(first, b"while bob waits %d" % i, "echo %d during the wait" % i)
-            waiting.setblocking(False)
-            try:
-                early = waiting.recv(2)
-            except BlockingIOError:
-                early = None
-            waiting.setblocking(True)
-            waiting.settimeout(BOUND)
-            check(early is None, "bob's login answered %s before the echoes finished: PAM "
-                  "ran for less than the echoes took, the test proves nothing" % show(early))
+            check_eq(pending(waiting), None, "bob's reply before his release")
+            pam.release("bob")
             check_eq(recv_exact(waiting, 2, "bob's RFC 1929 reply"), b"\x01\x00",
                      "bob's RFC 1929 reply")
         echo_roundtrip(first, b"after", "echo after the wait")
+
+
+@suite.test("users pam: a reload to another service while a login is inside PAM refuses "
+            "that login (01 01, 'the PAM service changed during the check'), although PAM "
+            "said yes")
+def t_reload_during_check(ctx):
+    hs, pam = pam_hopsocks(ctx, service="hs-hold", workers=1)
+    waiting = connect(hs.addr)
+    with waiting:
+        waiting.sendall(b"\x05\x01\x02")
+        check_eq(recv_exact(waiting, 2, "method selection"), b"\x05\x02", "method selection")
+        waiting.sendall(socks5_auth("alice", USERS["alice"]))
+        check(wait_until(lambda: len(pam.calls()) == 1), "PAM not asked for alice")
+        hs.config_lines = ["users pam hs-good"]
+        hs._write_config()
+        sighup_ok(hs, 2)
+        pam.release("alice")
+        check_eq(recv_exact(waiting, 2, "alice's RFC 1929 reply"), b"\x01\x01",
+                 "alice's RFC 1929 reply")
+    check(wait_until(lambda: log_lines(
+        hs, "reload: the PAM service changed during the check: login refused")),
+        "no 'service changed' line: %s" % hs.stderr_tail(8))
+    check(wait_until(lambda: [u for _, u in failed_lines(hs)] == ["alice"]),
+          "failed-login lines: %s" % hs.stderr_tail(8))
 
 
 @suite.test("users pam with a service that has no file in /etc/pam.d (nor 'other'): a warning "
