@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, SRCDIR, Skip, Suite, check, check_eq,  # noqa: E402
                      connect, echo_roundtrip, expect_closed, log_lines, read_socks5_reply,
                      read_socks4_reply, recv_exact, show, socks4_request, socks5_auth,
-                     socks5_request, wait_until)
+                     socks5_request, wait_until, write_users)
 from servers import EchoServer, echo_transfer  # noqa: E402
 
 suite = Suite()
@@ -492,6 +492,27 @@ def t_reload_service(ctx):
     sighup_ok(hs, 3)
     with open_session(hs, echo) as again:
         echo_roundtrip(again, b"again", "echo after reloading back")
+
+
+@suite.test("users pam: a reload to a user file without alice closes alice's PAM session "
+            "('no longer in the user file'), keeps bob's (in the file); reloads that keep PAM "
+            "close nobody")
+def t_reload_to_file(ctx):
+    echo = ctx.own(EchoServer())
+    hs, _ = pam_hopsocks(ctx, workers=1)
+    alice, bob = open_session(hs, echo, "alice"), open_session(hs, echo, "bob")
+    with alice, bob:
+        sighup_ok(hs, 2)  # the same service: nothing closes
+        echo_roundtrip(alice, b"alice after a PAM reload", "alice's echo")
+        path = write_users(ctx, {"bob": USERS["bob"]})
+        hs.config_lines = ["users " + path]
+        hs._write_config()
+        sighup_ok(hs, 3)
+        expect_closed(alice, "alice's session after the reload to a file without her")
+        echo_roundtrip(bob, b"bob after the file reload", "bob's echo")
+    check_eq(len(log_lines(hs, "user 'alice' is no longer in the user file: closing")), 1,
+             "closing lines for alice (%s)" % hs.stderr_tail(8))
+    check_eq(log_lines(hs, "user 'bob' is no longer"), [], "closing lines for bob")
 
 
 @suite.test("-t: 'socks4 known-user' with 'users pam' is refused with FILE:LINE; a service "
