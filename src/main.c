@@ -31,6 +31,7 @@
 #include "config/config_load.h"
 #include "config/config_value.h"
 #include "policy/auth.h"
+#include "policy/auth_pam.h"
 #include "policy/chain_health.h"
 #include "policy/connlimit.h"
 #include "policy/snapshot.h"
@@ -258,8 +259,11 @@ static int build_config(const struct options *o, struct config *cfg, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (o->users_file)
+	if (o->users_file) {
 		cfg->users_line = 0; /* -U wins: messages name it, not the file's line */
+		free(cfg->users_pam); /* over "users pam" too */
+		cfg->users_pam = NULL;
+	}
 	if (o->pid_file)
 		cfg->pid_file_line = 0;
 	/* A relative pid file, like -c and -U, is taken from the directory
@@ -467,10 +471,26 @@ static void warn_users_mode(const struct config *cfg)
 		 (unsigned)(st.st_mode & 07777));
 }
 
-/* The user file, with a message naming where it was configured. */
+/* The user file, with a message naming where it was configured; or the
+ * PAM service, which has nothing to load (PAM reads its stack per login,
+ * so an edited /etc/pam.d file counts from the next login on). */
 static int load_users(const struct config *cfg, struct userdb **users, char *err, size_t errlen)
 {
 	char msg[CONFIG_ERR_MAX];
+	if (cfg->users_pam) {
+		if (userdb_new_pam(cfg->users_pam, users) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		/* Not an error: the stack may be installed after hopsocks. */
+		if (!auth_pam_has_stack(cfg->users_pam)) {
+			config_err_at(cfg, cfg->users_line, msg, sizeof(msg), "users");
+			log_warn("%s: PAM has no stack for '%s' (no /etc/pam.d/%s, nor "
+				 "/etc/pam.d/other): every login fails until there is one",
+				 msg, cfg->users_pam, cfg->users_pam);
+		}
+		return 0;
+	}
 	int rc = userdb_load(cfg->users_file, users, msg, sizeof(msg));
 	if (rc < 0) {
 		config_err_at(cfg, cfg->users_line, err, errlen, "%s: %s%s",
@@ -501,7 +521,7 @@ static struct snapshot *load_snapshot(const struct options *o, unsigned generati
 	struct config cfg;
 	struct userdb *users = NULL;
 	if (build_config(o, &cfg, err, errlen) < 0 ||
-	    (cfg.users_file && load_users(&cfg, &users, err, errlen) < 0)) {
+	    (config_has_users(&cfg) && load_users(&cfg, &users, err, errlen) < 0)) {
 		config_free(&cfg);
 		return NULL;
 	}
@@ -607,7 +627,9 @@ static void log_listening(const struct config *cfg, unsigned nworkers)
 	}
 	log_info("hopsocks %s listening on %s (%u worker%s, %s)", PACKAGE_VERSION, list, nworkers,
 		 nworkers == 1 ? "" : "s",
-		 cfg->users_file ? "username/password required" : "no authentication");
+		 cfg->users_pam	   ? "username/password checked by PAM"
+		 : cfg->users_file ? "username/password required"
+				   : "no authentication");
 }
 
 static void runtime_stop(struct runtime *rt)

@@ -13,6 +13,7 @@
 
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:1080"
 #define CONFIG_ERR_MAX 512
+#define CONFIG_PAM_SERVICE_MAX 64 /* "users pam SERVICE" */
 
 struct config_addr {
 	struct sockaddr_storage ss;
@@ -147,7 +148,8 @@ struct config {
 	size_t nlisten;
 
 	unsigned workers; /* 0 = one per CPU */
-	char *users_file; /* NULL = no authentication */
+	char *users_file; /* a user file; NULL with users_pam NULL = no authentication */
+	char *users_pam;  /* "users pam SERVICE": the PAM service (then users_file is NULL) */
 	enum config_socks4 socks4;
 
 	/* milliseconds; idle 0 = no idle timeout */
@@ -235,5 +237,11 @@ struct config {
 	char *source;
 	unsigned users_line, socks4_line, pid_file_line;
 };
+
+/* Whether clients must log in: a user file or a PAM service. */
+static inline bool config_has_users(const struct config *cfg)
+{
+	return cfg->users_file != NULL || cfg->users_pam != NULL;
+}
 
 #endif

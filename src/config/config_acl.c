@@ -356,7 +356,7 @@ int config_acl_check(const struct config *cfg, char *err, size_t errlen)
 
 		/* Without a user file nobody logs in, so the rule could never
 		 * match: that is a mistake, not a policy. */
-		if (r->user_kind != ACL_USER_ANY && cfg->users_file == NULL) {
+		if (r->user_kind != ACL_USER_ANY && !config_has_users(cfg)) {
 			config_err_set(err, errlen,
 				       "%s: %s: 'user' needs a user file (users or -U); without "
 				       "one no client logs in",
@@ -364,7 +364,7 @@ int config_acl_check(const struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (cfg->users_file != NULL)
+	if (config_has_users(cfg))
 		return 0;
 	for (size_t i = 0; i < cfg->nacl; i++)
 		if (rule_admits_beyond_loopback(&cfg->acl[i]))

@@ -76,6 +76,8 @@ static void dump_auth(FILE *out, const struct config *cfg)
 
 	if (cfg->users_file)
 		put_directive(out, "users", cfg->users_file);
+	else if (cfg->users_pam)
+		fprintf(out, "users pam %s\n", cfg->users_pam); /* checked: nothing to quote */
 	else
 		fprintf(out, "# users: none (no authentication)\n");
 	fprintf(out, "socks4 %s\n", socks4[cfg->socks4]);
@@ -332,7 +334,7 @@ static void dump_acl(FILE *out, const struct config *cfg)
 		dump_acl_rule(out, &cfg->acl[i]);
 	if (cfg->nacl == 0)
 		fprintf(out, "# allow, deny: no rules (clients on loopback only, or logged in "
-			     "users with a user file)\n");
+			     "users when users is set)\n");
 }
 
 void config_dump(const struct config *cfg, FILE *out)

@@ -21,6 +21,8 @@
  * Errors stop the parse at the first bad line and read "NAME:LINE: message",
  * where NAME is whatever the caller passed (usually the path).
  */
+#include <autoconfig.h>
+
 #include "config/config_load.h"
 
 #include <errno.h>
@@ -169,10 +171,54 @@ static int set_path(char **slot, const char *value, char *err, size_t errlen)
 	return config_set_string(slot, value) < 0 ? err_oom(err, errlen) : 0;
 }
 
+#ifdef HAVE_PAM
+/* A PAM service name is a file name in /etc/pam.d: no '/', nothing odd,
+ * and nothing the dump would have to quote. */
+static const char *pam_service_problem(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CONFIG_PAM_SERVICE_MAX || name[0] == '.')
+		return "a PAM service name is 1 to 64 bytes, not starting with '.'";
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return "a PAM service name holds only letters, digits, '.', '_' and '-'";
+	}
+	return NULL;
+}
+#endif
+
+/* users PATH | users pam SERVICE; the last one wins. */
 static int do_users(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	ps->cfg->users_line = ps->line;
-	return set_path(&ps->cfg->users_file, argv[0], err, errlen);
+	struct config *cfg = ps->cfg;
+
+	cfg->users_line = ps->line;
+	if (argv[1] == NULL) {
+		free(cfg->users_pam);
+		cfg->users_pam = NULL;
+		return set_path(&cfg->users_file, argv[0], err, errlen);
+	}
+	if (strcmp(argv[0], "pam") != 0) {
+		config_err_set(err, errlen, "expected 'users PATH' or 'users pam SERVICE'");
+		return -1;
+	}
+#ifndef HAVE_PAM
+	config_err_set(err, errlen,
+		       "hopsocks was built without PAM (install libpam0g-dev and rebuild)");
+	return -1;
+#else
+	const char *why = pam_service_problem(argv[1]);
+	if (why != NULL) {
+		config_err_set(err, errlen, "%s", why);
+		return -1;
+	}
+	free(cfg->users_file);
+	cfg->users_file = NULL;
+	return config_set_string(&cfg->users_pam, argv[1]) < 0 ? err_oom(err, errlen) : 0;
+#endif
 }
 
 static int do_pid_file(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
@@ -439,7 +485,7 @@ static const struct directive {
 } directives[] = {
 	{ "listen", 1, 1, do_listen },
 	{ "workers", 1, 1, do_workers },
-	{ "users", 1, 1, do_users },
+	{ "users", 1, 2, do_users },
 	{ "socks4", 1, 1, do_socks4 },
 	{ "timeout", 2, 2, do_timeout },
 	{ "log", 1, 1, do_log },
@@ -650,6 +696,7 @@ void config_free(struct config *cfg)
 {
 	free(cfg->listen);
 	free(cfg->users_file);
+	free(cfg->users_pam);
 	free(cfg->resolvers);
 	free(cfg->pid_file);
 	free(cfg->log_file);
@@ -708,9 +755,15 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 	}
 	if (finish_check_values(cfg, err, errlen) < 0 || config_routes_check(cfg, err, errlen) < 0)
 		return -1;
+	/* With PAM there is no list of users to know a SOCKS4 USERID from,
+	 * and asking PAM whether a name exists without a password is
+	 * something most stacks cannot answer (and should not). */
 	if (cfg->socks4 == CONFIG_SOCKS4_KNOWN_USER && cfg->users_file == NULL) {
 		config_err_at(cfg, cfg->socks4_line, err, errlen,
-			      "socks4 known-user needs a user file (users or -U)");
+			      cfg->users_pam != NULL
+				      ? "socks4 known-user needs a user file (users PATH or -U): "
+					"with 'users pam' there is no list of users to check"
+				      : "socks4 known-user needs a user file (users or -U)");
 		return -1;
 	}
 	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0)
@@ -718,6 +771,6 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 	/* Settle "auto" here, once, so no later code can get fail-closed wrong:
 	 * SOCKS4 carries no password, so with a user file it would be a way around it. */
 	if (cfg->socks4 == CONFIG_SOCKS4_AUTO)
-		cfg->socks4 = cfg->users_file != NULL ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
+		cfg->socks4 = config_has_users(cfg) ? CONFIG_SOCKS4_OFF : CONFIG_SOCKS4_ON;
 	return 0;
 }

@@ -211,7 +211,7 @@ struct acl_verdict acl_check(const struct config *cfg, const struct acl_request 
 	if (acl_addr_is_loopback(client)) {
 		v.allow = true;
 		v.why = "default: loopback client";
-	} else if (cfg->users_file != NULL && logged_in(r->user)) {
+	} else if (config_has_users(cfg) && logged_in(r->user)) {
 		v.allow = true;
 		v.why = "default: authenticated";
 	} else {
@@ -251,7 +251,7 @@ struct acl_verdict acl_check_client(const struct config *cfg, const struct socka
 		v.allow = false;
 		v.why = "default deny";
 	} else if (!acl_addr_is_loopback((const struct sockaddr *)client) &&
-		   cfg->users_file == NULL) {
+		   !config_has_users(cfg)) {
 		v.allow = false;
 		v.why = "default: loopback only";
 	}

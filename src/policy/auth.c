@@ -10,6 +10,7 @@
 #include "policy/auth.h"
 #include "policy/auth_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -107,6 +108,7 @@ struct userdb {
 	char dummy[crypto_pwhash_STRBYTES];
 	unsigned long long max_ops;
 	size_t max_mem;
+	char *pam_service; /* "users pam SERVICE": no entries, PAM decides */
 };
 
 #define USERDB_MIN_CAP 64
@@ -166,6 +168,7 @@ void userdb_free(struct userdb *db)
 	for (size_t i = 0; i < db->cap; i++)
 		free(db->slots[i].name);
 	free(db->slots);
+	free(db->pam_service);
 	free(db);
 }
 
@@ -305,6 +308,27 @@ static void userdb_make_dummy(struct userdb *db)
 const char *userdb_dummy_hash(const struct userdb *db)
 {
 	return db != NULL ? db->dummy : "";
+}
+
+int userdb_new_pam(const char *service, struct userdb **out)
+{
+	struct userdb *db = calloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (db == NULL)
+		return -ENOMEM;
+	db->pam_service = strdup(service);
+	if (db->pam_service == NULL) {
+		free(db);
+		return -ENOMEM;
+	}
+	*out = db;
+	return 0;
+}
+
+const char *userdb_pam_service(const struct userdb *db)
+{
+	return db != NULL ? db->pam_service : NULL;
 }
 
 static int userdb_add(struct userdb_loader *ld, unsigned line, const char *name, size_t namelen,
@@ -553,6 +577,21 @@ static uint8_t auth_client_key(const struct sockaddr_storage *ss, uint8_t *key)
 	return 9;
 }
 
+/* The client's address as PAM_RHOST wants it (pam_access, SSSD's logs):
+ * "" when there is none. */
+static void auth_rhost(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *a = NULL;
+
+	out[0] = '\0';
+	if (ss != NULL && ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss != NULL && ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (a == NULL || inet_ntop(ss->ss_family, a, out, (socklen_t)len) == NULL)
+		out[0] = '\0';
+}
+
 struct auth_job *auth_job_new(const char *user, const char *pass, const char *hash,
 			      struct auth_done_queue *done, void *owner,
 			      const struct sockaddr_storage *ip, bool suspect)
@@ -571,9 +610,15 @@ struct auth_job *auth_job_new(const char *user, const char *pass, const char *ha
 	job->done = done;
 	job->owner = owner;
 	job->client_len = auth_client_key(ip, job->client);
+	auth_rhost(ip, job->rhost, sizeof job->rhost);
 	job->suspect = suspect;
 	atomic_init(&job->cancelled, false);
 	return job;
+}
+
+bool auth_job_use_pam(struct auth_job *job, const char *service)
+{
+	return auth_copy(job->service, sizeof job->service, service);
 }
 
 void auth_job_cancel(struct auth_job *job)
@@ -678,6 +723,16 @@ static struct auth_job *auth_pool_next(struct auth_pool *pool)
 	return job;
 }
 
+/* What a pool thread runs for one job: argon2 against the stored hash,
+ * or the PAM stack. */
+static bool auth_job_check(struct auth_job *job)
+{
+	if (job->service[0] != '\0')
+		return auth_pam_verify(job->service, job->user, job->pass, job->rhost, job->error,
+				       sizeof job->error);
+	return auth_verify(job->hash, job->pass);
+}
+
 static void *auth_pool_main(void *arg)
 {
 	struct auth_pool *pool = arg;
@@ -688,7 +743,7 @@ static void *auth_pool_main(void *arg)
 		 * it to its cache, and auth_job_free() wipes it. A job whose
 		 * session has ended is not worth tens of milliseconds. */
 		job->verified = !atomic_load_explicit(&job->cancelled, memory_order_relaxed);
-		job->ok = job->verified && auth_verify(job->hash, job->pass);
+		job->ok = job->verified && auth_job_check(job);
 		if (job->done != NULL)
 			auth_done_queue_push(job->done, job);
 		else

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "policy/auth_pam.h"
 #include "proto/username.h"
 
 #define AUTH_NAME_MAX USERNAME_MAX
@@ -35,6 +36,13 @@ size_t userdb_count(const struct userdb *db);
  * known one), or "" for the pool's default dummy. */
 const char *userdb_dummy_hash(const struct userdb *db);
 
+/* "users pam SERVICE": a user database that is a PAM service instead of a
+ * file. It holds no entries (userdb_find() is NULL for every name, the
+ * dummy hash ""): every password goes to PAM on the verification pool. */
+int userdb_new_pam(const char *service, struct userdb **out);
+/* The PAM service of a database made by userdb_new_pam(), else NULL. */
+const char *userdb_pam_service(const struct userdb *db);
+
 /* ---- verification jobs ---- */
 
 /* Completed jobs come back to the submitting worker through this queue; the
@@ -48,6 +56,7 @@ struct auth_done_queue {
 /* A client as the pool tells clients apart: family byte + IPv4, or the
  * IPv6 /64. */
 #define AUTH_CLIENT_KEY_MAX 9
+#define AUTH_RHOST_MAX	    46 /* INET6_ADDRSTRLEN */
 
 struct auth_job {
 	/* set by the submitter (a worker thread) */
@@ -56,6 +65,9 @@ struct auth_job {
 	char hash[AUTH_HASH_MAX]; /* "" when the user is unknown: the pool then
 				   * verifies against a dummy hash, so unknown
 				   * and known users take the same time */
+	/* "" = check pass against hash; else the PAM service to ask (set
+	 * with auth_job_use_pam()), and hash is unused */
+	char service[AUTH_PAM_SERVICE_MAX + 1];
 	struct auth_done_queue *done;
 	void *owner; /* the waiting session; the worker sets it to NULL to
 		      * cancel. Only the worker thread touches it. */
@@ -63,6 +75,7 @@ struct auth_job {
 	 * address, an IPv6 /64), those without recent failures first. */
 	uint8_t client[AUTH_CLIENT_KEY_MAX];
 	uint8_t client_len;
+	char rhost[AUTH_RHOST_MAX]; /* the client's address as text, for PAM_RHOST */
 	bool suspect; /* the address has failed logins in the throttle's window */
 	/* Set by the worker when the session has ended: the pool then skips
 	 * the hashing (the job still comes back, to be freed). */
@@ -70,6 +83,7 @@ struct auth_job {
 	/* set by the pool */
 	bool ok;
 	bool verified; /* false: skipped (cancelled), ok is false */
+	char error[AUTH_PAM_ERROR_MAX]; /* why PAM said no ("" otherwise) */
 	struct auth_job *next;
 };
 
@@ -84,6 +98,9 @@ struct auth_job *auth_done_queue_take(struct auth_done_queue *q);
 struct auth_job *auth_job_new(const char *user, const char *pass, const char *hash,
 			      struct auth_done_queue *done, void *owner,
 			      const struct sockaddr_storage *ip, bool suspect);
+/* Check the job's password with PAM service service instead of a hash.
+ * false (the job unchanged) if the name does not fit. */
+bool auth_job_use_pam(struct auth_job *job, const char *service);
 /* The session that submitted job has ended: do not hash it. */
 void auth_job_cancel(struct auth_job *job);
 void auth_job_free(struct auth_job *job);
@@ -95,7 +112,8 @@ struct auth_pool;
 #define AUTH_POOL_QUEUE_MAX	 256
 #define AUTH_POOL_PER_CLIENT_MAX 8
 
-/* Start nthreads verification threads (>= 1). Also prepares the dummy hash. */
+/* Start nthreads verification threads (>= 1). They also run the PAM
+ * checks, which may take as long as a directory server does. Also prepares the dummy hash. */
 struct auth_pool *auth_pool_start(unsigned nthreads);
 /* Queue a job; ownership passes to the pool until it is on job->done.
  * false when the queue is full, in all or for the job's client: the job

@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "policy/auth.h"
 #include "policy/auth_cache.h"
+#include "policy/auth_pam.h"
 #include "policy/connlimit.h"
 #include "policy/snapshot.h"
 #include "proto/socks5.h"
@@ -106,7 +107,9 @@ void session_on_reload(struct session_ctx *ctx)
 	s = ctx->sessions;
 	while (s) {
 		struct session *next = s->next;
-		if (s->user_from_file &&
+		/* PAM has no list of users to check against: its sessions
+		 * stay (a login is checked when it is made). */
+		if (s->user_from_file && !userdb_pam_service(now->users) &&
 		    (!now->users || !userdb_find(now->users, session_user(s)))) {
 			char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
 
@@ -396,12 +399,61 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 
 /* ---- results from the verification pool ---- */
 
+/* s escaped as log_esc() does, but with its spaces kept: PAM's error
+ * texts are sentences ("Authentication failure"), and at the end of the
+ * line a space separates no field. */
+static const char *session_esc_text(char *out, size_t cap, const char *s)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (; *s && used + 5 < cap; s++) {
+		if (*s == ' ') {
+			out[used++] = ' ';
+			out[used] = '\0';
+		} else {
+			used += log_escape(out + used, cap - used, s, 1, NULL);
+		}
+	}
+	return out;
+}
+
+/* A PAM check came back. As with the file, it counts only under the
+ * service the session now runs under: a reload while PAM ran that
+ * changed the service (or left PAM) makes it a failure. PAM's reason
+ * goes to the log, escaped (modules' texts are not ours to trust). */
+static void session_on_pam_done(struct session *s, const struct auth_job *job)
+{
+	const char *now = userdb_pam_service(session_users(s));
+	bool ok = job->ok && now && strcmp(now, job->service) == 0;
+	if (job->verified && !job->ok) {
+		char svc[LOG_ESC_SIZE(AUTH_PAM_SERVICE_MAX)], why[LOG_ESC_SIZE(AUTH_PAM_ERROR_MAX)];
+		session_log(s, LOG_LVL_INFO, "PAM service '%s': %s",
+			    log_esc(svc, sizeof(svc), job->service),
+			    session_esc_text(why, sizeof(why), job->error));
+	} else if (job->ok && !ok) {
+		session_log(s, LOG_LVL_INFO,
+			    "reload: the PAM service changed during the check: login refused");
+	}
+	if (ok) {
+		char key[AUTH_PAM_KEY_MAX];
+		auth_cache_insert(s->ctx->auth_cache, job->user, job->pass,
+				  auth_pam_cache_key(job->service, key, sizeof(key)),
+				  loop_now_ms(session_loop(s)));
+	}
+	session_auth_verified(s, ok);
+}
+
 void session_on_auth_done(struct auth_job *job)
 {
 	struct session *s = job->owner;
 	if (!s)
 		return; /* the session ended while the job ran */
 	s->auth_job = NULL;
+	if (job->service[0]) {
+		session_on_pam_done(s, job);
+		return;
+	}
 	/* A reload while argon2 ran may have changed or deleted the user:
 	 * the password must match the file the session now runs under. */
 	const char *hash_now = userdb_find(session_users(s), job->user);

@@ -221,8 +221,13 @@ static void session_unlink(struct session *s)
 
 static void session_close_fd(struct session *s, struct loop_io *io, int *fd)
 {
-	/* Our sockets are never duplicated, so close() alone leaves epoll. */
-	loop_io_forget(session_loop(s), io);
+	/* Taken out of epoll by hand, not left to close(): close() leaves
+	 * epoll only when no other descriptor shares the socket, and a PAM
+	 * module that forks (pam_exec, pam_unix's unix_chkpwd) holds a copy
+	 * of every fd until its child execs. An fd closed in that window
+	 * stayed registered, and its next event pointed into the freed
+	 * session (ASan, test_pam.py). */
+	loop_io_del(session_loop(s), io);
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;

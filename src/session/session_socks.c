@@ -16,6 +16,7 @@
 #include "policy/acl.h"
 #include "policy/auth.h"
 #include "policy/auth_cache.h"
+#include "policy/auth_pam.h"
 #include "policy/throttle.h"
 #include "proto/http.h"
 #include "proto/socks4.h"
@@ -50,8 +51,9 @@ static bool session_socks4_allowed(struct session *s, const char *userid)
 		return true;
 	}
 	session_log(s, LOG_LVL_INFO, "SOCKS4 request refused: %s",
-		    mode == CONFIG_SOCKS4_OFF ? "SOCKS4 is off (a user file is configured)"
-					      : "USERID is not a known user");
+		    mode != CONFIG_SOCKS4_OFF	? "USERID is not a known user"
+		    : userdb_pam_service(users) ? "SOCKS4 is off (users pam is configured)"
+						: "SOCKS4 is off (a user file is configured)");
 	return false;
 }
 
@@ -189,7 +191,7 @@ static void session_auth_reply(struct session *s, bool ok)
 	session_set_state(s, S_S5_REQUEST);
 }
 
-/* Check user/pass against the user file: 1 = verified now (cache hit),
+/* Check user/pass against the user file or PAM: 1 = verified now (cache hit),
  * 0 = handed to the verification pool (the session waits in AUTH_VERIFY),
  * -1 = out of memory (the session is closed), -2 = the address is blocked,
  * -3 = the pool's queue is full (for everyone, or for this address). */
@@ -211,7 +213,10 @@ static int session_check_password(struct session *s, const char *user, const cha
 		s->throttled = true;
 		return -2;
 	}
-	const char *hash = userdb_find(session_users(s), user);
+	const char *pam = userdb_pam_service(session_users(s));
+	char pam_key[AUTH_PAM_KEY_MAX];
+	const char *hash = pam ? auth_pam_cache_key(pam, pam_key, sizeof(pam_key))
+			       : userdb_find(session_users(s), user);
 	if (hash && auth_cache_lookup(s->ctx->auth_cache, user, pass, hash, now)) {
 		stats_inc(s->ctx->net.stats, auth_cache_hits);
 		return 1;
@@ -230,8 +235,12 @@ static int session_check_password(struct session *s, const char *user, const cha
 	}
 	/* An unknown user is checked against a dummy at the file's strongest
 	 * cost: its answer takes as long as a known user's. */
-	const char *check = hash ? hash : userdb_dummy_hash(session_users(s));
+	const char *check = pam ? "" : hash ? hash : userdb_dummy_hash(session_users(s));
 	s->auth_job = auth_job_new(user, pass, check, s->ctx->auth_done, s, &client, suspect);
+	if (s->auth_job && pam && !auth_job_use_pam(s->auth_job, pam)) {
+		auth_job_free(s->auth_job);
+		s->auth_job = NULL;
+	}
 	if (s->auth_job && !auth_pool_submit(s->ctx->shared->auth_pool, s->auth_job)) {
 		/* The pool's queue is full, in all or for this address: no
 		 * hashing, no counting, and a failure for the client. */

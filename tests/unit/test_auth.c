@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "policy/auth.h"
+#include "policy/auth_pam.h"
 #include "policy/auth_cache.h"
 #include "proto/username.h"
 
@@ -160,6 +161,34 @@ START_TEST(test_userdb_empty)
 	ck_assert_ptr_null(userdb_find(NULL, "alice"));
 	ck_assert_uint_eq(userdb_count(NULL), 0);
 	userdb_free(NULL);
+}
+END_TEST
+
+/* users pam SERVICE: a database with no entries that names its service,
+ * and a cache key that no stored argon2 string can equal. */
+START_TEST(test_userdb_pam)
+{
+	struct userdb *db = NULL;
+	char key[AUTH_PAM_KEY_MAX], err[AUTH_PAM_ERROR_MAX];
+
+	ck_assert_int_eq(userdb_new_pam("hopsocks", &db), 0);
+	ck_assert_str_eq(userdb_pam_service(db), "hopsocks");
+	ck_assert_uint_eq(userdb_count(db), 0);
+	ck_assert_ptr_null(userdb_find(db, "alice"));
+	ck_assert_str_eq(userdb_dummy_hash(db), "");
+	userdb_free(db);
+	ck_assert_ptr_null(userdb_pam_service(NULL));
+
+	ck_assert_str_eq(auth_pam_cache_key("hopsocks", key, sizeof key), "\x01pam:hopsocks");
+	ck_assert_str_ne(auth_pam_cache_key("other", key, sizeof key), "\x01pam:hopsocks");
+	/* A name with a control character never reaches PAM (whatever the
+	 * build: without PAM every check fails anyway). */
+	ck_assert(!auth_pam_verify("hopsocks", "ali\nce", "pw", "127.0.0.1", err, sizeof err));
+#ifdef HAVE_PAM
+	ck_assert_str_eq(err, "user name with a control character: PAM not asked");
+#else
+	ck_assert_str_eq(err, "hopsocks was built without PAM");
+#endif
 }
 END_TEST
 
@@ -862,6 +891,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_userdb_good);
 	tcase_add_test(tc, test_userdb_dummy_cost);
 	tcase_add_test(tc, test_userdb_empty);
+	tcase_add_test(tc, test_userdb_pam);
 	tcase_add_test(tc, test_userdb_missing);
 	tcase_add_loop_test(tc, test_userdb_errors, 0,
 			    (int)(sizeof bad_files / sizeof bad_files[0]));

@@ -4,6 +4,8 @@
  * Error messages are part of the interface: `hopsocks -t` prints them and
  * people grep for them, so most invalid-input tests compare the whole
  * "name:LINE: message" text. */
+#include <autoconfig.h>
+
 #include "config/config.h"
 #include "config/config_load.h"
 #include "config/config_value.h"
@@ -263,8 +265,42 @@ START_TEST(test_users)
 	ck_assert_str_eq(cfg.users_file, "/srv/my users");
 	ck_parse_err("users \"\"\n", "x.conf:1: users: empty path");
 	ck_parse_err("users\n", "x.conf:1: users: missing argument");
-	ck_parse_err("users /a /b\n", "x.conf:1: users: too many arguments");
+	ck_parse_err("users /a /b\n", "x.conf:1: users: expected 'users PATH' or 'users pam SERVICE'");
+	ck_parse_err("users pam a b\n", "x.conf:1: users: too many arguments");
 	ck_assert_str_eq(cfg.users_file, "/srv/my users");
+}
+END_TEST
+
+/* users pam SERVICE: a name for /etc/pam.d, replacing a user file (and
+ * replaced by one); refused with a reason where PAM was not built in. */
+START_TEST(test_users_pam)
+{
+#ifdef HAVE_PAM
+	ck_parse_ok("users /etc/hopsocks/users\nusers pam hopsocks\n");
+	ck_assert_ptr_null(cfg.users_file);
+	ck_assert_str_eq(cfg.users_pam, "hopsocks");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.socks4, CONFIG_SOCKS4_OFF); /* no password in SOCKS4 */
+	ck_parse_ok("users pam hopsocks\nusers /etc/hopsocks/users\n");
+	ck_assert_ptr_null(cfg.users_pam);
+	ck_assert_str_eq(cfg.users_file, "/etc/hopsocks/users");
+	ck_parse_ok("users pam sss_proxy-1.x\n");
+	ck_assert_str_eq(cfg.users_pam, "sss_proxy-1.x");
+	ck_parse_err("users pam pam.d/../../shadow\n", "x.conf:1: users: a PAM service name holds only "
+						"letters, digits, '.', '_' and '-'");
+	ck_parse_err("users pam .hidden\n",
+		     "x.conf:1: users: a PAM service name is 1 to 64 bytes, not starting with '.'");
+	ck_parse_err("users pam \"\"\n",
+		     "x.conf:1: users: a PAM service name is 1 to 64 bytes, not starting with '.'");
+	ck_parse_ok("users pam x\nsocks4 known-user\n");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x.conf:2: socks4 known-user needs a user file (users PATH or -U): "
+			      "with 'users pam' there is no list of users to check");
+#else
+	ck_parse_err("users pam hopsocks\n",
+		     "x.conf:1: users: hopsocks was built without PAM (install libpam0g-dev and "
+		     "rebuild)");
+#endif
 }
 END_TEST
 
@@ -1362,6 +1398,7 @@ static Suite *make_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_workers);
 	tcase_add_test(tc, test_users);
+	tcase_add_test(tc, test_users_pam);
 	tcase_add_test(tc, test_pid_file);
 	tcase_add_test(tc, test_socks4);
 	tcase_add_test(tc, test_log);
