@@ -410,10 +410,13 @@ static int source_parse_prefix(const char *text, struct config_source *out, char
 	const uint8_t *ip =
 		v4 ? (const uint8_t *)&((const struct sockaddr_in *)&out->addr.ss)->sin_addr
 		   : (const uint8_t *)&((const struct sockaddr_in6 *)&out->addr.ss)->sin6_addr;
-	/* A whole-length prefix is one address: no choice to make at random. */
-	if (config_parse_uint(slash + 1, full - 1, &len) < 0 || len == 0) {
+	/* A whole-length prefix is one address: no choice to make at random;
+	 * an IPv4 /31 would have only its network and broadcast addresses,
+	 * which are never picked. */
+	unsigned max = v4 ? full - 2 : full - 1;
+	if (config_parse_uint(slash + 1, max, &len) < 0 || len == 0) {
 		config_err_set(err, errlen, "invalid prefix length in '%." QUOTE_MAX "s' (1..%u)",
-			       text, full - 1);
+			       text, max);
 		return -1;
 	}
 	if (!host_bits_zero(ip, v4 ? 4 : 16, (unsigned)len)) {

@@ -200,11 +200,20 @@ socklen_t route_source_address(const struct config_source *src, const uint8_t rn
 			 : (uint8_t *)&((struct sockaddr_in6 *)out)->sin6_addr;
 	size_t n = v4 ? 4 : 16;
 	/* Network bits from the prefix, the rest from rnd. */
+	bool all_zero = true, all_one = true;
 	for (size_t i = 0; i < n; i++) {
 		unsigned p = src->random_prefix;
 		unsigned keep = p >= 8 * (i + 1) ? 8 : p > 8 * i ? p - 8 * i : 0;
 		uint8_t mask = keep == 8 ? 0xff : (uint8_t)(0xff00u >> keep);
 		ip[i] = (uint8_t)((ip[i] & mask) | (rnd[i] & (uint8_t)~mask));
+		all_zero = all_zero && (ip[i] & (uint8_t)~mask) == 0;
+		all_one = all_one && (ip[i] | mask) == 0xff;
 	}
+	/* The network's own address (an anycast address in IPv6) and the
+	 * IPv4 broadcast address are no sources: take their neighbours. */
+	if (all_zero)
+		ip[n - 1] |= 1;
+	else if (all_one && v4)
+		ip[n - 1] &= 0xfe;
 	return src->addr.len;
 }

@@ -711,11 +711,13 @@ START_TEST(test_outgoing_random_invalid)
 		     "x.conf:1: outgoing: '2001:db8:1::5/64' has host bits set (write the "
 		     "network address)");
 	ck_parse_err("outgoing 10.0.0.0/32 random\n",
-		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/32' (1..31)");
+		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/32' (1..30)");
+	ck_parse_err("outgoing 10.0.0.0/31 random\n",
+		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/31' (1..30)");
 	ck_parse_err("outgoing ::/0 random\n",
 		     "x.conf:1: outgoing: invalid prefix length in '::/0' (1..127)");
 	ck_parse_err("outgoing 10.0.0.0/x random\n",
-		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/x' (1..31)");
+		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/x' (1..30)");
 	ck_parse_err("outgoing eth0/24 random\n", "x.conf:1: outgoing: invalid address 'eth0'");
 	ck_parse_err("outgoing 10.0.0.0/8 random\noutgoing 10.1.2.3\n",
 		     "x.conf:2: outgoing: second IPv4 address '10.1.2.3' (line 1 already set "

@@ -609,11 +609,14 @@ START_TEST(test_source_address)
 	ck_assert_uint_eq(((struct sockaddr_in6 *)&ss)->sin6_port, 0);
 	route_source_address(&cfg.outgoing_v6, zeros, &ss);
 	inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text, sizeof(text));
-	ck_assert_str_eq(text, "2001:db8:1::");
+	ck_assert_str_eq(text, "2001:db8:1::1"); /* not the subnet-router anycast */
 	ck_assert_uint_eq(route_source_address(&cfg.outgoing_v4, ones, &ss),
 			  sizeof(struct sockaddr_in));
 	inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
-	ck_assert_str_eq(text, "10.31.255.255");
+	ck_assert_str_eq(text, "10.31.255.254"); /* never the broadcast address */
+	route_source_address(&cfg.outgoing_v4, zeros, &ss);
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
+	ck_assert_str_eq(text, "10.16.0.1"); /* never the network's own */
 	config_free(&cfg);
 	config_init(&cfg);
 	rules("outgoing 192.0.2.9\n");
