@@ -326,6 +326,57 @@ def t_three_hosts(ctx):
     check_fields(rec, dict(UDP_ZERO_DROPS, cmd="udp", result="ok", pkts_up="3", pkts_down="3"))
 
 
+V6_CLI_PROXY, V6_CLI_CLIENT = "2001:db8:c::1", "2001:db8:c::2"
+
+
+@suite.test("a proxy listening on 0.0.0.0 and [::] of the three hosts: UDP ASSOCIATE "
+            "(DST 0.0.0.0:0) over IPv4 names %s, over IPv6 names %s (the address the "
+            "client connected to, never the wildcard), datagrams echoed through both; BIND "
+            "asked over IPv6 for an IPv4 target names %s (ATYP 01), where the target can "
+            "reach it" % (CLI_NET_PROXY, V6_CLI_PROXY, TGT_NET_PROXY))
+def t_wildcard_listener(ctx):
+    net = three_hosts(ctx)
+    net.addr("cli", "c0", V6_CLI_CLIENT + "/64")
+    net.addr("prx", "p0", V6_CLI_PROXY + "/64")
+    with net.inside("tgt"):
+        echo = ctx.own(EchoServer(TGT_NET_TARGET))
+        uecho = ctx.own(UdpEchoServer(TGT_NET_TARGET))
+    with net.inside("prx"):
+        hs = ctx.hopsocks(listen=("0.0.0.0", "::"),
+                          config=["allow from %s/32" % CLI_NET_CLIENT,
+                                  "allow from %s/128" % V6_CLI_CLIENT])
+    for n, (fam, cli_ip, prx_ip, listen) in enumerate([
+            (socket.AF_INET, CLI_NET_CLIENT, CLI_NET_PROXY, "0.0.0.0"),
+            (socket.AF_INET6, V6_CLI_CLIENT, V6_CLI_PROXY, "::")]):
+        with net.inside("cli"):
+            u = socket.socket(fam, socket.SOCK_DGRAM)
+            u.bind((cli_ip, 0))
+            u.settimeout(BOUND)
+            ctl, raw = socks5_command((prx_ip, hs.addr_of(listen)[1]), 3, "0.0.0.0", 0)
+        with ctl, u:
+            reply_len = 10 if fam == socket.AF_INET else 22
+            check_eq(raw[:reply_len - 2], v5_reply(prx_ip, 0)[:reply_len - 2],
+                     "UDP ASSOCIATE reply over %s (address)" % listen)
+            relay = (prx_ip, struct.unpack(">H", raw[reply_len - 2:])[0])
+            udp_roundtrips(u, relay, (TGT_NET_TARGET, uecho.port), 2, "over " + listen)
+    check_eq(len(uecho.received), 4, "datagrams the UDP target got")
+
+    with net.inside("cli"):
+        ctl, raw = socks5_command((V6_CLI_PROXY, hs.addr_of("::")[1]), 2, TGT_NET_TARGET,
+                                  echo.port)
+    with ctl:
+        check_eq(raw[:8], v5_reply(TGT_NET_PROXY, 0)[:8], "BIND first reply (address)")
+        lport = struct.unpack(">H", raw[8:10])[0]
+        with net.inside("tgt"):
+            back = connect((TGT_NET_PROXY, lport))
+        with back:
+            check_eq(recv_exact(ctl, 10, "BIND second reply"),
+                     v5_reply(TGT_NET_TARGET, back.getsockname()[1]), "BIND second reply")
+            back.sendall(b"from the target")
+            check_eq(recv_exact(ctl, 15, "bytes at the client"), b"from the target",
+                     "bytes at the client")
+
+
 # ---------------------------------------------------------- behind NAT
 
 NFT_MASQUERADE = """
@@ -449,21 +500,37 @@ OUT_GLOBAL, OUT_ROUTE, OUT_USER = "203.0.113.12", "203.0.113.10", "203.0.113.11"
 V6_PROXY, V6_TARGET, V6_RANDOM = "2001:db8:ff::1", "2001:db8:ff::2", "2001:db8:1::/64"
 
 
-@suite.test("outgoing address selection on real links: global %s, `route ... outgoing %s` "
-            "for one target port, `outgoing %s user alice` (user beats route): the target "
-            "sees exactly that source and the CONNECT reply names it; `outgoing %s random` "
-            "(IPV6_FREEBIND, a local route for the prefix on the proxy): 20 connections "
-            "come from 20 different addresses inside the prefix, each the reply's BND.ADDR"
-            % (OUT_GLOBAL, OUT_ROUTE, OUT_USER, V6_RANDOM))
-def t_outgoing(ctx):
+def outgoing_hosts(ctx):
+    """The three hosts; the proxy has three more IPv4 addresses toward the
+    target and an IPv6 link to it, and the random prefix is local to the
+    proxy (AnyIP) and routed to it by the target."""
     net = three_hosts(ctx, extra_proxy=[a + "/24" for a in (OUT_ROUTE, OUT_USER, OUT_GLOBAL)]
                       + [V6_PROXY + "/64"], extra_target=[V6_TARGET + "/64"])
-    # The random prefix is this host's (AnyIP), and the target routes it here.
     net.run("prx", "-6", "route", "add", "local", V6_RANDOM, "dev", "lo")
     net.run("tgt", "-6", "route", "add", V6_RANDOM, "via", V6_PROXY)
+    return net
+
+
+def auth_of(user):
+    return (user, user + "-pw")
+
+
+@suite.test("outgoing address selection on real links: global %s, `route ... outgoing %s` "
+            "for one target port (direct, and via a chain: the first hop sees it), "
+            "`outgoing %s user alice` (user beats route): the target sees exactly that "
+            "source and the CONNECT reply names it; BIND listens on the user's or the global "
+            "address; `outgoing %s random` (IPV6_FREEBIND, a local route for the prefix on "
+            "the proxy): 20 connections come from 20 different addresses inside the prefix, "
+            "each the reply's BND.ADDR, and a UDP association sends all its datagrams from "
+            "one address inside it" % (OUT_GLOBAL, OUT_ROUTE, OUT_USER, V6_RANDOM))
+def t_outgoing(ctx):
+    net = outgoing_hosts(ctx)
     with net.inside("tgt"):
         plain, routed = ctx.own(EchoServer(TGT_NET_TARGET)), ctx.own(EchoServer(TGT_NET_TARGET))
-        echo6 = ctx.own(EchoServer(V6_TARGET))
+        chained = ctx.own(EchoServer(TGT_NET_TARGET))
+        echo6, uecho6 = ctx.own(EchoServer(V6_TARGET)), ctx.own(UdpEchoServer(V6_TARGET))
+        upstream = ctx.hopsocks(listen=(TGT_NET_TARGET,),
+                                config=["allow from 203.0.113.0/24"])
     users = write_users(ctx, {"alice": "alice-pw", "bob": "bob-pw"})
     with net.inside("prx"):
         hs = ctx.hopsocks(listen=(CLI_NET_PROXY,), config=[
@@ -472,7 +539,9 @@ def t_outgoing(ctx):
             "outgoing " + OUT_GLOBAL,
             "outgoing %s random" % V6_RANDOM,
             "outgoing %s user alice" % OUT_USER,
+            "chain up {", "hop socks5://%s" % hostport(*upstream.addr), "}",
             "route %s port %d direct outgoing %s" % (TGT_NET_TARGET, routed.port, OUT_ROUTE),
+            "route %s port %d via up outgoing %s" % (TGT_NET_TARGET, chained.port, OUT_ROUTE),
         ])
     cases = [("bob", plain, OUT_GLOBAL), ("bob", routed, OUT_ROUTE),
              ("alice", routed, OUT_USER), ("alice", plain, OUT_USER)]
@@ -480,7 +549,7 @@ def t_outgoing(ctx):
         before = len(server.peers)
         with net.inside("cli"):
             sock, raw = socks5_command(hs.addr, 1, TGT_NET_TARGET, server.port,
-                                       auth=(user, user + "-pw"))
+                                       auth=auth_of(user))
         with sock:
             peer = server.wait_peers(before + 1)[before]
             what = "%s to port %d" % (user, server.port)
@@ -488,12 +557,42 @@ def t_outgoing(ctx):
             check_eq(raw, v5_reply(want, peer[1]), "%s: CONNECT reply" % what)
             echo_transfer(sock, 64 << 10, seed=3, what=what)
 
+    # Through the chain: the first hop sees the route's (or alice's) source.
+    for n, (user, want) in enumerate([("bob", OUT_ROUTE), ("alice", OUT_USER)]):
+        with net.inside("cli"):
+            sock, raw = socks5_command(hs.addr, 1, TGT_NET_TARGET, chained.port,
+                                       auth=auth_of(user))
+        with sock:
+            check_eq(raw[:2], b"\x05\x00", "%s via the chain: reply" % user)
+            echo_transfer(sock, 16 << 10, seed=4, what="%s via the chain" % user)
+        rec = hs.wait_access(lambda r: r.get("user") == user and r.get("route") == "up",
+                             what="access line of %s via the chain" % user)
+        check_eq(rec["result"], "ok", "%s via the chain: result" % user)
+        check(wait_until(lambda: len([r for r in upstream.access()
+                                      if r.get("cmd") == "connect"]) > n),
+              "no access line at the first hop for %s" % user)
+        ups = [r for r in upstream.access() if r.get("cmd") == "connect"]
+        check_eq(ups[n]["client"].rsplit(":", 1)[0], want,
+                 "the address the first hop saw %s come from" % user)
+
+    # BIND listens where the target sees this user's connections come from.
+    for user, want in [("alice", OUT_USER), ("bob", OUT_GLOBAL)]:
+        with net.inside("cli"):
+            ctl, raw = socks5_command(hs.addr, 2, TGT_NET_TARGET, 21, auth=auth_of(user))
+        with ctl:
+            check_eq(raw[:8], v5_reply(want, 0)[:8], "%s: BIND first reply (address)" % user)
+            with net.inside("tgt"):
+                back = connect((want, struct.unpack(">H", raw[8:10])[0]))
+            with back:
+                check_eq(recv_exact(ctl, 10, "BIND second reply"),
+                         v5_reply(TGT_NET_TARGET, back.getsockname()[1]),
+                         "%s: BIND second reply" % user)
+
     prefix = ipaddress.ip_network(V6_RANDOM)
     seen = []
     for i in range(20):
         with net.inside("cli"):
-            sock, raw = socks5_command(hs.addr, 1, V6_TARGET, echo6.port,
-                                       auth=("bob", "bob-pw"))
+            sock, raw = socks5_command(hs.addr, 1, V6_TARGET, echo6.port, auth=auth_of("bob"))
         with sock:
             peer = echo6.wait_peers(i + 1)[i]
             check(ipaddress.ip_address(peer[0]) in prefix,
@@ -502,6 +601,27 @@ def t_outgoing(ctx):
             echo_transfer(sock, 4096, seed=i, what="random source %d" % i)
         seen.append(peer[0])
     check_eq(len(set(seen)), 20, "different source addresses among 20 connections")
+
+    # UDP: one random source per association.
+    udp_sources = []
+    for n in range(2):
+        with net.inside("cli"):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind((CLI_NET_CLIENT, 0))
+            u.settimeout(BOUND)
+            ctl, raw = socks5_command(hs.addr, 3, "0.0.0.0", 0, auth=auth_of("bob"))
+        with ctl, u:
+            relay = (CLI_NET_PROXY, struct.unpack(">H", raw[8:10])[0])
+            before = len(uecho6.received)
+            udp_roundtrips(u, relay, (V6_TARGET, uecho6.port), 3, "random UDP %d" % n)
+            srcs = {src[0] for src, _ in uecho6.received[before:]}
+        check_eq(len(srcs), 1, "association %d: source addresses its datagrams came from" % n)
+        src = srcs.pop()
+        check(ipaddress.ip_address(src) in prefix,
+              "association %d came from %s, outside %s" % (n, src, V6_RANDOM))
+        udp_sources.append(src)
+    check(udp_sources[0] != udp_sources[1], "two associations came from the same address %s"
+          % udp_sources[0])
 
 
 if __name__ == "__main__":
