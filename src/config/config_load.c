@@ -385,6 +385,18 @@ static int outgoing_for_user(struct parse_state *ps, const struct config_source 
 	return 0;
 }
 
+/* Without a user file nobody logs in, so a user's source would never be
+ * used: a mistake, as with an access rule's "user" term. */
+static int outgoing_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->nuser_sources == 0 || cfg->users_file != NULL)
+		return 0;
+	config_err_at(cfg, cfg->user_sources[0].line, err, errlen,
+		      "outgoing: 'user' needs a user file (users or -U); without one no client "
+		      "logs in");
+	return -1;
+}
+
 /* "outgoing ADDR", "outgoing PREFIX random", either with "user NAME". */
 static int do_outgoing(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
@@ -776,7 +788,8 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 			      "socks4 known-user needs a user file (users or -U)");
 		return -1;
 	}
-	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0)
+	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0 ||
+	    outgoing_check(cfg, err, errlen) < 0)
 		return -1;
 	/* Settle "auto" here, once, so no later code can get fail-closed wrong:
 	 * SOCKS4 carries no password, so with a user file it would be a way around it. */

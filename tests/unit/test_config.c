@@ -1072,6 +1072,18 @@ START_TEST(test_finish_socks4)
 }
 END_TEST
 
+START_TEST(test_finish_outgoing_user)
+{
+	ck_parse_ok("outgoing 192.0.2.1\n\noutgoing 192.0.2.7 user alice\n");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x.conf:3: outgoing: 'user' needs a user file (users or -U); "
+			      "without one no client logs in");
+
+	ck_parse_ok("users /etc/hopsocks/users\n");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
+}
+END_TEST
+
 /* auto is settled by config_finish, failing closed when there is a user file. */
 START_TEST(test_finish_socks4_auto)
 {
@@ -1499,6 +1511,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_finish_default_listen);
 	tcase_add_test(tc, test_finish_keeps_listen);
 	tcase_add_test(tc, test_finish_socks4);
+	tcase_add_test(tc, test_finish_outgoing_user);
 	tcase_add_test(tc, test_finish_socks4_auto);
 	tcase_add_test(tc, test_finish_command_line_values);
 	tcase_add_test(tc, test_set_listen);
