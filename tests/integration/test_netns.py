@@ -624,5 +624,34 @@ def t_outgoing(ctx):
           % udp_sources[0])
 
 
+@suite.test("`outgoing %s random` without the local route for the prefix on the proxy: "
+            "the SYN leaves from the random address but the answer is not taken in, so the "
+            "connect times out (05 06, result=timeout); with the route added it connects"
+            % V6_RANDOM)
+def t_random_needs_local_route(ctx):
+    net = three_hosts(ctx, extra_proxy=[V6_PROXY + "/64"], extra_target=[V6_TARGET + "/64"])
+    net.run("tgt", "-6", "route", "add", V6_RANDOM, "via", V6_PROXY)
+    with net.inside("tgt"):
+        echo6 = ctx.own(EchoServer(V6_TARGET))
+    with net.inside("prx"):
+        hs = ctx.hopsocks(listen=(CLI_NET_PROXY,), config=[
+            "allow from %s/32" % CLI_NET_CLIENT, "outgoing %s random" % V6_RANDOM])
+    with net.inside("cli"):
+        sock, raw = socks5_command(hs.addr, 1, V6_TARGET, echo6.port)
+    with sock:
+        check_eq(raw, v5_reply("0.0.0.0", 0, rep=6), "reply without the local route")
+        cli = hostport(*sock.getsockname()[:2])
+    check_fields(access_of(hs, cli), {"cmd": "connect", "result": "timeout"})
+    check_eq(len(echo6.peers), 0, "connections the target accepted")
+
+    net.run("prx", "-6", "route", "add", "local", V6_RANDOM, "dev", "lo")
+    with net.inside("cli"):
+        sock, raw = socks5_command(hs.addr, 1, V6_TARGET, echo6.port)
+    with sock:
+        peer = echo6.wait_peers(1)[0]
+        check_eq(raw, v5_reply(peer[0], peer[1]), "reply with the local route")
+        echo_transfer(sock, 4096, seed=9, what="with the local route")
+
+
 if __name__ == "__main__":
     suite.run(netns=[])
