@@ -24,6 +24,7 @@ import errno
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -622,6 +623,39 @@ def t_outgoing(ctx):
         udp_sources.append(src)
     check(udp_sources[0] != udp_sources[1], "two associations came from the same address %s"
           % udp_sources[0])
+
+
+@suite.test("a reload (SIGHUP) changes the sources of new connections: alice's %s becomes "
+            "%s, the global %s is dropped (the kernel's choice, %s, is used)"
+            % (OUT_USER, OUT_ROUTE, OUT_GLOBAL, TGT_NET_PROXY))
+def t_outgoing_reload(ctx):
+    net = outgoing_hosts(ctx)
+    with net.inside("tgt"):
+        echo = ctx.own(EchoServer(TGT_NET_TARGET))
+    users = write_users(ctx, {"alice": "alice-pw", "bob": "bob-pw"})
+    base = ["users " + users, "allow from %s/32" % CLI_NET_CLIENT]
+    with net.inside("prx"):
+        hs = ctx.hopsocks(listen=(CLI_NET_PROXY,), config=base + [
+            "outgoing " + OUT_GLOBAL, "outgoing %s user alice" % OUT_USER])
+
+    def source_of(user):
+        before = len(echo.peers)
+        with net.inside("cli"):
+            sock, raw = socks5_command(hs.addr, 1, TGT_NET_TARGET, echo.port,
+                                       auth=auth_of(user))
+        with sock:
+            peer = echo.wait_peers(before + 1)[before]
+            check_eq(raw, v5_reply(peer[0], peer[1]), "%s: CONNECT reply" % user)
+        return peer[0]
+
+    check_eq((source_of("alice"), source_of("bob")), (OUT_USER, OUT_GLOBAL), "sources before")
+    hs.config_lines = base + ["outgoing %s user alice" % OUT_ROUTE]
+    hs._write_config()
+    os.kill(hs.pid, signal.SIGHUP)
+    check(wait_until(lambda: "configuration reloaded (generation 2)" in hs.stderr_text()),
+          "no reload within %.0fs" % BOUND)
+    check_eq((source_of("alice"), source_of("bob")), (OUT_ROUTE, TGT_NET_PROXY),
+             "sources after the reload")
 
 
 @suite.test("`outgoing %s random` without the local route for the prefix on the proxy: "
