@@ -18,6 +18,7 @@ The file re-runs itself in a private namespace first (Suite.run(netns)),
 so even the veth pairs are never made in the machine's own.
 """
 
+import base64
 import contextlib
 import ctypes
 import errno
@@ -557,6 +558,21 @@ def t_outgoing(ctx):
             check_eq(peer[0], want, "%s: the source the target saw" % what)
             check_eq(raw, v5_reply(want, peer[1]), "%s: CONNECT reply" % what)
             echo_transfer(sock, 64 << 10, seed=3, what=what)
+
+    # HTTP CONNECT with Basic credentials: the same user, the same source.
+    before = len(plain.peers)
+    with net.inside("cli"):
+        sock = connect(hs.addr)
+    with sock:
+        sock.sendall(b"CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\nProxy-Authorization: Basic "
+                     b"%s\r\n\r\n" % (TGT_NET_TARGET.encode(), plain.port,
+                                        TGT_NET_TARGET.encode(), plain.port,
+                                        base64.b64encode(b"alice:alice-pw")))
+        ok = b"HTTP/1.1 200 Connection established\r\n\r\n"
+        check_eq(recv_exact(sock, len(ok), "HTTP CONNECT answer"), ok, "HTTP CONNECT answer")
+        check_eq(plain.wait_peers(before + 1)[before][0], OUT_USER,
+                 "alice over HTTP CONNECT: the source the target saw")
+        echo_transfer(sock, 16 << 10, seed=5, what="alice over HTTP CONNECT")
 
     # Through the chain: the first hop sees the route's (or alice's) source.
     for n, (user, want) in enumerate([("bob", OUT_ROUTE), ("alice", OUT_USER)]):
