@@ -520,7 +520,7 @@ def auth_of(user):
 @suite.test("outgoing address selection on real links: global %s, `route ... outgoing %s` "
             "for one target port (direct, and via a chain: the first hop sees it), "
             "`outgoing %s user alice` (user beats route): the target sees exactly that "
-            "source and the CONNECT reply names it; BIND listens on the user's or the global "
+            "source and the CONNECT reply names it (HTTP CONNECT with Basic too); BIND listens on the user's or the global "
             "address; `outgoing %s random` (IPV6_FREEBIND, a local route for the prefix on "
             "the proxy): 20 connections come from 20 different addresses inside the prefix, "
             "each the reply's BND.ADDR, and a UDP association sends all its datagrams from "
