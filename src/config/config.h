@@ -28,7 +28,7 @@ struct config_addr {
  * not an address on an interface). */
 struct config_source {
 	struct config_addr addr; /* the address, or the prefix's network (port 0); len 0 = unset */
-	unsigned random_prefix;	 /* random: the prefix length (1..32 / 1..128); 0 = fixed */
+	unsigned random_prefix;	 /* random: the prefix length (1..30 / 1..127); 0 = fixed */
 };
 
 /* "outgoing ADDR [random] user NAME": one user's source for one family. */
