@@ -22,6 +22,23 @@ struct config_addr {
 	unsigned line; /* where a listen or admin address was written; 0 = command line */
 };
 
+/* Where outgoing connections come from ("outgoing" lines, a route's
+ * "outgoing" term): one fixed address, or with random_prefix a prefix
+ * inside which each connection picks its own address at random (bound
+ * with IP_FREEBIND / IPV6_FREEBIND, so the prefix needs a local route,
+ * not an address on an interface). */
+struct config_source {
+	struct config_addr addr; /* the address, or the prefix's network (port 0); len 0 = unset */
+	unsigned random_prefix;	 /* random: the prefix length (1..30 / 1..127); 0 = fixed */
+};
+
+/* "outgoing ADDR [random] user NAME": one user's source for one family. */
+struct config_user_source {
+	char user[256]; /* as a user file's names, at most 255 bytes */
+	struct config_source src;
+	unsigned line;
+};
+
 enum config_log_level {
 	CONFIG_LOG_ERROR = 0,
 	CONFIG_LOG_WARN,
@@ -106,6 +123,7 @@ struct config_route {
 	int chain;			      /* index into config.chains; -1 = direct */
 	char via[CONFIG_CHAIN_NAME_MAX + 1];  /* the chain's name; "" for direct */
 	unsigned line;			      /* 0 = the command line */
+	struct config_source outgoing;	      /* "... outgoing ADDR [random]"; len 0 = none */
 };
 
 /* ---- access rules (acl.h matches them) ---- */
@@ -167,9 +185,13 @@ struct config {
 	unsigned max_connections; /* 0 = limited only by descriptors */
 	unsigned splice_pipes;	  /* 1 MiB pipes per worker for bulk relaying; 0 = no splice */
 
-	/* outgoing source addresses (port 0), one per family; len 0 = unset */
-	struct config_addr outgoing_v4;
-	struct config_addr outgoing_v6;
+	/* outgoing source addresses (port 0), one per family; len 0 = unset.
+	 * Per user (user_sources) before per route (config_route.outgoing)
+	 * before these: policy/route.h route_source_pick(). */
+	struct config_source outgoing_v4;
+	struct config_source outgoing_v6;
+	struct config_user_source *user_sources; /* in the order written */
+	size_t nuser_sources;
 
 	/* UDP ASSOCIATE */
 	unsigned timeout_udp_idle_ms;        /* 0 = none; default 2 min */

@@ -10,8 +10,8 @@
  *	    proxychains FILE         (instead of mode, hop, length and resolve:
  *	                              config_pcfile.c reads them from FILE)
  *	}
- *	route DEST [port P|P-Q] via NAME
- *	route DEST [port P|P-Q] direct
+ *	route DEST [port P|P-Q] via NAME [outgoing ADDR|PREFIX random]
+ *	route DEST [port P|P-Q] direct [outgoing ADDR|PREFIX random]
  *
  * A block opens with "chain NAME {" ('{' last on the line), holds one
  * directive per line, and closes with '}' alone on a line; blocks do not
@@ -474,6 +474,15 @@ int config_route_add(struct parse_state *ps, char *const *argv, char *err, size_
 			       "expected %s'via CHAIN' or 'direct', not '%." QUOTE_MAX "s'",
 			       i == 1 ? "'port', " : "", argv[i]);
 		return -1;
+	}
+	/* "outgoing ADDR [random]": where connections this rule sends come
+	 * from (for a chain: the connection to its first hop). */
+	if (argv[i] != NULL && strcmp(argv[i], "outgoing") == 0) {
+		size_t used;
+
+		if (config_source_parse(argv + i + 1, &r.outgoing, &used, err, errlen) < 0)
+			return -1;
+		i += 1 + used;
 	}
 	if (argv[i] != NULL) {
 		config_err_set(err, errlen, "unexpected '%." QUOTE_MAX "s' after '%s'", argv[i],

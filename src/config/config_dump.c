@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config/config_dest.h"
+#include "config/config_value.h"
 #include "proto/hop.h"
 
 /* "1h", "5m", "10s", "1500ms": the largest unit that divides exactly. */
@@ -138,6 +139,34 @@ static void dump_family_pair(FILE *out, const char *name, const struct config_ad
 		fprintf(out, "# %s: unset (%s)\n", name, unset);
 }
 
+/* "outgoing SOURCE" for a global source that is set. */
+static void put_source(FILE *out, const struct config_source *src)
+{
+	char text[96];
+
+	if (!src->addr.len)
+		return;
+	config_source_format(src, text, sizeof(text));
+	fprintf(out, "outgoing %s\n", text);
+}
+
+/* The global sources, then each user's (which come first when used). */
+static void dump_outgoing(FILE *out, const struct config *cfg)
+{
+	char text[96];
+
+	put_source(out, &cfg->outgoing_v4);
+	put_source(out, &cfg->outgoing_v6);
+	if (!cfg->outgoing_v4.addr.len && !cfg->outgoing_v6.addr.len)
+		fprintf(out, "# outgoing: unset (the kernel picks the source address)\n");
+	for (size_t i = 0; i < cfg->nuser_sources; i++) {
+		config_source_format(&cfg->user_sources[i].src, text, sizeof(text));
+		fprintf(out, "outgoing %s user ", text);
+		put_word(out, cfg->user_sources[i].user);
+		fputc('\n', out);
+	}
+}
+
 static void dump_network(FILE *out, const struct config *cfg)
 {
 	static const char *const order[] = { "as-returned", "ipv4-first", "ipv6-first", "ipv4-only",
@@ -146,8 +175,7 @@ static void dump_network(FILE *out, const struct config *cfg)
 
 	fprintf(out, "max-connections %u\n", cfg->max_connections);
 	fprintf(out, "splice-pipes %u\n", cfg->splice_pipes);
-	dump_family_pair(out, "outgoing", &cfg->outgoing_v4, &cfg->outgoing_v6,
-			 "the kernel picks the source address");
+	dump_outgoing(out, cfg);
 	if (cfg->resolvers) {
 		/* Stored as c-ares's comma-separated list; one line each. */
 		for (const char *p = cfg->resolvers; *p;) {
@@ -254,7 +282,12 @@ static void dump_routes(FILE *out, const struct config *cfg)
 		fputc('\n', out);
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		config_dest_format(&cfg->routes[i], text, sizeof(text));
-		fprintf(out, "route %s\n", text);
+		fprintf(out, "route %s", text);
+		if (cfg->routes[i].outgoing.addr.len) {
+			config_source_format(&cfg->routes[i].outgoing, text, sizeof(text));
+			fprintf(out, " outgoing %s", text);
+		}
+		fputc('\n', out);
 	}
 	if (cfg->nroutes == 0)
 		fprintf(out, "# route: none (every destination direct)\n");

@@ -39,6 +39,7 @@
 #include "config/config_parse.h"
 #include "config/config_service.h"
 #include "config/config_value.h"
+#include "proto/username.h"
 
 #define CONFIG_WORKERS_MAX   256
 #define CONFIG_DNS_CACHE_MAX (1024 * 1024) /* entries per worker */
@@ -396,10 +397,83 @@ static int set_family_addr(struct parse_state *ps, enum family_directive fd, con
 	return 0;
 }
 
+/* "outgoing ADDR [random] user NAME": one source per user and family. */
+static int outgoing_for_user(struct parse_state *ps, const struct config_source *src,
+			     const char *user, char *err, size_t errlen)
+{
+	struct config *cfg = ps->cfg;
+	const char *problem = username_check(user);
+
+	if (problem != NULL) {
+		config_err_set(err, errlen, "invalid name '%." QUOTE_MAX "s' (%s)", user, problem);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nuser_sources; i++) {
+		const struct config_user_source *u = &cfg->user_sources[i];
+		if (strcmp(u->user, user) == 0 &&
+		    u->src.addr.ss.ss_family == src->addr.ss.ss_family) {
+			config_err_set(err, errlen, "second %s source for user '%s' (line %u)",
+				       src->addr.ss.ss_family == AF_INET ? "IPv4" : "IPv6", user,
+				       u->line);
+			return -1;
+		}
+	}
+	struct config_user_source *grown =
+		realloc(cfg->user_sources, (cfg->nuser_sources + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return err_oom(err, errlen);
+	cfg->user_sources = grown;
+	struct config_user_source *u = &grown[cfg->nuser_sources++];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->user, sizeof(u->user), "%s", user);
+	u->src = *src;
+	u->line = ps->line;
+	return 0;
+}
+
+/* Without a user file nobody logs in, so a user's source would never be
+ * used: a mistake, as with an access rule's "user" term. */
+static int outgoing_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->nuser_sources == 0 || config_has_users(cfg))
+		return 0;
+	config_err_at(cfg, cfg->user_sources[0].line, err, errlen,
+		      "outgoing: 'user' needs a user file (users or -U); without one no client "
+		      "logs in");
+	return -1;
+}
+
+/* "outgoing ADDR", "outgoing PREFIX random", either with "user NAME". */
 static int do_outgoing(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
-	return set_family_addr(ps, FD_OUTGOING, argv[0], &ps->cfg->outgoing_v4,
-			       &ps->cfg->outgoing_v6, err, errlen);
+	struct config_source src;
+	size_t used;
+
+	if (config_source_parse(argv, &src, &used, err, errlen) < 0)
+		return -1;
+	if (argv[used] != NULL && strcmp(argv[used], "user") == 0) {
+		if (argv[used + 1] == NULL || argv[used + 2] != NULL) {
+			config_err_set(err, errlen, "expected 'user NAME' at the end");
+			return -1;
+		}
+		return outgoing_for_user(ps, &src, argv[used + 1], err, errlen);
+	}
+	if (argv[used] != NULL) {
+		config_err_set(err, errlen, "unexpected '%." QUOTE_MAX "s' (expected 'user NAME')",
+			       argv[used]);
+		return -1;
+	}
+	bool is_v4 = src.addr.ss.ss_family == AF_INET;
+	struct config_source *slot = is_v4 ? &ps->cfg->outgoing_v4 : &ps->cfg->outgoing_v6;
+	unsigned *seen = &ps->family_line[FD_OUTGOING][is_v4 ? 0 : 1];
+	if (*seen != 0) {
+		config_err_set(err, errlen, "second %s address '%s' (line %u already set %s)",
+			       is_v4 ? "IPv4" : "IPv6", src.addr.text, *seen, slot->addr.text);
+		return -1;
+	}
+	*slot = src;
+	*seen = ps->line;
+	return 0;
 }
 
 static int do_udp_advertise(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
@@ -494,7 +568,7 @@ static const struct directive {
 	{ "access-log", 1, 1, do_access_log },
 	{ "max-connections", 1, 1, do_max_connections },
 	{ "splice-pipes", 1, 1, do_splice_pipes },
-	{ "outgoing", 1, 1, do_outgoing },
+	{ "outgoing", 1, 4, do_outgoing },
 	{ "resolver", 1, 1, do_resolver },
 	{ "address-order", 1, 1, do_address_order },
 	{ "dns-cache", 1, 1, do_dns_cache },
@@ -505,7 +579,7 @@ static const struct directive {
 	{ "udp-replies", 1, 1, do_udp_replies },
 	{ "bind-address", 1, 1, do_bind_address },
 	{ "bind-peer", 1, 1, do_bind_peer },
-	{ "route", 2, 5, do_route },
+	{ "route", 2, 8, do_route },
 	/* access control and limits (config_acl.c) */
 	{ "allow", 1, 10, config_do_allow },
 	{ "deny", 1, 10, config_do_deny },
@@ -702,6 +776,7 @@ void config_free(struct config *cfg)
 	free(cfg->log_file);
 	free(cfg->log_file_where);
 	free(cfg->acl);
+	free(cfg->user_sources);
 	free(cfg->run_user);
 	free(cfg->run_group);
 	free(cfg->source);
@@ -766,7 +841,8 @@ int config_finish(struct config *cfg, char *err, size_t errlen)
 				      : "socks4 known-user needs a user file (users or -U)");
 		return -1;
 	}
-	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0)
+	if (config_service_check(cfg, err, errlen) < 0 || config_acl_check(cfg, err, errlen) < 0 ||
+	    outgoing_check(cfg, err, errlen) < 0)
 		return -1;
 	/* Settle "auto" here, once, so no later code can get fail-closed wrong:
 	 * SOCKS4 carries no password, so with a user file it would be a way around it. */

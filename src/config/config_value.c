@@ -369,3 +369,93 @@ int config_set_string(char **slot, const char *value)
 	*slot = copy;
 	return 0;
 }
+
+/* Are the bits of ip (len bytes) past prefix all zero? */
+static bool host_bits_zero(const uint8_t *ip, size_t len, unsigned prefix)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned keep = prefix >= 8 * (i + 1) ? 8 : prefix > 8 * i ? prefix - 8 * i : 0;
+		uint8_t mask = keep == 8 ? 0xff : (uint8_t)(0xff00u >> keep);
+		if (ip[i] & (uint8_t)~mask)
+			return false;
+	}
+	return true;
+}
+
+/* "NET/LEN" for a random source: the network with its host bits zero. */
+static int source_parse_prefix(const char *text, struct config_source *out, char *err,
+			       size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	unsigned long len;
+
+	if (slash == NULL) {
+		config_err_set(err, errlen,
+			       "'random' needs a prefix, not one address: '%." QUOTE_MAX "s' "
+			       "(e.g. 2001:db8:1::/64 random)",
+			       text);
+		return -1;
+	}
+	if ((size_t)(slash - text) >= sizeof(host)) {
+		config_err_set(err, errlen, "invalid prefix '%." QUOTE_MAX "s'", text);
+		return -1;
+	}
+	memcpy(host, text, (size_t)(slash - text));
+	host[slash - text] = '\0';
+	if (config_parse_host(host, &out->addr, err, errlen) < 0)
+		return -1;
+	bool v4 = out->addr.ss.ss_family == AF_INET;
+	unsigned full = v4 ? 32 : 128;
+	const uint8_t *ip =
+		v4 ? (const uint8_t *)&((const struct sockaddr_in *)&out->addr.ss)->sin_addr
+		   : (const uint8_t *)&((const struct sockaddr_in6 *)&out->addr.ss)->sin6_addr;
+	/* A whole-length prefix is one address: no choice to make at random;
+	 * an IPv4 /31 would have only its network and broadcast addresses,
+	 * which are never picked. */
+	unsigned max = v4 ? full - 2 : full - 1;
+	if (config_parse_uint(slash + 1, max, &len) < 0 || len == 0) {
+		config_err_set(err, errlen, "invalid prefix length in '%." QUOTE_MAX "s' (1..%u)",
+			       text, max);
+		return -1;
+	}
+	if (!host_bits_zero(ip, v4 ? 4 : 16, (unsigned)len)) {
+		config_err_set(err, errlen,
+			       "'%." QUOTE_MAX "s' has host bits set (write the network address)",
+			       text);
+		return -1;
+	}
+	out->random_prefix = (unsigned)len;
+	char net[sizeof(out->addr.text)];
+	memcpy(net, out->addr.text, sizeof(net));
+	snprintf(out->addr.text, sizeof(out->addr.text), "%.*s/%lu", INET6_ADDRSTRLEN, net, len);
+	return 0;
+}
+
+int config_source_parse(char *const *argv, struct config_source *out, size_t *used, char *err,
+			size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (argv[0] == NULL) {
+		config_err_set(err, errlen, "missing address");
+		return -1;
+	}
+	if (argv[1] != NULL && strcmp(argv[1], "random") == 0) {
+		*used = 2;
+		return source_parse_prefix(argv[0], out, err, errlen);
+	}
+	if (strchr(argv[0], '/') != NULL) {
+		config_err_set(err, errlen,
+			       "'%." QUOTE_MAX "s' is a prefix: add 'random' to pick a source "
+			       "inside it, or give one address",
+			       argv[0]);
+		return -1;
+	}
+	*used = 1;
+	return config_parse_host(argv[0], &out->addr, err, errlen);
+}
+
+int config_source_format(const struct config_source *s, char *out, size_t cap)
+{
+	return snprintf(out, cap, "%s%s", s->addr.text, s->random_prefix ? " random" : "");
+}

@@ -58,6 +58,14 @@ int config_parse_listen(const char *text, struct config_addr *out, char *err, si
 /* An address without port ("10.0.0.1", "::1", "[::1]"). */
 int config_parse_host(const char *text, struct config_addr *out, char *err, size_t errlen);
 
+/* An outgoing source: "ADDR" (argv[0]) or "PREFIX random" (argv[0],
+ * argv[1]), IPv4 or IPv6, no port. *used says how many words it took.
+ * Returns 0, or -1 with a message in err. */
+int config_source_parse(char *const *argv, struct config_source *out, size_t *used, char *err,
+			size_t errlen);
+/* "192.0.2.7", "2001:db8:1::/64 random": as config_source_parse reads it. */
+int config_source_format(const struct config_source *s, char *out, size_t cap);
+
 /* config_err_set() with "FILE:LINE: " in front when line is a line of cfg's
  * file; line 0 (the command line, or a default) gets no prefix. */
 void config_err_at(const struct config *cfg, unsigned line, char *err, size_t errlen,

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/stats.h"
@@ -117,19 +118,38 @@ static void dial_arm_attempt_timer(struct dial *d)
 	loop_timer_set(loop, &d->timer, remaining / left);
 }
 
-static int dial_bind_outgoing(struct dial *d, int fd, int family)
+int dial_bind_source(int fd, const struct config_source *src, bool stream)
 {
-	const struct config *cfg = d->cfg;
-	const struct config_addr *src = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
-	if (src->len == 0)
-		return 0;
+	struct sockaddr_storage ss;
+	uint8_t rnd[16] = { 0 };
+	int one = 1;
+	bool v4 = src->addr.ss.ss_family == AF_INET;
+
+	if (src->random_prefix) {
+		/* A guessable source would let a target link connections the
+		 * random prefix exists to keep apart. */
+		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+			return -EAGAIN;
+		/* The prefix is routed to this host (a local route), not
+		 * configured address by address. */
+		if (setsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND,
+			       &one, sizeof(one)) < 0)
+			return -errno;
+	}
+	socklen_t len = route_source_address(src, rnd, &ss);
 	/* Choose the port at connect time, not at bind: binding with port 0
 	 * would search the port space for every socket. */
-	int one = 1;
-	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0)
+	if (stream)
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ss, len) < 0)
 		return -errno;
 	return 0;
+}
+
+static int dial_bind_outgoing(struct dial *d, int fd, int family)
+{
+	const struct config_source *src = family == AF_INET ? d->src.v4 : d->src.v6;
+	return src ? dial_bind_source(fd, src, true) : 0;
 }
 
 /* The test seam of net_ctx.h: the connect as the fuzz target plays it. */
@@ -242,14 +262,18 @@ static void dial_on_early_failure(struct loop *loop, void *arg)
 }
 
 void dial_start(struct dial *d, struct net_ctx *net, const struct config *cfg,
-		const struct sockaddr_storage *client, const struct target *t, unsigned timeout_ms,
-		dial_fn fn, void *arg)
+		const struct sockaddr_storage *client, const struct route_source *src,
+		const struct target *t, unsigned timeout_ms, dial_fn fn, void *arg)
 {
 	struct resolve_result res = { 0 };
 	memset(d, 0, sizeof(*d));
 	d->net = net;
 	d->cfg = cfg;
 	d->client = client;
+	if (src)
+		d->src = *src;
+	else
+		route_source_pick(cfg, NULL, NULL, &d->src);
 	d->fn = fn;
 	d->arg = arg;
 	d->fd = -1;

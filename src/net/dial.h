@@ -12,6 +12,7 @@
 
 #include "net/loop.h"
 #include "net/resolve.h"
+#include "policy/route.h"
 #include "proto/target.h"
 
 struct net_ctx;
@@ -32,6 +33,7 @@ struct dial {
 	/* The client the connection is for, when the destination guard of
 	 * cfg must vet each resolved address; NULL for connections to hops. */
 	const struct sockaddr_storage *client;
+	struct route_source src; /* where the connection comes from, per family */
 	dial_fn fn;
 	void *arg;
 	struct loop_io io;
@@ -53,10 +55,16 @@ struct dial {
 	struct sockaddr_storage addr; /* the address tried last, or connected */
 };
 
-/* Start connecting to t (an IP or a name) within timeout_ms. */
+/* Start connecting to t (an IP or a name) within timeout_ms, from the
+ * sources src names (NULL: cfg's global "outgoing"). */
 void dial_start(struct dial *d, struct net_ctx *net, const struct config *cfg,
-		const struct sockaddr_storage *client, const struct target *t, unsigned timeout_ms,
-		dial_fn fn, void *arg);
+		const struct sockaddr_storage *client, const struct route_source *src,
+		const struct target *t, unsigned timeout_ms, dial_fn fn, void *arg);
+/* Bind fd (a new socket of src's family) to src before it connects or
+ * sends: a random source gets a fresh address inside its prefix, with
+ * IP_FREEBIND so the address need not be on an interface. stream: a TCP
+ * socket, whose port is chosen at connect. Returns 0 or -errno. */
+int dial_bind_source(int fd, const struct config_source *src, bool stream);
 /* Stop a dial in progress: its socket is closed, fn is not called. Safe on
  * a dial that is not active. */
 void dial_cancel(struct dial *d);

@@ -165,3 +165,55 @@ const struct config_route *route_match(const struct config *cfg, const struct ta
 
 	return r != NULL && r->chain >= 0 ? r : NULL;
 }
+
+/* One family's source: the user's, the rule's, the global one. */
+static const struct config_source *
+source_for(const struct config *cfg, const struct config_route *r, const char *user, int family)
+{
+	if (user != NULL)
+		for (size_t i = 0; i < cfg->nuser_sources; i++) {
+			const struct config_user_source *u = &cfg->user_sources[i];
+			if (u->src.addr.ss.ss_family == family && strcmp(u->user, user) == 0)
+				return &u->src;
+		}
+	if (r != NULL && r->outgoing.addr.len && r->outgoing.addr.ss.ss_family == family)
+		return &r->outgoing;
+	const struct config_source *g = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
+	return g->addr.len ? g : NULL;
+}
+
+void route_source_pick(const struct config *cfg, const struct config_route *r, const char *user,
+		       struct route_source *out)
+{
+	out->v4 = source_for(cfg, r, user, AF_INET);
+	out->v6 = source_for(cfg, r, user, AF_INET6);
+}
+
+socklen_t route_source_address(const struct config_source *src, const uint8_t rnd[16],
+			       struct sockaddr_storage *out)
+{
+	memcpy(out, &src->addr.ss, sizeof(*out));
+	if (src->random_prefix == 0)
+		return src->addr.len;
+	bool v4 = out->ss_family == AF_INET;
+	uint8_t *ip = v4 ? (uint8_t *)&((struct sockaddr_in *)out)->sin_addr
+			 : (uint8_t *)&((struct sockaddr_in6 *)out)->sin6_addr;
+	size_t n = v4 ? 4 : 16;
+	/* Network bits from the prefix, the rest from rnd. */
+	bool all_zero = true, all_one = true;
+	for (size_t i = 0; i < n; i++) {
+		unsigned p = src->random_prefix;
+		unsigned keep = p >= 8 * (i + 1) ? 8 : p > 8 * i ? p - 8 * i : 0;
+		uint8_t mask = keep == 8 ? 0xff : (uint8_t)(0xff00u >> keep);
+		ip[i] = (uint8_t)((ip[i] & mask) | (rnd[i] & (uint8_t)~mask));
+		all_zero = all_zero && (ip[i] & (uint8_t)~mask) == 0;
+		all_one = all_one && (ip[i] | mask) == 0xff;
+	}
+	/* The network's own address (an anycast address in IPv6) and the
+	 * IPv4 broadcast address are no sources: take their neighbours. */
+	if (all_zero)
+		ip[n - 1] |= 1;
+	else if (all_one && v4)
+		ip[n - 1] &= 0xfe;
+	return src->addr.len;
+}

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "proto/target.h"
@@ -29,6 +30,24 @@ const struct config_route *route_find(const struct config *cfg, const struct tar
  * for a direct connection: no rule matched, or the first match says
  * "direct". */
 const struct config_route *route_match(const struct config *cfg, const struct target *dst);
+
+/* Where a connection comes from, per family; NULL = the kernel picks. */
+struct route_source {
+	const struct config_source *v4, *v6;
+};
+
+/* The sources for a connection of user (NULL: nobody logged in) that rule
+ * r sends (NULL: no rule matched), for each family: the user's own
+ * ("outgoing ... user NAME") first, then the rule's ("route ... outgoing
+ * ..."), then the global "outgoing". The pointers point into cfg. */
+void route_source_pick(const struct config *cfg, const struct config_route *r, const char *user,
+		       struct route_source *out);
+
+/* The address to bind for src (port 0): its address, or for a random
+ * source the prefix with the host bits taken from rnd (16 random bytes).
+ * Returns the address's length. */
+socklen_t route_source_address(const struct config_source *src, const uint8_t rnd[16],
+			       struct sockaddr_storage *out);
 
 /* Does r alone match dst? (route_find tries each rule with this.) */
 bool route_rule_matches(const struct config_route *r, const struct target *dst);

@@ -17,6 +17,7 @@
 
 #include "base/util.h"
 #include "net/resolve.h"
+#include "policy/route.h"
 #include "proto/socks5.h"
 #include "session/session_core.h"
 
@@ -66,8 +67,15 @@ static int bind_choose_addr(struct session *s, struct sockaddr_storage *out)
 	/* An outgoing address is where the application server sees our
 	 * connections come from: FTP servers, for one, accept a data
 	 * connection only from that same address. */
-	if (!fixed->len)
-		fixed = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
+	if (!fixed->len) {
+		/* The user's or the global one; a random source has no one
+		 * address the server would expect. */
+		struct route_source src;
+		route_source_pick(cfg, NULL, s->authenticated ? session_user(s) : NULL, &src);
+		const struct config_source *out_src = family == AF_INET ? src.v4 : src.v6;
+		if (out_src && !out_src->random_prefix)
+			fixed = &out_src->addr;
+	}
 	if (fixed->len) {
 		memcpy(out, &fixed->ss, sizeof(*out));
 		return 0;

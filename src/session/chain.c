@@ -740,7 +740,7 @@ static void chain_begin_attempt(struct chain_tunnel *t)
 	t->phase = CH_DIAL;
 	chain_count_attempt(t, t->path[0]);
 	loop_timer_cancel(t->net->loop, &t->timer);
-	dial_start(&t->dial, t->net, t->cfg, NULL, &t->chain->hops[t->path[0]].addr,
+	dial_start(&t->dial, t->net, t->cfg, NULL, &t->src, &t->chain->hops[t->path[0]].addr,
 		   chain_step_ms(t), chain_on_dialed, t);
 }
 
@@ -775,10 +775,14 @@ static void chain_explain_none_up(struct chain_tunnel *t)
 
 static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
 			     size_t idx, const struct target *dst,
-			     const struct sockaddr_storage *client, bool udp, chain_fn fn,
-			     void *arg)
+			     const struct sockaddr_storage *client, const struct route_source *src,
+			     bool udp, chain_fn fn, void *arg)
 {
 	memset(t, 0, sizeof(*t));
+	if (src)
+		t->src = *src;
+	else
+		route_source_pick(&snap->cfg, NULL, NULL, &t->src);
 	t->udp = udp;
 	t->client = client;
 	t->cfg = &snap->cfg;
@@ -811,17 +815,17 @@ static void chain_start_mode(struct chain_tunnel *t, struct net_ctx *net, struct
 }
 
 void chain_start(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
-		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
-		 void *arg)
+		 const struct target *dst, const struct sockaddr_storage *client,
+		 const struct route_source *src, chain_fn fn, void *arg)
 {
-	chain_start_mode(t, net, snap, idx, dst, client, false, fn, arg);
+	chain_start_mode(t, net, snap, idx, dst, client, src, false, fn, arg);
 }
 
 void chain_start_udp(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
 		     chain_fn fn, void *arg)
 {
 	struct target none = { .type = TARGET_IPV4 };
-	chain_start_mode(t, net, snap, idx, &none, NULL, true, fn, arg);
+	chain_start_mode(t, net, snap, idx, &none, NULL, NULL, true, fn, arg);
 }
 
 void chain_start_resolve(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap,
@@ -831,7 +835,7 @@ void chain_start_resolve(struct chain_tunnel *t, struct net_ctx *net, struct sna
 	 * last hop is asked about, and never resolved or guarded on the way
 	 * (the caller guards an address before, and the answer after). */
 	struct target none = { .type = TARGET_IPV4 };
-	chain_start_mode(t, net, snap, idx, &none, NULL, false, fn, arg);
+	chain_start_mode(t, net, snap, idx, &none, NULL, NULL, false, fn, arg);
 	t->resolve_cmd = cmd;
 	t->dst = *dst;
 }

@@ -71,6 +71,7 @@ struct chain_tunnel {
 	struct loop_io io;
 	struct loop_timer timer;
 	struct dial dial;
+	struct route_source src; /* where the connection to the first hop comes from */
 	struct resolve_query *query;
 	bool resolving_target; /* resolve local: the target itself is being resolved */
 	bool started_sync;     /* inside chain_start: report failures from a timer */
@@ -99,10 +100,12 @@ struct chain_tunnel {
 	char why[512]; /* what went wrong, for the log */
 };
 
-/* Build a tunnel to dst through chain number idx of the configuration. */
+/* Build a tunnel to dst through chain number idx of the configuration;
+ * the connection to the first hop comes from src (NULL: the global
+ * "outgoing"). */
 void chain_start(struct chain_tunnel *t, struct net_ctx *net, struct snapshot *snap, size_t idx,
-		 const struct target *dst, const struct sockaddr_storage *client, chain_fn fn,
-		 void *arg);
+		 const struct target *dst, const struct sockaddr_storage *client,
+		 const struct route_source *src, chain_fn fn, void *arg);
 /* Reach the last hop through the others and ask it for a UDP association
  * (it must speak SOCKS5). On success the fd is the association's control
  * connection and t->udp_relay the hop's relay address. */

@@ -168,8 +168,13 @@ static void session_start_connect(struct session *s)
 	target_compact_get(&s->dst, &dst);
 	loop_timer_cancel(session_loop(s), &s->timer);
 	session_set_state(s, S_CONNECT);
-	const struct config_route *route = route_match(session_cfg(s), &dst);
+	/* The first matching rule: its chain (route_match's answer), and the
+	 * source it gives, which "direct" rules may give too. */
+	const struct config_route *rule = route_find(session_cfg(s), &dst);
+	const struct config_route *route = rule && rule->chain >= 0 ? rule : NULL;
 	s->route = route ? session_cfg(s)->chains[route->chain].name : "direct";
+	struct route_source src;
+	route_source_pick(session_cfg(s), rule, s->authenticated ? session_user(s) : NULL, &src);
 	struct session_setup *su = session_setup_new(s);
 	if (!su) {
 		session_fail_no_memory(s);
@@ -182,9 +187,9 @@ static void session_start_connect(struct session *s)
 			return;
 		}
 		chain_start(su->tunnel, &s->ctx->net, s->snap, (size_t)route->chain, &dst,
-			    &su->client, session_on_tunnel, s);
+			    &su->client, &src, session_on_tunnel, s);
 	} else {
-		dial_start(&su->dial, &s->ctx->net, session_cfg(s), &su->client, &dst,
+		dial_start(&su->dial, &s->ctx->net, session_cfg(s), &su->client, &src, &dst,
 			   session_cfg(s)->timeout_connect_ms, session_on_dialed, s);
 	}
 	session_update_interest(s);

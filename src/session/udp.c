@@ -20,9 +20,11 @@
 #include "base/log.h"
 #include "base/stats.h"
 #include "base/util.h"
+#include "net/dial.h"
 #include "net/loop.h"
 #include "net/resolve.h"
 #include "policy/acl.h"
+#include "policy/route.h"
 #include "proto/socks5.h"
 #include "session/session_ctx.h"
 
@@ -382,6 +384,16 @@ static void udp_pump(struct udp_assoc *a, int fd, size_t at, udp_rx_fn fn)
 
 static void udp_on_out_readable(struct loop *loop, void *arg, unsigned events);
 
+/* The association's source for a family: its user's, else the global
+ * one (one socket per family carries datagrams to every target, so a
+ * route's source cannot apply). NULL = the kernel picks. */
+static const struct config_source *udp_source(const struct udp_assoc *a, int family)
+{
+	struct route_source src;
+	route_source_pick(a->cfg, NULL, a->user, &src);
+	return family == AF_INET ? src.v4 : src.v6;
+}
+
 static int udp_out_socket(struct udp_assoc *a, int family)
 {
 	struct udp_out *o = &a->out[family == AF_INET ? FAM_V4 : FAM_V6];
@@ -391,10 +403,9 @@ static int udp_out_socket(struct udp_assoc *a, int family)
 	if (fd < 0)
 		return -errno;
 	udp_grow_buffers(fd);
-	const struct config *cfg = a->cfg;
-	const struct config_addr *src = family == AF_INET ? &cfg->outgoing_v4 : &cfg->outgoing_v6;
-	if (src->len && bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0) {
-		int err = -errno;
+	const struct config_source *src = udp_source(a, family);
+	int err = src ? dial_bind_source(fd, src, false) : 0;
+	if (err < 0) {
 		close(fd);
 		return err;
 	}
@@ -454,8 +465,8 @@ static bool udp_family_routable(struct udp_assoc *a, const struct sockaddr_stora
 		a->routable[f] = errno != EAFNOSUPPORT;
 		return a->routable[f];
 	}
-	const struct config_addr *src = f == FAM_V4 ? &a->cfg->outgoing_v4 : &a->cfg->outgoing_v6;
-	if ((src->len == 0 || bind(fd, (const struct sockaddr *)&src->ss, src->len) == 0) &&
+	const struct config_source *src = udp_source(a, dst->ss_family);
+	if ((src == NULL || dial_bind_source(fd, src, false) == 0) &&
 	    connect(fd, (const struct sockaddr *)dst, util_sa_len(dst)) < 0)
 		a->routable[f] = errno != ENETUNREACH && errno != EHOSTUNREACH &&
 				 errno != EADDRNOTAVAIL;
@@ -758,14 +769,11 @@ static int udp_connect_upstream(struct udp_assoc *a, const struct sockaddr_stora
 	udp_grow_buffers(fd);
 	struct udp_out *o = &a->out[0];
 	loop_io_init(&o->io, udp_on_upstream_readable, o);
-	const struct config_addr *src =
-		relay->ss_family == AF_INET ? &a->cfg->outgoing_v4 : &a->cfg->outgoing_v6;
-	int rc;
-	if (src->len && bind(fd, (const struct sockaddr *)&src->ss, src->len) < 0)
+	const struct config_source *src = udp_source(a, relay->ss_family);
+	int rc = src ? dial_bind_source(fd, src, false) : 0;
+	if (rc == 0 && connect(fd, (const struct sockaddr *)relay, util_sa_len(relay)) < 0)
 		rc = -errno;
-	else if (connect(fd, (const struct sockaddr *)relay, util_sa_len(relay)) < 0)
-		rc = -errno;
-	else
+	if (rc == 0)
 		rc = loop_io_add(a->ctx->net.loop, &o->io, fd, LOOP_READ);
 	if (rc < 0) {
 		close(fd);

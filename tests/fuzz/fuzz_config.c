@@ -45,19 +45,44 @@ static void check_addr_reparses(const struct config_addr *a, bool with_port)
 	FUZZ_CHECK(strcmp(b.text, a->text) == 0);
 }
 
+/* An outgoing source: its text ("ADDR", or "NET/LEN" with random) reads
+ * back as the same source. */
+static void check_source_reparses(const struct config_source *src)
+{
+	char text[96], words[96];
+	char *argv[3] = { NULL, NULL, NULL };
+	struct config_source b;
+	size_t used;
+	char err[CONFIG_ERR_MAX];
+
+	if (src->random_prefix == 0) {
+		check_addr_reparses(&src->addr, false);
+		return;
+	}
+	config_source_format(src, text, sizeof(text));
+	snprintf(words, sizeof(words), "%s", text);
+	argv[0] = strtok(words, " ");
+	argv[1] = strtok(NULL, " ");
+	FUZZ_CHECK(config_source_parse(argv, &b, &used, err, sizeof(err)) == 0 && used == 2);
+	FUZZ_CHECK(b.random_prefix == src->random_prefix && b.addr.len == src->addr.len &&
+		   memcmp(&b.addr.ss, &src->addr.ss, src->addr.len) == 0);
+}
+
 static void check_config(const struct config *cfg)
 {
 	FUZZ_CHECK(cfg->nlisten >= 1);
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		check_addr_reparses(&cfg->listen[i], true);
-	if (cfg->outgoing_v4.len > 0) {
-		FUZZ_CHECK(cfg->outgoing_v4.ss.ss_family == AF_INET);
-		check_addr_reparses(&cfg->outgoing_v4, false);
+	if (cfg->outgoing_v4.addr.len > 0) {
+		FUZZ_CHECK(cfg->outgoing_v4.addr.ss.ss_family == AF_INET);
+		check_source_reparses(&cfg->outgoing_v4);
 	}
-	if (cfg->outgoing_v6.len > 0) {
-		FUZZ_CHECK(cfg->outgoing_v6.ss.ss_family == AF_INET6);
-		check_addr_reparses(&cfg->outgoing_v6, false);
+	if (cfg->outgoing_v6.addr.len > 0) {
+		FUZZ_CHECK(cfg->outgoing_v6.addr.ss.ss_family == AF_INET6);
+		check_source_reparses(&cfg->outgoing_v6);
 	}
+	for (size_t i = 0; i < cfg->nuser_sources; i++)
+		check_source_reparses(&cfg->user_sources[i].src);
 	if (cfg->resolvers != NULL) {
 		/* c-ares reads this as "ADDR:PORT,[ADDR6]:PORT,...". */
 		char *copy = strdup(cfg->resolvers);

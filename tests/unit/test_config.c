@@ -84,8 +84,8 @@ START_TEST(test_defaults)
 	ck_assert(cfg.access_log);
 	ck_assert_uint_eq(cfg.max_connections, 0);
 	ck_assert_uint_eq(cfg.splice_pipes, 32);
-	ck_assert_uint_eq(cfg.outgoing_v4.len, 0);
-	ck_assert_uint_eq(cfg.outgoing_v6.len, 0);
+	ck_assert_uint_eq(cfg.outgoing_v4.addr.len, 0);
+	ck_assert_uint_eq(cfg.outgoing_v6.addr.len, 0);
 	ck_assert_ptr_null(cfg.resolvers);
 	ck_assert_int_eq(cfg.addr_order, CONFIG_ORDER_AS_RETURNED);
 	ck_assert_uint_eq(cfg.dns_cache_size, 1024);
@@ -663,22 +663,22 @@ START_TEST(test_outgoing)
 	const struct sockaddr_in *sin;
 
 	ck_parse_ok("outgoing 192.0.2.7\noutgoing [2001:db8::7]\n");
-	ck_assert_uint_eq(cfg.outgoing_v4.len, sizeof(struct sockaddr_in));
-	ck_assert_str_eq(cfg.outgoing_v4.text, "192.0.2.7");
-	sin = (const struct sockaddr_in *)&cfg.outgoing_v4.ss;
+	ck_assert_uint_eq(cfg.outgoing_v4.addr.len, sizeof(struct sockaddr_in));
+	ck_assert_str_eq(cfg.outgoing_v4.addr.text, "192.0.2.7");
+	sin = (const struct sockaddr_in *)&cfg.outgoing_v4.addr.ss;
 	ck_assert_uint_eq(sin->sin_port, 0);
-	ck_assert_uint_eq(cfg.outgoing_v6.len, sizeof(struct sockaddr_in6));
-	ck_assert_str_eq(cfg.outgoing_v6.text, "2001:db8::7");
-	ck_assert_uint_eq(addr_port(&cfg.outgoing_v6), 0);
+	ck_assert_uint_eq(cfg.outgoing_v6.addr.len, sizeof(struct sockaddr_in6));
+	ck_assert_str_eq(cfg.outgoing_v6.addr.text, "2001:db8::7");
+	ck_assert_uint_eq(addr_port(&cfg.outgoing_v6.addr), 0);
 }
 END_TEST
 
 START_TEST(test_outgoing_unbracketed_v6)
 {
 	ck_parse_ok("outgoing ::1\n");
-	ck_assert_int_eq(cfg.outgoing_v6.ss.ss_family, AF_INET6);
-	ck_assert_str_eq(cfg.outgoing_v6.text, "::1");
-	ck_assert_uint_eq(cfg.outgoing_v4.len, 0);
+	ck_assert_int_eq(cfg.outgoing_v6.addr.ss.ss_family, AF_INET6);
+	ck_assert_str_eq(cfg.outgoing_v6.addr.text, "::1");
+	ck_assert_uint_eq(cfg.outgoing_v4.addr.len, 0);
 }
 END_TEST
 
@@ -704,8 +704,8 @@ START_TEST(test_outgoing_bad_values)
 	ck_parse_err("outgoing eth0\n", "x.conf:1: outgoing: invalid address 'eth0'");
 	ck_parse_err("outgoing \"\"\n", "x.conf:1: outgoing: empty address");
 	ck_parse_err("outgoing\n", "x.conf:1: outgoing: missing argument");
-	ck_assert_uint_eq(cfg.outgoing_v4.len, 0);
-	ck_assert_uint_eq(cfg.outgoing_v6.len, 0);
+	ck_assert_uint_eq(cfg.outgoing_v4.addr.len, 0);
+	ck_assert_uint_eq(cfg.outgoing_v6.addr.len, 0);
 }
 END_TEST
 
@@ -714,7 +714,87 @@ START_TEST(test_outgoing_second_parse_overrides)
 {
 	ck_parse_ok("outgoing 10.0.0.1\n");
 	ck_parse_ok("outgoing 10.0.0.2\n");
-	ck_assert_str_eq(cfg.outgoing_v4.text, "10.0.0.2");
+	ck_assert_str_eq(cfg.outgoing_v4.addr.text, "10.0.0.2");
+}
+END_TEST
+
+/* "outgoing PREFIX random": the network and its length, both families. */
+START_TEST(test_outgoing_random)
+{
+	ck_parse_ok("outgoing 2001:db8:1::/64 random\noutgoing 10.20.0.0/16 random\n");
+	ck_assert_str_eq(cfg.outgoing_v6.addr.text, "2001:db8:1::/64");
+	ck_assert_uint_eq(cfg.outgoing_v6.random_prefix, 64);
+	ck_assert_uint_eq(cfg.outgoing_v6.addr.len, sizeof(struct sockaddr_in6));
+	ck_assert_str_eq(cfg.outgoing_v4.addr.text, "10.20.0.0/16");
+	ck_assert_uint_eq(cfg.outgoing_v4.random_prefix, 16);
+	config_free(&cfg);
+	config_init(&cfg);
+	ck_parse_ok("outgoing [2001:db8::]/127 random\noutgoing 192.0.2.7\n");
+	ck_assert_uint_eq(cfg.outgoing_v6.random_prefix, 127);
+	ck_assert_uint_eq(cfg.outgoing_v4.random_prefix, 0);
+}
+END_TEST
+
+START_TEST(test_outgoing_random_invalid)
+{
+	ck_parse_err("outgoing 2001:db8:1::/64\n",
+		     "x.conf:1: outgoing: '2001:db8:1::/64' is a prefix: add 'random' to pick a "
+		     "source inside it, or give one address");
+	ck_parse_err("outgoing 2001:db8:1::5 random\n",
+		     "x.conf:1: outgoing: 'random' needs a prefix, not one address: "
+		     "'2001:db8:1::5' (e.g. 2001:db8:1::/64 random)");
+	ck_parse_err("outgoing 2001:db8:1::5/64 random\n",
+		     "x.conf:1: outgoing: '2001:db8:1::5/64' has host bits set (write the "
+		     "network address)");
+	ck_parse_err("outgoing 10.0.0.0/32 random\n",
+		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/32' (1..30)");
+	ck_parse_err("outgoing 10.0.0.0/31 random\n",
+		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/31' (1..30)");
+	ck_parse_err("outgoing ::/0 random\n",
+		     "x.conf:1: outgoing: invalid prefix length in '::/0' (1..127)");
+	ck_parse_err("outgoing 10.0.0.0/x random\n",
+		     "x.conf:1: outgoing: invalid prefix length in '10.0.0.0/x' (1..30)");
+	ck_parse_err("outgoing eth0/24 random\n", "x.conf:1: outgoing: invalid address 'eth0'");
+	ck_parse_err("outgoing 10.0.0.0/8 random\noutgoing 10.1.2.3\n",
+		     "x.conf:2: outgoing: second IPv4 address '10.1.2.3' (line 1 already set "
+		     "10.0.0.0/8)");
+	ck_assert_uint_eq(cfg.outgoing_v6.addr.len, 0);
+}
+END_TEST
+
+/* "outgoing ... user NAME": one per user and family, not the global one. */
+START_TEST(test_outgoing_user)
+{
+	ck_parse_ok("outgoing 192.0.2.1\n"
+		    "outgoing 192.0.2.7 user alice\n"
+		    "outgoing 2001:db8:7::/48 random user alice\n"
+		    "outgoing 192.0.2.8 user bob\n");
+	ck_assert_str_eq(cfg.outgoing_v4.addr.text, "192.0.2.1");
+	ck_assert_uint_eq(cfg.nuser_sources, 3);
+	ck_assert_str_eq(cfg.user_sources[0].user, "alice");
+	ck_assert_str_eq(cfg.user_sources[0].src.addr.text, "192.0.2.7");
+	ck_assert_uint_eq(cfg.user_sources[0].line, 2);
+	ck_assert_str_eq(cfg.user_sources[1].user, "alice");
+	ck_assert_uint_eq(cfg.user_sources[1].src.random_prefix, 48);
+	ck_assert_str_eq(cfg.user_sources[2].user, "bob");
+	ck_assert_str_eq(cfg.user_sources[2].src.addr.text, "192.0.2.8");
+}
+END_TEST
+
+START_TEST(test_outgoing_user_invalid)
+{
+	ck_parse_err("outgoing 192.0.2.7 user alice\noutgoing 192.0.2.8 user alice\n",
+		     "x.conf:2: outgoing: second IPv4 source for user 'alice' (line 1)");
+	ck_parse_err("outgoing 192.0.2.7 user\n",
+		     "x.conf:1: outgoing: expected 'user NAME' at the end");
+	ck_parse_err("outgoing 192.0.2.7 user a b\n",
+		     "x.conf:1: outgoing: expected 'user NAME' at the end");
+	ck_parse_err("outgoing 192.0.2.7 group a\n",
+		     "x.conf:1: outgoing: unexpected 'group' (expected 'user NAME')");
+	ck_parse_err("outgoing 192.0.2.7 user a:b\n",
+		     "x.conf:1: outgoing: invalid name 'a:b' (user name contains ':')");
+	ck_parse_err("outgoing 10.0.0.0/8 random user a b\n",
+		     "x.conf:1: outgoing: too many arguments");
 }
 END_TEST
 
@@ -1025,6 +1105,18 @@ START_TEST(test_finish_socks4)
 	ck_parse_ok("users /etc/hopsocks/users\n");
 	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
 	ck_assert_int_eq(cfg.socks4, CONFIG_SOCKS4_KNOWN_USER);
+}
+END_TEST
+
+START_TEST(test_finish_outgoing_user)
+{
+	ck_parse_ok("outgoing 192.0.2.1\n\noutgoing 192.0.2.7 user alice\n");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x.conf:3: outgoing: 'user' needs a user file (users or -U); "
+			      "without one no client logs in");
+
+	ck_parse_ok("users /etc/hopsocks/users\n");
+	ck_assert_int_eq(config_finish(&cfg, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -1418,6 +1510,10 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_outgoing_invalid);
 	tcase_add_test(tc, test_outgoing_bad_values);
 	tcase_add_test(tc, test_outgoing_second_parse_overrides);
+	tcase_add_test(tc, test_outgoing_random);
+	tcase_add_test(tc, test_outgoing_random_invalid);
+	tcase_add_test(tc, test_outgoing_user);
+	tcase_add_test(tc, test_outgoing_user_invalid);
 	tcase_add_test(tc, test_resolver_csv);
 	tcase_add_loop_test(tc, test_resolver_forms, 0, (int)ARRAY_LEN(resolver_ok));
 	tcase_add_test(tc, test_resolver_invalid);
@@ -1452,6 +1548,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_finish_default_listen);
 	tcase_add_test(tc, test_finish_keeps_listen);
 	tcase_add_test(tc, test_finish_socks4);
+	tcase_add_test(tc, test_finish_outgoing_user);
 	tcase_add_test(tc, test_finish_socks4_auto);
 	tcase_add_test(tc, test_finish_command_line_values);
 	tcase_add_test(tc, test_set_listen);

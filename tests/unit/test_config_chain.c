@@ -368,8 +368,9 @@ START_TEST(test_route_errors)
 	ck_parse_err("route * via a b\n", "x.conf:1: route: unexpected 'b' after 'a'");
 	ck_parse_err("route * direct port 80\n",
 		     "x.conf:1: route: unexpected 'port' after 'direct'");
-	ck_parse_err("route * port 80 via a b\n", "x.conf:1: route: too many arguments");
-	ck_parse_err("route * port 80 via a b c d e\n", "x.conf:1: route: too many arguments");
+	ck_parse_err("route * port 80 via a b\n", "x.conf:1: route: unexpected 'b' after 'a'");
+	ck_parse_err("route * port 80 via a outgoing 10.0.0.0/8 random x\n",
+		     "x.conf:1: route: too many arguments");
 	ck_parse_err("route * via direct\n",
 		     "x.conf:1: route: 'direct' is not a chain (write '... direct')");
 	ck_parse_err("route * via a.b\n", "x.conf:1: route: invalid chain name 'a.b'");
@@ -377,6 +378,42 @@ START_TEST(test_route_errors)
 	ck_parse_err("route bad..name direct\n",
 		     "x.conf:1: route: invalid destination 'bad..name' (expected *, an address, "
 		     "ADDR/PREFIX, .domain or a host name)");
+}
+END_TEST
+
+/* "route ... outgoing SOURCE": a fixed address or a random prefix, after
+ * "direct" or "via CHAIN". */
+START_TEST(test_route_outgoing)
+{
+	ck_parse_ok(TOR "route 10.0.0.0/8 port 443 direct outgoing 192.0.2.7\n"
+			"route .onion via tor outgoing 2001:db8:1::/64 random\n"
+			"route * direct\n");
+	ck_assert_uint_eq(cfg.nroutes, 3);
+	ck_assert_str_eq(cfg.routes[0].outgoing.addr.text, "192.0.2.7");
+	ck_assert_uint_eq(cfg.routes[0].outgoing.random_prefix, 0);
+	ck_assert_int_eq(cfg.routes[0].chain, -1);
+	ck_assert_str_eq(cfg.routes[1].outgoing.addr.text, "2001:db8:1::/64");
+	ck_assert_uint_eq(cfg.routes[1].outgoing.random_prefix, 64);
+	ck_assert_str_eq(cfg.routes[1].via, "tor");
+	ck_assert_uint_eq(cfg.routes[2].outgoing.addr.len, 0);
+}
+END_TEST
+
+START_TEST(test_route_outgoing_errors)
+{
+	ck_parse_err("route * direct outgoing\n", "x.conf:1: route: missing address");
+	ck_parse_err("route * direct outgoing 10.0.0.0/8\n",
+		     "x.conf:1: route: '10.0.0.0/8' is a prefix: add 'random' to pick a source "
+		     "inside it, or give one address");
+	ck_parse_err("route * direct outgoing 10.0.0.1 random\n",
+		     "x.conf:1: route: 'random' needs a prefix, not one address: '10.0.0.1' "
+		     "(e.g. 2001:db8:1::/64 random)");
+	ck_parse_err("route * direct outgoing 10.0.0.1 now\n",
+		     "x.conf:1: route: unexpected 'now' after '10.0.0.1'");
+	ck_parse_err("route * outgoing 10.0.0.1 direct\n",
+		     "x.conf:1: route: expected 'port', 'via CHAIN' or 'direct', not 'outgoing'");
+	ck_parse_err("route * direct outgoing 10.0.0.1:80\n",
+		     "x.conf:1: route: a port is not allowed here: '10.0.0.1:80'");
 }
 END_TEST
 
@@ -523,6 +560,8 @@ void test_config_chain_add(Suite *s)
 	tcase_add_test(tc, test_chain_close_errors);
 	tcase_add_test(tc, test_chain_hop_errors);
 	tcase_add_test(tc, test_route_errors);
+	tcase_add_test(tc, test_route_outgoing);
+	tcase_add_test(tc, test_route_outgoing_errors);
 	tcase_add_test(tc, test_route_unknown_chain);
 	tcase_add_test(tc, test_cli_chain);
 	tcase_add_test(tc, test_cli_chain_after_file);

@@ -554,6 +554,78 @@ START_TEST(test_cli_chain_wins)
 }
 END_TEST
 
+/* Precedence per family: the user's source, then the rule's, then the
+ * global one; a family without one is NULL. */
+START_TEST(test_source_pick)
+{
+	struct route_source src;
+
+	rules("outgoing 192.0.2.1\n"
+	      "outgoing 192.0.2.2 user alice\n"
+	      "outgoing 2001:db8:9::/48 random user bob\n"
+	      "route 10.0.0.0/8 direct outgoing 192.0.2.3\n"
+	      "route 172.16.0.0/12 via a outgoing 2001:db8::3\n"
+	      "route * direct\n");
+	struct target t10 = tgt("10.1.2.3", 80), t172 = tgt("172.16.0.1", 80);
+	struct target t8 = tgt("8.8.8.8", 80);
+	const struct config_route *r10 = route_find(&cfg, &t10);
+	const struct config_route *r172 = route_find(&cfg, &t172);
+	const struct config_route *rstar = route_find(&cfg, &t8);
+
+	route_source_pick(&cfg, r10, NULL, &src);
+	ck_assert_str_eq(src.v4->addr.text, "192.0.2.3"); /* route over global */
+	ck_assert_ptr_null(src.v6);
+	route_source_pick(&cfg, r10, "alice", &src);
+	ck_assert_str_eq(src.v4->addr.text, "192.0.2.2"); /* user over route */
+	route_source_pick(&cfg, r10, "bob", &src);
+	ck_assert_str_eq(src.v4->addr.text, "192.0.2.3"); /* bob has no IPv4 one */
+	ck_assert_str_eq(src.v6->addr.text, "2001:db8:9::/48");
+	ck_assert_uint_eq(src.v6->random_prefix, 48);
+	route_source_pick(&cfg, r172, NULL, &src);
+	ck_assert_str_eq(src.v4->addr.text, "192.0.2.1"); /* the rule's is IPv6 */
+	ck_assert_str_eq(src.v6->addr.text, "2001:db8::3");
+	route_source_pick(&cfg, rstar, NULL, &src);
+	ck_assert_str_eq(src.v4->addr.text, "192.0.2.1");
+	ck_assert_ptr_null(src.v6);
+	route_source_pick(&cfg, NULL, "carol", &src);
+	ck_assert_str_eq(src.v4->addr.text, "192.0.2.1");
+}
+END_TEST
+
+/* A random source keeps the prefix's bits and takes the rest from rnd. */
+START_TEST(test_source_address)
+{
+	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t zeros[16];
+	struct sockaddr_storage ss;
+	char text[INET6_ADDRSTRLEN];
+
+	rules("outgoing 2001:db8:1::/61 random\noutgoing 10.16.0.0/12 random\n");
+	ck_assert_uint_eq(route_source_address(&cfg.outgoing_v6, ones, &ss),
+			  sizeof(struct sockaddr_in6));
+	inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text, sizeof(text));
+	ck_assert_str_eq(text, "2001:db8:1:7:ffff:ffff:ffff:ffff");
+	ck_assert_uint_eq(((struct sockaddr_in6 *)&ss)->sin6_port, 0);
+	route_source_address(&cfg.outgoing_v6, zeros, &ss);
+	inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text, sizeof(text));
+	ck_assert_str_eq(text, "2001:db8:1::1"); /* not the subnet-router anycast */
+	ck_assert_uint_eq(route_source_address(&cfg.outgoing_v4, ones, &ss),
+			  sizeof(struct sockaddr_in));
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
+	ck_assert_str_eq(text, "10.31.255.254"); /* never the broadcast address */
+	route_source_address(&cfg.outgoing_v4, zeros, &ss);
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
+	ck_assert_str_eq(text, "10.16.0.1"); /* never the network's own */
+	config_free(&cfg);
+	config_init(&cfg);
+	rules("outgoing 192.0.2.9\n");
+	route_source_address(&cfg.outgoing_v4, ones, &ss);
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
+	ck_assert_str_eq(text, "192.0.2.9"); /* a fixed one ignores rnd */
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	char out[128];
@@ -598,6 +670,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_name_helpers);
 	tcase_add_test(tc, test_ports);
 	tcase_add_test(tc, test_first_match_wins);
+	tcase_add_test(tc, test_source_pick);
+	tcase_add_test(tc, test_source_address);
 	tcase_add_test(tc, test_name_vs_cidr);
 	tcase_add_test(tc, test_address_rule_vs_name_rule);
 	tcase_add_test(tc, test_literal_name);
