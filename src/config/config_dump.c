@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config/config_dest.h"
+#include "config/config_proxy.h"
 #include "proto/hop.h"
 
 /* "1h", "5m", "10s", "1500ms": the largest unit that divides exactly. */
@@ -181,6 +182,7 @@ static void dump_limits(FILE *out, const struct config *cfg)
 	fprintf(out, "max-connections-per-client %u\n", cfg->max_per_client);
 	fprintf(out, "max-connections-per-user %u\n", cfg->max_per_user);
 	fprintf(out, "destination-guard %s\n", on_off(cfg->destination_guard));
+	config_proxy_dump(cfg, out);
 }
 
 static void dump_service(FILE *out, const struct config *cfg)
