@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors.
+"""proxy-protocol: hopsocks behind a load balancer that names the client
+in a PROXY protocol header (v1 text, v2 binary).
+
+With raw sockets sending handcrafted headers from loopback addresses of
+their own: the header's source is the client for the access rules, the
+per-client limit and the access line; bytes pipelined behind the header
+are served; LOCAL/UNKNOWN keep the balancer's address; a connection from
+an address not listed, one without a header, a malformed header and a
+header of the other version are closed without a byte, logged and counted
+(hopsocks_proxy_refused_total); a listed balancer may name any client
+(the list is the trust boundary). A hop with proxy-protocol v2 sends the
+header to another hopsocks, which then names the first one's client.
+
+With the real HAProxy (Debian haproxy) in TCP mode, round-robin, health
+checks with check-send-proxy, in front of two hopsocks, for send-proxy-v2
+and send-proxy: both instances serve, a rule keyed on the true client
+admits 127.0.0.2 and refuses 127.0.0.3 (SOCKS5 05 FF), access lines name
+the clients' own address and port, the health checks keep both servers
+UP and are never refused, and SIGTERM on one instance drains the session
+HAProxy had routed to it (SHA-256 of the transfer) while new connections
+go to the other. The sample contrib/haproxy/hopsocks.cfg passes
+`haproxy -c` and its hopsocks side `hopsocks -t`.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, check, check_eq,  # noqa: E402
+                     connect, echo_roundtrip, expect_closed, free_port, hop_url, chain_block,
+                     log_lines, read_socks5_reply, recv_exact, show, socks5_request,
+                     wait_until, missing)
+from harness import encode_addr5  # noqa: E402
+from servers import EchoServer, Haproxy, SinkServer, UdpEchoServer  # noqa: E402
+
+suite = Suite()
+
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+GREETING = b"\x05\x01\x00"
+
+
+def pp_v2(src, sport, dst="127.0.0.1", dport=1080, tlvs=b""):
+    """A v2 PROXY header for TCP over IPv4 (with optional raw TLV bytes)."""
+    block = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(">HH", sport, dport)
+    block += tlvs
+    return V2_SIG + b"\x21\x11" + struct.pack(">H", len(block)) + block
+
+
+def pp_v2_local():
+    return V2_SIG + b"\x20\x00\x00\x00"
+
+
+def pp_v1(src, sport, dst="127.0.0.1", dport=1080):
+    return ("PROXY TCP4 %s %s %d %d\r\n" % (src, dst, sport, dport)).encode()
+
+
+def balanced(ctx, version="v2", config=(), trusted="127.0.0.1"):
+    """A hopsocks that wants version's header from trusted."""
+    return ctx.hopsocks(config=["proxy-protocol %s from %s" % (version, trusted)] + list(config))
+
+
+def socks5_through(sock, target):
+    """Greeting and CONNECT on an open socket (the header already sent)."""
+    sock.sendall(GREETING)
+    check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x00", "method selection")
+    sock.sendall(socks5_request(*target))
+    rep, _h, _p, raw = read_socks5_reply(sock)
+    check_eq(rep, 0, "CONNECT reply %s" % show(raw))
+
+
+def refused_lines(hs):
+    return log_lines(hs, "refused by proxy-protocol")
+
+
+# ------------------------------------------------- handcrafted headers
+
+
+@suite.test("v2 header, greeting and CONNECT in one segment: the header's source is the "
+            "client (access line, rule), pipelined bytes are served")
+def t_v2_pipelined(ctx):
+    echo = ctx.own(EchoServer())
+    hs = balanced(ctx, config=["allow from 127.0.0.7", "deny *"])
+    sock = connect(hs.addr)
+    # Everything at once: header, greeting, request, first payload bytes.
+    sock.sendall(pp_v2("127.0.0.7", 40007, dport=hs.port) + GREETING +
+                 socks5_request(*echo.addr) + b"early")
+    check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x00", "method selection")
+    rep, _h, _p, raw = read_socks5_reply(sock)
+    check_eq(rep, 0, "CONNECT reply %s" % show(raw))
+    check_eq(recv_exact(sock, 5, "pipelined bytes echoed"), b"early", "pipelined bytes")
+    echo_roundtrip(sock, b"x" * 1000)
+    sock.close()
+    rec = hs.wait_access(lambda r: r.get("cmd") == "connect")
+    check_eq(rec.get("client"), "127.0.0.7:40007", "access line client")
+    check_eq(rec.get("result"), "ok", "access line result")
+
+
+@suite.test("v2 header with TLVs, sent one byte at a time: accepted; the rule refuses the "
+            "client it names (05 FF), not the balancer")
+def t_v2_bytewise_tlvs_rule(ctx):
+    echo = ctx.own(EchoServer())
+    hs = balanced(ctx, config=["allow from 127.0.0.2", "deny *"])
+    tlvs = b"\x01\x00\x02h2" + b"\x04\x00\x00" + b"\x02\x00\x0bexample.com"
+    for client, admitted in (("127.0.0.2", True), ("127.0.0.3", False)):
+        sock = connect(hs.addr)
+        for b in pp_v2(client, 5555, dport=hs.port, tlvs=tlvs):
+            sock.sendall(bytes([b]))
+            time.sleep(0.001)
+        if admitted:
+            socks5_through(sock, echo.addr)
+            echo_roundtrip(sock, b"hello")
+            sock.close()
+        else:
+            sock.sendall(GREETING)
+            check_eq(recv_exact(sock, 2, "refusal"), b"\x05\xff", "refusal of 127.0.0.3")
+            expect_closed(sock, "refused client")
+    recs = [hs.wait_access(lambda r, c=c: r.get("client") == c + ":5555", what=c)
+            for c in ("127.0.0.2", "127.0.0.3")]
+    check_eq(recs[0].get("result"), "ok", "127.0.0.2 result")
+    check_eq(recs[1].get("result"), "denied", "127.0.0.3 result")
+
+
+@suite.test("v1 header: the client it names; v1 UNKNOWN and v2 LOCAL keep the balancer's "
+            "address; 'any' takes both versions")
+def t_v1_and_local(ctx):
+    echo = ctx.own(EchoServer())
+    hs = balanced(ctx, version="any")
+    cases = [(pp_v1("127.0.0.5", 1234, dport=hs.port), "127.0.0.5:1234"),
+             (pp_v2("127.0.0.6", 4321, dport=hs.port), "127.0.0.6:4321"),
+             (b"PROXY UNKNOWN\r\n", None), (pp_v2_local(), None)]
+    for header, want in cases:
+        sock = connect(hs.addr)
+        sock.sendall(header)
+        socks5_through(sock, echo.addr)
+        echo_roundtrip(sock, b"ping")
+        local_port = sock.getsockname()[1]
+        sock.close()
+        want = want or "127.0.0.1:%d" % local_port
+        rec = hs.wait_access(lambda r, w=want: r.get("client") == w, what=want)
+        check_eq(rec.get("result"), "ok", "result for %s" % want)
+    check_eq(refused_lines(hs), [], "refusals")
+
+
+@suite.test("refused without a reply byte, logged (escaped) and counted: no header, a "
+            "malformed one, the other version, and a connection from an address not listed "
+            "(even with a valid header)")
+def t_refusals(ctx):
+    admin = free_port()
+    hs = balanced(ctx, version="v2", config=["admin 127.0.0.1:%d" % admin])
+    cases = [
+        ("127.0.0.1", GREETING, "no valid PROXY protocol header (wrong protocol version) "
+         "(first bytes \"\\x05\\x01\\x00\")"),
+        ("127.0.0.1", b"CONNECT example.com:443 HTTP/1.1\r\n\r\n",
+         "no valid PROXY protocol header (wrong protocol version) (first bytes "
+         "\"CONNECT\\x20example.com:443\\x20...\")"),
+        ("127.0.0.1", V2_SIG + b"\x21\x11\x00\x05" + b"\x7f\x00\x00\x02\x7f",
+         "no valid PROXY protocol header (malformed message)"),
+        ("127.0.0.1", pp_v1("127.0.0.7", 1, dport=hs.port),
+         "a PROXY protocol v1 header, and only v2 is accepted"),
+        ("127.0.0.9", pp_v2("127.0.0.7", 1, dport=hs.port),
+         "not a listed load balancer (proxy-protocol ... from)"),
+        ("127.0.0.9", GREETING, "not a listed load balancer (proxy-protocol ... from)"),
+    ]
+    for i, (source, data, why) in enumerate(cases):
+        sock = connect(hs.addr, source=source)
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # the unlisted peer may be closed before it writes
+        expect_closed(sock, "case %d" % i)
+        sock.close()
+        check(wait_until(lambda: len(refused_lines(hs)) > i),
+              "case %d: no log line; log tail:\n%s" % (i, "\n".join(hs.stderr_tail())))
+        line = refused_lines(hs)[i]
+        check("refused by proxy-protocol: " + why in line,
+              "case %d: log line %r, want it to say %r" % (i, line, why))
+        check(" client %s:" % source in line, "case %d: client in %r" % (i, line))
+    recs = [r for r in hs.access() if r.get("result") == "proxy-refused"]
+    check_eq(len(recs), len(cases), "proxy-refused access lines")
+    status, body = http_get(admin, "/metrics")
+    check_eq(status, 200, "/metrics status")
+    check("\nhopsocks_proxy_refused_total %d\n" % len(cases) in body,
+          "hopsocks_proxy_refused_total in /metrics:\n%s" % body)
+
+
+@suite.test("a listed balancer may name any client, even a forged one (the list is the "
+            "trust boundary); the header has the handshake deadline")
+def t_forged_and_deadline(ctx):
+    echo = ctx.own(EchoServer())
+    hs = balanced(ctx, config=["timeout handshake 1s", "allow from 203.0.113.0/24",
+                               "deny *"])
+    sock = connect(hs.addr)
+    sock.sendall(pp_v2("203.0.113.9", 666, dst="198.51.100.1", dport=1080))
+    socks5_through(sock, echo.addr)
+    echo_roundtrip(sock, b"forged")
+    sock.close()
+    hs.wait_access(lambda r: r.get("client") == "203.0.113.9:666" and r.get("result") == "ok",
+                   what="forged client's access line")
+    # Half a header, then nothing: closed at the handshake deadline.
+    sock = connect(hs.addr)
+    sock.sendall(V2_SIG[:7])
+    expect_closed(sock, "half a header")
+    check(wait_until(lambda: log_lines(hs, "handshake timed out (proxy-header)")),
+          "no timeout line:\n%s" % "\n".join(hs.stderr_tail()))
+
+
+@suite.test("max-connections-per-client counts the client the header names, not the "
+            "balancer")
+def t_per_client_limit(ctx):
+    echo = ctx.own(EchoServer())
+    hs = balanced(ctx, config=["max-connections-per-client 1"])
+    first = connect(hs.addr)
+    first.sendall(pp_v2("127.0.0.7", 1000, dport=hs.port))
+    socks5_through(first, echo.addr)
+    # The same true client again: refused; another one: served, though
+    # both come from the one balancer address.
+    second = connect(hs.addr)
+    second.sendall(pp_v2("127.0.0.7", 1001, dport=hs.port) + GREETING)
+    expect_closed(second, "second session of 127.0.0.7")
+    third = connect(hs.addr)
+    third.sendall(pp_v2("127.0.0.8", 1002, dport=hs.port))
+    socks5_through(third, echo.addr)
+    echo_roundtrip(third, b"third")
+    echo_roundtrip(first, b"first")
+    for s in (first, second, third):
+        s.close()
+    rec = hs.wait_access(lambda r: r.get("client") == "127.0.0.7:1001", what="refused session")
+    check_eq(rec.get("result"), "busy", "refused session's result")
+    check(log_lines(hs, "max-connections-per-client (1) reached"), "no limit log line")
+
+
+@suite.test("UDP ASSOCIATE behind a TCP balancer: datagrams are taken from the client the "
+            "header names (they come straight from it), not from the balancer")
+def t_udp_source(ctx):
+    echo = ctx.own(UdpEchoServer())
+    hs = balanced(ctx)
+    ctl = connect(hs.addr)
+    ctl.sendall(pp_v2("127.0.0.7", 40000, dport=hs.port) + GREETING)
+    check_eq(recv_exact(ctl, 2, "method selection"), b"\x05\x00", "method selection")
+    ctl.sendall(socks5_request("0.0.0.0", 0, cmd=3))
+    rep, bhost, bport, raw = read_socks5_reply(ctl)
+    check_eq(rep, 0, "UDP ASSOCIATE reply %s" % show(raw))
+    header = b"\x00\x00\x00" + encode_addr5(echo.addr[0]) + struct.pack(">H", echo.addr[1])
+    balancer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        balancer.bind(("127.0.0.1", 0))
+        client.bind(("127.0.0.7", 0))
+        client.settimeout(BOUND)
+        balancer.sendto(header + b"from the balancer", (bhost, bport))
+        client.sendto(header + b"from the client", (bhost, bport))
+        data = client.recv(65536)
+        check_eq(data[10:], b"from the client", "echoed datagram")
+    finally:
+        balancer.close()
+        client.close()
+    ctl.close()
+    rec = hs.wait_access(lambda r: r.get("cmd") == "udp", what="UDP access line")
+    got = {k: rec.get(k) for k in ("client", "pkts_up", "pkts_down", "drop_foreign")}
+    check_eq(got, {"client": "127.0.0.7:40000", "pkts_up": "1", "pkts_down": "1",
+                   "drop_foreign": "1"}, "UDP access fields")
+    check_eq([p for _, p in echo.received], [b"from the client"], "what the target got")
+
+
+def http_get(port, path):
+    """(status, body) of a plain HTTP/1.0 GET to 127.0.0.1:port."""
+    sock = connect(("127.0.0.1", port))
+    sock.sendall(("GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n" % (path, port)).encode())
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+if __name__ == "__main__":
+    suite.run()
