@@ -213,9 +213,12 @@ static void put_hop(FILE *out, const struct hop *h)
 	const char *at = h->has_pass ? strchr(h->display, '@') : NULL;
 
 	if (at)
-		fprintf(out, "\thop %.*s:***%s\n", (int)(at - h->display), h->display, at);
+		fprintf(out, "\thop %.*s:***%s", (int)(at - h->display), h->display, at);
 	else
-		fprintf(out, "\thop %s\n", h->display);
+		fprintf(out, "\thop %s", h->display);
+	if (h->proxy_protocol)
+		fprintf(out, " proxy-protocol v%u", h->proxy_protocol);
+	fputc('\n', out);
 }
 
 static void dump_chain(FILE *out, const struct config_chain *c)

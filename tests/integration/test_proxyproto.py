@@ -10,8 +10,9 @@ are served; LOCAL/UNKNOWN keep the balancer's address; a connection from
 an address not listed, one without a header, a malformed header and a
 header of the other version are closed without a byte, logged and counted
 (hopsocks_proxy_refused_total); a listed balancer may name any client
-(the list is the trust boundary). A hop with proxy-protocol v2 sends the
-header to another hopsocks, which then names the first one's client.
+(the list is the trust boundary). A hop with proxy-protocol v2 (or v1)
+sends the header to another hopsocks, which then names the first one's
+client.
 
 With the real HAProxy (Debian haproxy) in TCP mode, round-robin, health
 checks with check-send-proxy, in front of two hopsocks, for send-proxy-v2
@@ -272,6 +273,44 @@ def t_udp_source(ctx):
     check_eq(got, {"client": "127.0.0.7:40000", "pkts_up": "1", "pkts_down": "1",
                    "drop_foreign": "1"}, "UDP access fields")
     check_eq([p for _, p in echo.received], [b"from the client"], "what the target got")
+
+
+@suite.test("a hop with proxy-protocol v2 (and v1): hopsocks A sends the header to hopsocks B, "
+            "whose access line names A's client (127.0.0.7 with its own port) and applies "
+            "its rules to it")
+def t_hop_sends_header(ctx):
+    echo = ctx.own(EchoServer())
+    for version in ("v2", "v1"):
+        b = balanced(ctx, version=version, config=["allow from 127.0.0.7", "deny *"])
+        a = ctx.hopsocks(config=chain_block("lb", [hop_url("socks5", b.addr) + " proxy-protocol "
+                                                   + version]) + ["route * via lb"])
+        sock = connect(a.addr, source="127.0.0.7")
+        socks5_through(sock, echo.addr)
+        echo_roundtrip(sock, b"through A and B " + version.encode())
+        port = sock.getsockname()[1]
+        sock.close()
+        want = "127.0.0.7:%d" % port
+        rec = b.wait_access(lambda r, w=want: r.get("client") == w, what="B's line for " + want)
+        check_eq((rec.get("cmd"), rec.get("result"), rec.get("target")),
+                 ("connect", "ok", "%s:%d" % echo.addr), "B's access line " + version)
+        rec = a.wait_access(lambda r, w=want: r.get("client") == w, what="A's line for " + want)
+        check_eq((rec.get("route"), rec.get("result")), ("lb", "ok"), "A's access line")
+        check_eq(refused_lines(b), [], "B's refusals")
+    # A client B's rule refuses, through A.
+    b = balanced(ctx, config=["allow from 127.0.0.7", "deny *"])
+    a = ctx.hopsocks(config=chain_block("lb", [hop_url("socks5", b.addr) + " proxy-protocol v2"])
+                     + ["route * via lb"])
+    sock = connect(a.addr, source="127.0.0.8")
+    sock.sendall(GREETING)
+    check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x00", "A's method selection")
+    sock.sendall(socks5_request(*echo.addr))
+    rep, _h, _p, raw = read_socks5_reply(sock)
+    # B refuses the method (05 FF); A reports a hop protocol failure.
+    check_eq(rep, 1, "127.0.0.8 through A to B: reply %s" % show(raw))
+    sock.close()
+    rec = b.wait_access(lambda r: r.get("client", "").startswith("127.0.0.8:"),
+                        what="B's line for 127.0.0.8")
+    check_eq(rec.get("result"), "denied", "B's result for 127.0.0.8")
 
 
 def http_get(port, path):
