@@ -27,22 +27,17 @@ go to the other. The sample contrib/haproxy/hopsocks.cfg passes
 
 import hashlib
 import os
-import re
-import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, check, check_eq,  # noqa: E402
-                     connect, echo_roundtrip, expect_closed, free_port, hop_url, chain_block,
-                     log_lines, read_socks5_reply, recv_exact, show, socks5_request,
-                     wait_until, missing)
+from harness import (BOUND, Suite, chain_block, check, check_eq, connect,  # noqa: E402
+                     echo_roundtrip, expect_closed, free_port, hop_url, log_lines, missing,
+                     read_socks5_reply, recv_exact, show, socks5_request, wait_until)
 from harness import encode_addr5  # noqa: E402
 from servers import EchoServer, Haproxy, SinkServer, UdpEchoServer  # noqa: E402
 
@@ -311,6 +306,142 @@ def t_hop_sends_header(ctx):
     rec = b.wait_access(lambda r: r.get("client", "").startswith("127.0.0.8:"),
                         what="B's line for 127.0.0.8")
     check_eq(rec.get("result"), "denied", "B's result for 127.0.0.8")
+
+
+# ------------------------------------------------------- the real HAProxy
+
+
+def behind_haproxy(ctx, send_proxy):
+    """Two hopsocks (proxy-protocol from 127.0.0.1, a rule admitting only
+    127.0.0.2, debug logs to see where a session went) behind one HAProxy
+    with send_proxy, both servers UP."""
+    if not Haproxy.available():
+        raise missing(Haproxy.PROGRAM, Haproxy.PACKAGE)
+    config = ["allow from 127.0.0.2", "deny *", "drain 30s", "log debug"]
+    pair = [balanced(ctx, version=send_proxy, config=config) for _ in range(2)]
+    hap = ctx.own(Haproxy(ctx, [h.addr for h in pair], send_proxy=send_proxy))
+    hap.start()
+    hap.wait_status({"s0": "UP", "s1": "UP"}, "after start")
+    return pair, hap
+
+
+def routed_to(pair, port):
+    """Which instance read the header of the client at 127.0.0.2:port."""
+    needle = "client 127.0.0.2:%d session " % port
+
+    def find():
+        return [i for i, h in enumerate(pair)
+                if [ln for ln in log_lines(h, needle) if "PROXY v" in ln]]
+    check(wait_until(find), "no instance read a header for 127.0.0.2:%d" % port)
+    return find()[0]
+
+
+def balancer_rounds(ctx, send_proxy):
+    echo = ctx.own(EchoServer())
+    sink = ctx.own(SinkServer())
+    pair, hap = behind_haproxy(ctx, send_proxy)
+
+    # Round robin: six clients from 127.0.0.2, each its own port; both
+    # instances serve, and their access lines name exactly those clients.
+    ports = []
+    for i in range(6):
+        sock = connect(hap.addr, source="127.0.0.2")
+        socks5_through(sock, echo.addr)
+        echo_roundtrip(sock, b"round %d" % i)
+        ports.append(sock.getsockname()[1])
+        sock.close()
+    want = sorted("127.0.0.2:%d" % p for p in ports)
+
+    def seen():
+        return sorted(r["client"] for h in pair for r in h.access()
+                      if r.get("cmd") == "connect")
+    check(wait_until(lambda: seen() == want), "access lines name %s, want %s" % (seen(), want))
+    for i, h in enumerate(pair):
+        recs = [r for r in h.access() if r.get("cmd") == "connect"]
+        check(len(recs) >= 2, "instance %d served %d of 6 sessions" % (i, len(recs)))
+        check(all(r.get("result") == "ok" for r in recs), "instance %d results" % i)
+
+    # The rule sees the true client: 127.0.0.3 is refused with 05 FF.
+    sock = connect(hap.addr, source="127.0.0.3")
+    sock.sendall(GREETING)
+    check_eq(recv_exact(sock, 2, "refusal of 127.0.0.3"), b"\x05\xff", "refusal of 127.0.0.3")
+    expect_closed(sock, "refused 127.0.0.3")
+    port3 = sock.getsockname()[1]
+    sock.close()
+    check(wait_until(lambda: [r for h in pair for r in h.access()
+                              if r.get("client") == "127.0.0.3:%d" % port3
+                              and r.get("result") == "denied"]),
+          "no denied access line for 127.0.0.3:%d" % port3)
+
+    # The health checks (check-send-proxy: v2 LOCAL, or a v1 header naming
+    # the check's own connection) are never refused; each is an access
+    # line from the balancer's address, no protocol, reset or closed.
+    for i, h in enumerate(pair):
+        check_eq(refused_lines(h), [], "instance %d refusals" % i)
+        checks = [r for r in h.access() if r.get("client", "").startswith("127.0.0.1:")]
+        check(checks, "instance %d: no health-check lines" % i)
+        bad = [r["_line"] for r in checks
+               if r.get("proto") != "-" or r.get("result") not in ("reset", "closed")]
+        check_eq(bad, [], "instance %d: health-check lines" % i)
+    hap.wait_status({"s0": "UP", "s1": "UP"}, "after the sessions")
+
+    # Drain: a transfer to the sink through the instance HAProxy picked;
+    # SIGTERM it halfway; the rest still arrives, every byte.
+    sock = connect(hap.addr, source="127.0.0.2")
+    socks5_through(sock, sink.addr)
+    k = routed_to(pair, sock.getsockname()[1])
+    victim, other = pair[k], pair[1 - k]
+    half = os.urandom(1 << 20)
+    sock.sendall(half)
+    os.kill(victim.pid, signal.SIGTERM)
+    check(wait_until(lambda: log_lines(victim, "shutting down")), "no shutdown line")
+    rest = os.urandom(1 << 20)
+    sock.sendall(rest)
+    sock.shutdown(socket.SHUT_WR)
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    sock.close()
+    digest = hashlib.sha256(half + rest).hexdigest()
+    check_eq(reply.decode(), "%s %d\n" % (digest, 2 << 20), "the sink's SHA-256 and count")
+    check(wait_until(lambda: not victim.alive()), "the drained instance did not exit")
+    check_eq(victim.stop(), 0, "the drained instance's exit status")
+    hap.wait_status({"s%d" % k: "DOWN", "s%d" % (1 - k): "UP"}, "after the drain")
+
+    # New connections all go to the other instance.
+    before = len([r for r in other.access() if r.get("cmd") == "connect"])
+    ports = []
+    for i in range(4):
+        sock = connect(hap.addr, source="127.0.0.2")
+        socks5_through(sock, echo.addr)
+        echo_roundtrip(sock, b"after %d" % i)
+        ports.append(sock.getsockname()[1])
+        sock.close()
+    for p in ports:
+        other.wait_access(lambda r, p=p: r.get("client") == "127.0.0.2:%d" % p,
+                          what="the other instance's line for port %d" % p)
+    check_eq(len([r for r in other.access() if r.get("cmd") == "connect"]), before + 4,
+             "sessions on the remaining instance")
+    # What the closing note shows.
+    for h in pair:
+        for r in h.access():
+            if r.get("cmd") == "connect":
+                print("# %s" % r["_line"])
+
+
+@suite.test("HAProxy send-proxy-v2 in front of two hopsocks: round robin, the true client in "
+            "rules and access lines, health checks UP and never refused, a drain loses no byte "
+            "and new connections go to the other instance")
+def t_haproxy_v2(ctx):
+    balancer_rounds(ctx, "v2")
+
+
+@suite.test("the same with HAProxy send-proxy (v1)")
+def t_haproxy_v1(ctx):
+    balancer_rounds(ctx, "v1")
 
 
 def http_get(port, path):
