@@ -27,15 +27,17 @@ go to the other. The sample contrib/haproxy/hopsocks.cfg passes
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, Suite, chain_block, check, check_eq, connect,  # noqa: E402
+from harness import (BOUND, HOPSOCKS_BIN, Suite, chain_block, check, check_eq, connect,  # noqa: E402
                      echo_roundtrip, expect_closed, free_port, hop_url, log_lines, missing,
                      read_socks5_reply, recv_exact, show, socks5_request, wait_until)
 from harness import encode_addr5  # noqa: E402
@@ -442,6 +444,73 @@ def t_haproxy_v2(ctx):
 @suite.test("the same with HAProxy send-proxy (v1)")
 def t_haproxy_v1(ctx):
     balancer_rounds(ctx, "v1")
+
+
+CONTRIB = os.path.join(os.environ.get("HOPSOCKS_SRCDIR", "."), "contrib", "haproxy")
+
+
+class SampleHaproxy(Haproxy):
+    """HAProxy run from a given config text (the contrib sample)."""
+
+    def __init__(self, ctx, text):
+        super().__init__(ctx, [])
+        self.text = text
+
+    def write_config(self):
+        self.conf = self.base + ".cfg"
+        with open(self.conf, "w") as f:
+            f.write(self.text.replace("@PORT@", str(self.port)))
+
+
+@suite.test("contrib/haproxy: hopsocks.cfg passes haproxy -c and hopsocks.conf hopsocks -t as "
+            "shipped; with loopback addresses they serve: clients named by their own address")
+def t_contrib_sample(ctx):
+    if not Haproxy.available():
+        raise missing(Haproxy.PROGRAM, Haproxy.PACKAGE)
+    with open(os.path.join(CONTRIB, "hopsocks.cfg")) as f:
+        cfg = f.read()
+    with open(os.path.join(CONTRIB, "hopsocks.conf")) as f:
+        conf = f.read()
+    run = subprocess.run(["/usr/sbin/haproxy", "-c", "-f", os.path.join(CONTRIB, "hopsocks.cfg")],
+                         capture_output=True, timeout=BOUND)
+    check_eq(run.returncode, 0, "haproxy -c of the sample: %s" % run.stdout.decode())
+    run = subprocess.run([HOPSOCKS_BIN, "-t", "-c", os.path.join(CONTRIB, "hopsocks.conf")],
+                         capture_output=True, timeout=BOUND)
+    check_eq(run.returncode, 0, "hopsocks -t of the sample: %s" % run.stderr.decode())
+
+    # The hopsocks side: the sample's lines but listen (the harness
+    # writes it), the balancers and the client network on loopback.
+    lines = [ln for ln in conf.splitlines() if not ln.startswith("listen ")]
+    text = "\n".join(lines)
+    text = re.sub(r"(?m)^proxy-protocol v2 from .*$", "proxy-protocol v2 from 127.0.0.1", text)
+    text = re.sub(r"(?m)^allow from 192\.0\.2\.0/24$", "allow from 127.0.0.2", text)
+    check("proxy-protocol v2 from 127.0.0.1" in text and "allow from 127.0.0.2" in text,
+          "the sample's directives moved: %s" % text)
+    pair = [ctx.hopsocks(config=text.splitlines()) for _ in range(2)]
+    # The HAProxy side: the frontend on a free port, the servers on the
+    # two instances, no syslog.
+    cfg = cfg.replace("    log /dev/log local0\n", "")
+    cfg = re.sub(r"(?m)^    bind :1080$", "    bind 127.0.0.1:@PORT@", cfg)
+    cfg = cfg.replace("10.0.0.11:1080", "%s:%d" % pair[0].addr)
+    cfg = cfg.replace("10.0.0.12:1080", "%s:%d" % pair[1].addr)
+    check("@PORT@" in cfg and "10.0.0." not in cfg, "the sample's addresses moved: %s" % cfg)
+    hap = ctx.own(SampleHaproxy(ctx, cfg))
+    hap.start()
+    echo = ctx.own(EchoServer())
+    ports = []
+    for i in range(4):
+        sock = connect(hap.addr, source="127.0.0.2")
+        socks5_through(sock, echo.addr)
+        echo_roundtrip(sock, b"sample %d" % i)
+        ports.append(sock.getsockname()[1])
+        sock.close()
+    for p in ports:
+        check(wait_until(lambda p=p: [r for h in pair for r in h.access()
+                                      if r.get("client") == "127.0.0.2:%d" % p]),
+              "no access line names 127.0.0.2:%d" % p)
+    for i, h in enumerate(pair):
+        check([r for r in h.access() if r.get("cmd") == "connect"],
+              "instance %d served nothing" % i)
 
 
 def http_get(port, path):
