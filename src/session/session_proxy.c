@@ -33,7 +33,10 @@
 /* How much of a refused connection's first bytes the log line shows. */
 #define PROXY_LOG_BYTES 24
 
-static void session_proxy_refuse(struct session *s, const char *why)
+/* A balancer's connection without a valid header is a misconfiguration
+ * worth a warning; a stranger knocking is refused like any client an
+ * access rule refuses (info). */
+static void session_proxy_refuse(struct session *s, enum log_level level, const char *why)
 {
 	struct buf *in = s->relay.buf[RELAY_UP];
 	char shown[LOG_ESC_SIZE(PROXY_LOG_BYTES)] = "";
@@ -43,7 +46,7 @@ static void session_proxy_refuse(struct session *s, const char *why)
 	if (n > 0)
 		log_escape(shown, sizeof(shown), (const char *)buf_head(in),
 			   n < PROXY_LOG_BYTES ? n : PROXY_LOG_BYTES, &cut);
-	session_log(s, LOG_LVL_WARN, "refused by proxy-protocol: %s%s%s%s%s", why,
+	session_log(s, level, "refused by proxy-protocol: %s%s%s%s%s", why,
 		    n > 0 ? " (first bytes \"" : "", shown, n > PROXY_LOG_BYTES || cut ? "..." : "",
 		    n > 0 ? "\")" : "");
 	stats_inc(s->ctx->net.stats, proxy_refused);
@@ -57,7 +60,8 @@ bool session_proxy_admit(struct session *s)
 	sockaddr_ip_to_storage(&s->client, &peer);
 	if (acl_proxy_trusted(session_cfg(s), &peer))
 		return true;
-	session_proxy_refuse(s, "not a listed load balancer (proxy-protocol ... from)");
+	session_proxy_refuse(s, LOG_LVL_INFO,
+			     "not a listed load balancer (proxy-protocol ... from)");
 	return false;
 }
 
@@ -105,13 +109,13 @@ void session_proxy_header(struct session *s)
 	if (n < 0) {
 		snprintf(why, sizeof(why), "no valid PROXY protocol header (%s)",
 			 proto_strerror((int)n));
-		session_proxy_refuse(s, why);
+		session_proxy_refuse(s, LOG_LVL_WARN, why);
 		return;
 	}
 	if (!(session_cfg(s)->proxy_protocol & session_proxy_bit(h.version))) {
 		snprintf(why, sizeof(why), "a PROXY protocol v%u header, and only v%u is accepted",
 			 h.version, h.version == 1 ? 2u : 1u);
-		session_proxy_refuse(s, why);
+		session_proxy_refuse(s, LOG_LVL_WARN, why);
 		return;
 	}
 	buf_consume(in, (size_t)n);
