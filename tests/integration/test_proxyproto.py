@@ -5,7 +5,8 @@ in a PROXY protocol header (v1 text, v2 binary).
 
 With raw sockets sending handcrafted headers from loopback addresses of
 their own: the header's source is the client for the access rules, the
-per-client limit and the access line; bytes pipelined behind the header
+per-client limit, the auth throttle, UDP source filtering and the access
+line; bytes pipelined behind the header
 are served; LOCAL/UNKNOWN keep the balancer's address; a connection from
 an address not listed, one without a header, a malformed header and a
 header of the other version are closed without a byte, logged and counted
@@ -37,7 +38,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BOUND, HOPSOCKS_BIN, Suite, chain_block, check, check_eq, connect,  # noqa: E402
+from harness import (BOUND, HOPSOCKS_BIN, Suite, socks5_auth, write_users, chain_block, check, check_eq, connect,  # noqa: E402
                      echo_roundtrip, expect_closed, free_port, hop_url, log_lines, missing,
                      read_socks5_reply, recv_exact, show, socks5_request, wait_until)
 from harness import encode_addr5  # noqa: E402
@@ -308,6 +309,31 @@ def t_hop_sends_header(ctx):
     rec = b.wait_access(lambda r: r.get("client", "").startswith("127.0.0.8:"),
                         what="B's line for 127.0.0.8")
     check_eq(rec.get("result"), "denied", "B's result for 127.0.0.8")
+
+
+@suite.test("auth-throttle counts the client the header names: three wrong passwords from "
+            "127.0.0.7 block it, 127.0.0.8 through the same balancer still logs in")
+def t_throttle_true_client(ctx):
+    users = write_users(ctx, {"alice": "right-password"})
+    hs = balanced(ctx, config=["users " + users, "auth-throttle 3 60s 60s"])
+
+    def login(client, password):
+        sock = connect(hs.addr)
+        sock.sendall(pp_v2(client, 7000, dport=hs.port) + b"\x05\x01\x02")
+        check_eq(recv_exact(sock, 2, "method selection"), b"\x05\x02", "method selection")
+        sock.sendall(socks5_auth("alice", password))
+        reply = recv_exact(sock, 2, "RFC 1929 reply")
+        sock.close()
+        return reply
+
+    for i in range(3):
+        check_eq(login("127.0.0.7", "wrong-%d" % i), b"\x01\x01", "wrong password %d" % i)
+    check(wait_until(lambda: log_lines(hs, "too many failed authentications")),
+          "no block line: %s" % hs.stderr_tail(8))
+    blocked = log_lines(hs, "too many failed authentications")
+    check(all("client 127.0.0.7:" in line for line in blocked), "block lines: %s" % blocked)
+    check_eq(login("127.0.0.7", "right-password"), b"\x01\x01", "127.0.0.7 while blocked")
+    check_eq(login("127.0.0.8", "right-password"), b"\x01\x00", "127.0.0.8")
 
 
 # ------------------------------------------------------- the real HAProxy
