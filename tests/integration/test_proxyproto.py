@@ -336,6 +336,36 @@ def t_throttle_true_client(ctx):
     check_eq(login("127.0.0.8", "right-password"), b"\x01\x00", "127.0.0.8")
 
 
+@suite.test("UDP ASSOCIATE through a hop with proxy-protocol v2: the hop gets a LOCAL header "
+            "(the association is A's own: A's datagrams pass B's source filter)")
+def t_hop_udp_local(ctx):
+    echo = ctx.own(UdpEchoServer())
+    b = balanced(ctx, config=["log debug"])
+    a = ctx.hopsocks(config=chain_block("lb", [hop_url("socks5", b.addr) + " proxy-protocol v2"])
+                     + ["route * via lb"])
+    ctl = connect(a.addr, source="127.0.0.7")
+    ctl.sendall(GREETING)
+    check_eq(recv_exact(ctl, 2, "method selection"), b"\x05\x00", "method selection")
+    ctl.sendall(socks5_request("0.0.0.0", 0, cmd=3))
+    rep, bhost, bport, raw = read_socks5_reply(ctl)
+    check_eq(rep, 0, "UDP ASSOCIATE reply %s" % show(raw))
+    header = b"\x00\x00\x00" + encode_addr5(echo.addr[0]) + struct.pack(">H", echo.addr[1])
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        client.bind(("127.0.0.7", 0))
+        client.settimeout(BOUND)
+        client.sendto(header + b"via A and B", (bhost, bport))
+        data = client.recv(65536)
+        check_eq(data[10:], b"via A and B", "echoed datagram")
+    finally:
+        client.close()
+    ctl.close()
+    rec = b.wait_access(lambda r: r.get("cmd") == "udp", what="B's UDP access line")
+    check(rec.get("client", "").startswith("127.0.0.1:"), "B's UDP client: %s" % rec["_line"])
+    check_eq((rec.get("pkts_up"), rec.get("drop_foreign")), ("1", "0"), "B's UDP counts")
+    check(log_lines(b, "PROXY v2 LOCAL header"), "B saw no LOCAL header")
+
+
 # ------------------------------------------------------- the real HAProxy
 
 
