@@ -379,6 +379,9 @@ def behind_haproxy(ctx, send_proxy):
     pair = [balanced(ctx, version=send_proxy, config=config) for _ in range(2)]
     hap = ctx.own(Haproxy(ctx, [h.addr for h in pair], send_proxy=send_proxy))
     hap.start()
+    # Its frontend may accept before its admin socket exists (seen under
+    # load): servers() would fail on the missing file.
+    check(wait_until(lambda: os.path.exists(hap.sock)), "HAProxy made no admin socket")
     hap.wait_status({"s0": "UP", "s1": "UP"}, "after start")
     return pair, hap
 
@@ -465,6 +468,8 @@ def balancer_rounds(ctx, send_proxy):
     sock.close()
     digest = hashlib.sha256(half + rest).hexdigest()
     check_eq(reply.decode(), "%s %d\n" % (digest, 2 << 20), "the sink's SHA-256 and count")
+    print("# drain: instance %d got SIGTERM halfway; the sink got %s" % (k, reply.decode().strip()))
+    print("# drain: the client sent sha256 %s, %d bytes" % (digest, 2 << 20))
     check(wait_until(lambda: not victim.alive()), "the drained instance did not exit")
     check_eq(victim.stop(), 0, "the drained instance's exit status")
     hap.wait_status({"s%d" % k: "DOWN", "s%d" % (1 - k): "UP"}, "after the drain")
