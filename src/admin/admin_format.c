@@ -365,6 +365,10 @@ static void prom_traffic(struct admin_buf *b, const struct stats *s)
 	prom_single(b, "hopsocks_refused_max_connections_total", "counter",
 		    "Clients refused because max-connections was reached.",
 		    LL(stats_get(s, refused_max_connections)));
+	prom_single(b, "hopsocks_proxy_refused_total", "counter",
+		    "Connections refused by proxy-protocol: not from a listed balancer, or "
+		    "without a valid PROXY header of the accepted version.",
+		    LL(stats_get(s, proxy_refused)));
 	prom_single(b, "hopsocks_dns_queries_total", "counter", "Names sent to the resolver.",
 		    LL(stats_get(s, dns_queries)));
 	prom_single(b, "hopsocks_dns_failures_total", "counter",

@@ -102,6 +102,7 @@ struct stats {
 	atomic_ulong dns_cache_hits;
 	atomic_ulong bad_requests;
 	atomic_ulong refused_max_connections;
+	atomic_ulong proxy_refused; /* proxy-protocol: no valid header, or not from a balancer */
 	atomic_ulong udp_associations;
 	atomic_ulong udp_datagrams_up;
 	atomic_ulong udp_datagrams_down;

@@ -161,6 +161,18 @@ struct config_acl_rule {
 	char why[CONFIG_ACL_WHY_MAX]; /* "rule FILE:LINE", what acl_check() reports */
 };
 
+/* ---- PROXY protocol on the listeners (proxy-protocol) ---- */
+
+#define CONFIG_PROXY_V1 1u /* versions accepted: bits */
+#define CONFIG_PROXY_V2 2u
+
+/* A network a balancer's address may be in. */
+struct config_net {
+	int family;	  /* AF_INET or AF_INET6 */
+	unsigned prefix;  /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* the network, host bits zero (IPv4 in the first 4) */
+};
+
 struct config {
 	struct config_addr *listen; /* at least one after config_finish() */
 	size_t nlisten;
@@ -248,6 +260,13 @@ struct config {
 	 * NULL = keep. */
 	char *run_user;
 	char *run_group;
+
+	/* PROXY protocol: connections from proxy_from must start with a
+	 * header of an accepted version (CONFIG_PROXY_* bits), whose source
+	 * is then the client; 0 = off (no header read, no cost). */
+	unsigned proxy_protocol;
+	struct config_net *proxy_from;
+	size_t nproxy_from;
 
 	unsigned drain_ms;	   /* SIGTERM: how long relaying sessions may go on; 0 = none */
 	bool reload_keep_sessions; /* keep sessions of users a reload deleted */

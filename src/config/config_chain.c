@@ -245,6 +245,47 @@ static int do_retry_dead(struct config_chain *c, const char *arg, char *err, siz
 	return 0;
 }
 
+/* "hop URL proxy-protocol v1|v2": the hop expects a PROXY protocol header
+ * (another hopsocks, or any server behind a balancer, that reads one). */
+static int chain_hop_with_options(struct config_chain *c, const struct line_words *lw, char *err,
+				  size_t errlen)
+{
+	char msg[CONFIG_ERR_MAX];
+	uint8_t version;
+
+	if (strcmp(lw->word[2], "proxy-protocol") != 0) {
+		config_err_set(err, errlen,
+			       "chain '%s': hop: unknown option '%." QUOTE_MAX "s' after the URL "
+			       "(expected proxy-protocol v1|v2)",
+			       c->name, lw->word[2]);
+		return -1;
+	}
+	if (lw->n < 4) {
+		config_err_set(err, errlen,
+			       "chain '%s': hop: proxy-protocol: missing version "
+			       "(v1 or v2)",
+			       c->name);
+		return -1;
+	}
+	if (strcmp(lw->word[3], "v1") == 0)
+		version = 1;
+	else if (strcmp(lw->word[3], "v2") == 0)
+		version = 2;
+	else {
+		config_err_set(err, errlen,
+			       "chain '%s': hop: proxy-protocol: unknown version '%." QUOTE_MAX
+			       "s' (expected v1 or v2)",
+			       c->name, lw->word[3]);
+		return -1;
+	}
+	if (chain_add_hop(c, lw->word[1], msg, sizeof(msg)) < 0) {
+		config_err_set(err, errlen, "chain '%s': %s", c->name, msg);
+		return -1;
+	}
+	c->hops[c->nhops - 1].proxy_protocol = version;
+	return 0;
+}
+
 static const struct chain_directive {
 	const char *name;
 	chain_fn fn;
@@ -387,7 +428,8 @@ int config_chain_line(struct parse_state *ps, const struct line_words *lw, char 
 		config_err_set(err, errlen, "chain '%s': %s: missing argument", c->name, d->name);
 		return -1;
 	}
-	if (lw->n > 2 || lw->overflow) {
+	bool hop_options = d->fn == do_hop && lw->n > 2 && lw->n <= 4 && !lw->overflow;
+	if (!hop_options && (lw->n > 2 || lw->overflow)) {
 		config_err_set(err, errlen, "chain '%s': %s: too many arguments", c->name, d->name);
 		return -1;
 	}
@@ -407,7 +449,10 @@ int config_chain_line(struct parse_state *ps, const struct line_words *lw, char 
 		}
 		return 0;
 	}
-	if (d->fn(c, lw->word[1], msg, sizeof(msg)) < 0) {
+	if (hop_options) {
+		if (chain_hop_with_options(c, lw, err, errlen) < 0)
+			return -1;
+	} else if (d->fn(c, lw->word[1], msg, sizeof(msg)) < 0) {
 		/* hop_parse() already starts with "hop 'URL': ". */
 		if (d->fn == do_hop && strncmp(msg, "hop '", 5) == 0)
 			config_err_set(err, errlen, "chain '%s': %s", c->name, msg);

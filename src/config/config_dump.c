@@ -16,6 +16,7 @@
 
 #include "config/config_dest.h"
 #include "config/config_value.h"
+#include "config/config_proxy.h"
 #include "proto/hop.h"
 
 /* "1h", "5m", "10s", "1500ms": the largest unit that divides exactly. */
@@ -211,6 +212,7 @@ static void dump_limits(FILE *out, const struct config *cfg)
 	fprintf(out, "max-connections-per-client %u\n", cfg->max_per_client);
 	fprintf(out, "max-connections-per-user %u\n", cfg->max_per_user);
 	fprintf(out, "destination-guard %s\n", on_off(cfg->destination_guard));
+	config_proxy_dump(cfg, out);
 }
 
 static void dump_service(FILE *out, const struct config *cfg)
@@ -241,9 +243,12 @@ static void put_hop(FILE *out, const struct hop *h)
 	const char *at = h->has_pass ? strchr(h->display, '@') : NULL;
 
 	if (at)
-		fprintf(out, "\thop %.*s:***%s\n", (int)(at - h->display), h->display, at);
+		fprintf(out, "\thop %.*s:***%s", (int)(at - h->display), h->display, at);
 	else
-		fprintf(out, "\thop %s\n", h->display);
+		fprintf(out, "\thop %s", h->display);
+	if (h->proxy_protocol)
+		fprintf(out, " proxy-protocol v%u", h->proxy_protocol);
+	fputc('\n', out);
 }
 
 static void dump_chain(FILE *out, const struct config_chain *c)

@@ -35,6 +35,7 @@
 #include "config/config_chain.h"
 #include "config/config_file.h"
 #include "config/config_pcfile.h"
+#include "config/config_proxy.h"
 #include "config/config_lex.h"
 #include "config/config_parse.h"
 #include "config/config_service.h"
@@ -587,6 +588,7 @@ static const struct directive {
 	{ "max-connections-per-user", 1, 1, config_do_max_per_user },
 	{ "auth-throttle", 1, 3, config_do_auth_throttle },
 	{ "destination-guard", 1, 1, config_do_destination_guard },
+	{ "proxy-protocol", 3, 10, config_do_proxy_protocol },
 	/* running as a service (config_service.c) */
 	{ "admin", 1, 2, config_do_admin },
 	{ "user", 1, 1, config_do_user },
@@ -777,6 +779,7 @@ void config_free(struct config *cfg)
 	free(cfg->log_file_where);
 	free(cfg->acl);
 	free(cfg->user_sources);
+	free(cfg->proxy_from);
 	free(cfg->run_user);
 	free(cfg->run_group);
 	free(cfg->source);

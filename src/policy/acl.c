@@ -325,3 +325,17 @@ int acl_rule_format(const struct config_acl_rule *rule, char *out, size_t cap)
 		append(buf, sizeof(buf), &len, " *");
 	return snprintf(out, cap, "%s", buf);
 }
+
+bool acl_proxy_trusted(const struct config *cfg, const struct sockaddr_storage *peer)
+{
+	struct acl_ip ip;
+
+	ip_from_sockaddr((const struct sockaddr *)peer, &ip);
+	for (size_t i = 0; i < cfg->nproxy_from; i++) {
+		const struct config_net *net = &cfg->proxy_from[i];
+
+		if (ip.family == net->family && route_prefix_equal(net->addr, ip.addr, net->prefix))
+			return true;
+	}
+	return false;
+}

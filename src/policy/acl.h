@@ -74,6 +74,11 @@ struct acl_verdict acl_check(const struct config *cfg, const struct acl_request 
 struct acl_verdict acl_check_client(const struct config *cfg,
 				    const struct sockaddr_storage *client);
 
+/* Is peer (the socket's address) one of the proxy-protocol balancers
+ * (config.proxy_from)? Those, and only those, may name the client in a
+ * PROXY protocol header. */
+bool acl_proxy_trusted(const struct config *cfg, const struct sockaddr_storage *peer);
+
 /* Does rule alone match r? (acl_check tries each rule with this; a NULL
  * dst is treated as there.) */
 bool acl_rule_matches(const struct config_acl_rule *rule, const struct acl_request *r);

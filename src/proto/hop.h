@@ -52,6 +52,9 @@ struct hop {
 	 * where needed) but never the password, host, and the port even when
 	 * it was defaulted. Printable ASCII only, safe for logs. */
 	char display[HOP_DISPLAY_MAX];
+	/* Send this hop a PROXY protocol header first (1 or 2; 0 = none): set
+	 * by a chain block's "hop URL proxy-protocol v1|v2", never by the URL. */
+	uint8_t proxy_protocol;
 };
 
 /*

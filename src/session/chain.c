@@ -33,6 +33,7 @@
 #include "policy/snapshot.h"
 #include "proto/hop.h"
 #include "proto/http.h"
+#include "proto/proxyproto.h"
 #include "proto/socks4.h"
 #include "proto/socks5.h"
 
@@ -549,33 +550,78 @@ static void chain_on_timer(struct loop *loop, void *arg)
 
 /* ---- asking a hop for the next destination ---- */
 
+/*
+ * "hop URL proxy-protocol v1|v2": the first bytes this hop gets from us
+ * are a PROXY header, as from a load balancer. It names the session's
+ * client (the true one, if our own listener read a header) and, as the
+ * address the client reached, the hop's own address (as configured, or
+ * the connected peer when it is a name). Without a client (UDP ASSOCIATE
+ * and RESOLVE through the chain) it is LOCAL / UNKNOWN: the connection is
+ * our own, and the hop must expect UDP datagrams from us, not from the
+ * client. Returns the header's length, or -1.
+ */
+static ssize_t chain_proxy_header(struct chain_tunnel *t, const struct hop *h, uint8_t *out,
+				  size_t cap)
+{
+	struct proxyproto_header ph;
+	socklen_t len = sizeof(ph.dst);
+
+	memset(&ph, 0, sizeof(ph));
+	ph.cmd = PROXYPROTO_CMD_LOCAL;
+	if (t->client != NULL &&
+	    (t->client->ss_family == AF_INET || t->client->ss_family == AF_INET6)) {
+		ph.cmd = PROXYPROTO_CMD_PROXY;
+		ph.src = *t->client;
+		if (h->addr.type == TARGET_DOMAIN) {
+			if (getpeername(t->fd, (struct sockaddr *)&ph.dst, &len) < 0)
+				return -1;
+		} else if (target_to_sockaddr(&h->addr, &ph.dst) < 0) {
+			return -1;
+		}
+	}
+	return proxyproto_encode(out, cap, h->proxy_protocol, &ph);
+}
+
 static void chain_send_request(struct chain_tunnel *t)
 {
 	const struct hop *h = &t->chain->hops[t->path[t->step]];
 	uint8_t msg[sizeof(t->out)];
+	size_t off = 0;
 	ssize_t n;
 
+	if (h->proxy_protocol) {
+		n = chain_proxy_header(t, h, msg, sizeof(msg));
+		if (n < 0) {
+			snprintf(t->why, sizeof(t->why),
+				 "cannot write a PROXY header for hop %.200s", h->display);
+			chain_fail(t, SOCKS5_REP_GENERAL_FAILURE);
+			return;
+		}
+		off = (size_t)n;
+	}
 	switch (h->type) {
 	case HOP_SOCKS5:
 	case HOP_SOCKS5H: {
 		uint8_t methods[2] = { SOCKS5_METHOD_NONE, SOCKS5_METHOD_USERPASS };
-		n = socks5_encode_greeting(msg, sizeof(msg), methods, h->user[0] ? 2 : 1);
+		n = socks5_encode_greeting(msg + off, sizeof(msg) - off, methods,
+					   h->user[0] ? 2 : 1);
 		if (n > 0)
-			chain_send(t, msg, (size_t)n, CH_S5_METHOD);
+			chain_send(t, msg, off + (size_t)n, CH_S5_METHOD);
 		break;
 	}
 	case HOP_SOCKS4:
 	case HOP_SOCKS4A:
-		n = socks4_encode_request(msg, sizeof(msg), SOCKS4_CMD_CONNECT, &t->next, h->user);
+		n = socks4_encode_request(msg + off, sizeof(msg) - off, SOCKS4_CMD_CONNECT,
+					  &t->next, h->user);
 		if (n > 0)
-			chain_send(t, msg, (size_t)n, CH_S4_REPLY);
+			chain_send(t, msg, off + (size_t)n, CH_S4_REPLY);
 		break;
 	default:
-		n = http_encode_connect_request(msg, sizeof(msg), &t->next,
+		n = http_encode_connect_request(msg + off, sizeof(msg) - off, &t->next,
 						h->user[0] ? h->user : NULL,
 						h->user[0] ? h->pass : NULL);
 		if (n > 0)
-			chain_send(t, msg, (size_t)n, CH_HTTP_REPLY);
+			chain_send(t, msg, off + (size_t)n, CH_HTTP_REPLY);
 		break;
 	}
 	if (n <= 0) {

@@ -17,6 +17,7 @@
 #include "net/dial.h"
 #include "net/loop.h"
 #include "policy/chain_health.h"
+#include "proto/proxyproto.h"
 #include "proto/target.h"
 
 struct net_ctx;
@@ -78,8 +79,10 @@ struct chain_tunnel {
 	bool early_fail;
 	uint8_t early_rep;
 
-	uint8_t out[1300]; /* the message for the current hop (HTTP CONNECT with
-			    * 255-byte credentials is the longest: 1264) */
+	/* the message for the current hop (HTTP CONNECT with 255-byte
+	 * credentials is the longest: 1264), behind a PROXY header (at most
+	 * 107 bytes) for a hop with proxy-protocol */
+	uint8_t out[1300 + PROXYPROTO_ENCODE_MAX];
 	size_t out_len, out_off;
 	struct buf *in; /* replies from the current hop */
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "policy/acl.h"
 #include "policy/auth.h"
 #include "policy/auth_cache.h"
 #include "policy/auth_pam.h"
@@ -28,6 +29,7 @@
 #include "session/bind.h"
 #include "session/session_cmd.h"
 #include "session/session_core.h"
+#include "session/session_proxy.h"
 #include "session/session_socks.h"
 #include "session/udp.h"
 
@@ -305,6 +307,17 @@ static void session_turn_away(struct session_ctx *ctx, int fd)
 	close(fd);
 }
 
+static bool session_peer_is_balancer(const struct config *cfg, const struct sockaddr *peer,
+				     socklen_t peerlen)
+{
+	union sockaddr_ip ip;
+	struct sockaddr_storage ss;
+
+	sockaddr_ip_set(&ip, peer, peerlen);
+	sockaddr_ip_to_storage(&ip, &ss);
+	return acl_proxy_trusted(cfg, &ss);
+}
+
 /* max-connections-per-client counts a client's connections from accept,
  * handshakes included, so holding many half-open sessions is no way
  * around it. Beyond the limit the connection is closed at once; the line
@@ -337,7 +350,13 @@ static bool session_client_slot(struct session_ctx *ctx, const struct sockaddr *
 
 void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer, socklen_t peerlen)
 {
-	if (!session_client_slot(ctx, peer, peerlen)) {
+	/* proxy-protocol: a balancer's connection counts against the limit
+	 * of the client its header names, once it has been read
+	 * (session_proxy.c); anyone else's as usual, and is then refused. */
+	bool via_balancer = ctx->snap->cfg.proxy_protocol != 0 &&
+			    session_peer_is_balancer(&ctx->snap->cfg, peer, peerlen);
+
+	if (!via_balancer && !session_client_slot(ctx, peer, peerlen)) {
 		session_turn_away(ctx, fd);
 		return;
 	}
@@ -361,17 +380,18 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 		}
 		sockaddr_ip_set(&ip, peer, peerlen);
 		sockaddr_ip_to_storage(&ip, &client);
-		limits_give_client(ctx->shared->limits, &client);
+		if (!via_balancer)
+			limits_give_client(ctx->shared->limits, &client);
 		session_turn_away(ctx, fd);
 		return;
 	}
-	s->holds_client_slot = true;
+	s->holds_client_slot = !via_balancer;
 	s->ctx = ctx;
 	s->snap = ctx->snap;
 	snapshot_ref(s->snap);
 	s->cfd = fd;
 	s->tfd = -1;
-	s->state = S_DETECT;
+	s->state = ctx->snap->cfg.proxy_protocol != 0 ? S_PROXY : S_DETECT;
 	/* Listeners are TCP over IPv4 or IPv6: nothing else arrives here. */
 	sockaddr_ip_set(&s->client, peer, peerlen);
 	s->id = atomic_fetch_add_explicit(&ctx->shared->session_ids, 1, memory_order_relaxed) + 1;
@@ -395,6 +415,8 @@ void session_start(struct session_ctx *ctx, int fd, const struct sockaddr *peer,
 		return;
 	}
 	loop_timer_set(ctx->net.loop, &s->timer, session_cfg(s)->timeout_handshake_ms);
+	if (s->state == S_PROXY && !via_balancer)
+		session_proxy_admit(s); /* refuses and closes it */
 }
 
 /* ---- results from the verification pool ---- */

@@ -30,9 +30,9 @@
 #define SESSION_LINGER_MS 2000
 
 static const char *const state_names[] = {
-	"detect",     "s4-request",   "s5-greeting", "s5-auth", "auth-verify",
-	"s5-request", "http-request", "connect",     "resolve", "bind-wait",
-	"relay",      "udp",	      "closing",     "linger",	"done",
+	"proxy-header", "detect",	"s4-request", "s5-greeting", "s5-auth",	  "auth-verify",
+	"s5-request",	"http-request", "connect",    "resolve",     "bind-wait", "relay",
+	"udp",		"closing",	"linger",     "done",
 };
 
 static const char *const proto_names[] = { "-", "socks4", "socks4a", "socks5", "http" };

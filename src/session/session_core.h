@@ -29,6 +29,7 @@ struct chain_tunnel;
 struct resolve_query;
 
 enum session_state {
+	S_PROXY, /* proxy-protocol: reading the balancer's PROXY header (session_proxy.c) */
 	S_DETECT,
 	S_S4_REQUEST,
 	S_S5_GREETING,

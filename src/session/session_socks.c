@@ -23,6 +23,7 @@
 #include "proto/socks5.h"
 #include "session/session_cmd.h"
 #include "session/session_core.h"
+#include "session/session_proxy.h"
 
 /* Keep the request's destination (and SOCKS4's USERID, when user is not
  * NULL) for the session's life, each at its own length: see struct
@@ -506,8 +507,9 @@ void session_detect(struct session *s)
 
 static bool session_in_handshake_input(const struct session *s)
 {
-	return s->state == S_DETECT || s->state == S_S4_REQUEST || s->state == S_S5_GREETING ||
-	       s->state == S_S5_AUTH || s->state == S_S5_REQUEST || s->state == S_HTTP_REQUEST;
+	return s->state == S_PROXY || s->state == S_DETECT || s->state == S_S4_REQUEST ||
+	       s->state == S_S5_GREETING || s->state == S_S5_AUTH || s->state == S_S5_REQUEST ||
+	       s->state == S_HTTP_REQUEST;
 }
 
 /* Run the parsers over what the client sent until one needs more bytes or
@@ -518,6 +520,9 @@ void session_advance(struct session *s)
 		enum session_state before = s->state;
 		size_t len_before = buf_len(s->relay.buf[RELAY_UP]);
 		switch (s->state) {
+		case S_PROXY:
+			session_proxy_header(s);
+			break;
 		case S_DETECT:
 			session_detect(s);
 			break;

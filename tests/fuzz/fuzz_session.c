@@ -634,21 +634,26 @@ static const char *const socks4_modes[4] = { "auto", "on", "known-user", "off" }
  *   o1 bit 0 users, 1-2 socks4 mode, 3-4 rules, 5 destination guard,
  *      6 auth-throttle 2 failures, 7 max-connections-per-user 1
  *   o2 bits 0-1 address order, 2 idle timeout off, 3 udp-idle off,
- *      4-5 the client's address as the session sees it */
+ *      4-5 the client's address as the session sees it, 6 proxy-protocol
+ *      any from the loopback addresses (so the client must send a PROXY
+ *      header, or is refused at accept when not on loopback), 7 the hops
+ *      get a PROXY v2 header (hop ... proxy-protocol v2) */
 static size_t fz_config_text(const uint8_t o[3], char *out, size_t cap)
 {
-	int len = snprintf(
-		out, cap,
-		"listen 127.0.0.1:1080\ntimeout handshake 10s\ntimeout connect 5s\n"
-		"timeout idle %s\ntimeout udp-idle %s\ntimeout bind 20s\n"
-		"bind-address 127.0.0.1\nbind-address ::1\naddress-order %s\n"
-		"socks4 %s\n%s%s%s%s%s",
-		o[2] & 4 ? "0" : "30s", o[2] & 8 ? "0" : "1m", orders[o[2] & 3],
-		/* known-user needs a user file */
-		socks4_modes[(o[1] >> 1) & 3 & (o[1] & 1 ? 3 : 1)],
-		rule_sets[o[1] & 1][(o[1] >> 3) & 3], o[1] & 32 ? "destination-guard on\n" : "",
-		o[1] & 64 ? "auth-throttle 2 1m 5m\n" : "",
-		o[1] & 128 ? "max-connections-per-user 1\n" : "", o[1] & 1 ? "users " : "");
+	int len = snprintf(out, cap,
+			   "listen 127.0.0.1:1080\ntimeout handshake 10s\ntimeout connect 5s\n"
+			   "timeout idle %s\ntimeout udp-idle %s\ntimeout bind 20s\n"
+			   "bind-address 127.0.0.1\nbind-address ::1\naddress-order %s\n"
+			   "socks4 %s\n%s%s%s%s%s%s",
+			   o[2] & 4 ? "0" : "30s", o[2] & 8 ? "0" : "1m", orders[o[2] & 3],
+			   /* known-user needs a user file */
+			   socks4_modes[(o[1] >> 1) & 3 & (o[1] & 1 ? 3 : 1)],
+			   rule_sets[o[1] & 1][(o[1] >> 3) & 3],
+			   o[1] & 32 ? "destination-guard on\n" : "",
+			   o[1] & 64 ? "auth-throttle 2 1m 5m\n" : "",
+			   o[1] & 128 ? "max-connections-per-user 1\n" : "",
+			   o[2] & 64 ? "proxy-protocol any from 127.0.0.1 ::1\n" : "",
+			   o[1] & 1 ? "users " : "");
 	if (o[1] & 1)
 		len += snprintf(out + len, cap - (size_t)len, "%s\n", users_path);
 	const char *type = hop_types[o[0] & 7];
@@ -658,15 +663,16 @@ static size_t fz_config_text(const uint8_t o[3], char *out, size_t cap)
 				   : strncmp(type, "socks4", 6) ? "hopuser:hoppass@"
 								: "hopuser@";
 		const char *host = o[0] & 16 ? "hop1.example" : "127.0.0.1";
+		const char *pp = o[2] & 128 ? " proxy-protocol v2" : "";
 		len += snprintf(out + len, cap - (size_t)len,
-				"chain c {\n  mode %s\n  resolve %s\n  hop %s://%s%s:1081\n",
+				"chain c {\n  mode %s\n  resolve %s\n  hop %s://%s%s:1081%s\n",
 				o[0] & 32 ? "dynamic" : "strict", o[0] & 64 ? "local" : "remote",
-				type, cred, host);
+				type, cred, host, pp);
 		/* 6 and 7: a second hop behind the first */
 		if ((o[0] & 7) >= 6)
 			len += snprintf(out + len, cap - (size_t)len,
-					"  hop %s://hop2.example:1082\n",
-					(o[0] & 7) == 6 ? "http" : "socks4a");
+					"  hop %s://hop2.example:1082%s\n",
+					(o[0] & 7) == 6 ? "http" : "socks4a", pp);
 		len += snprintf(out + len, cap - (size_t)len, "}\n%s",
 				o[0] & 128 ? "route .example via c\nroute 192.0.2.0/24 via c\n"
 					   : "route * via c\n");

@@ -218,6 +218,34 @@ START_TEST(test_from_v4)
 }
 END_TEST
 
+/* proxy-protocol's list of balancers: networks of either family, a
+ * dual-stack socket's mapped IPv4 peers, nothing else. */
+START_TEST(test_proxy_trusted)
+{
+	struct sockaddr_storage a;
+
+	a = addr("10.0.0.5");
+	ck_assert(!acl_proxy_trusted(&cfg, &a)); /* no list: nobody */
+	rules("proxy-protocol v2 from 10.0.0.5 192.168.8.0/22 2001:db8:1::/48\n");
+	a = addr("10.0.0.5");
+	ck_assert(acl_proxy_trusted(&cfg, &a));
+	a = addr("10.0.0.6");
+	ck_assert(!acl_proxy_trusted(&cfg, &a));
+	a = addr("192.168.11.255");
+	ck_assert(acl_proxy_trusted(&cfg, &a));
+	a = addr("192.168.12.0");
+	ck_assert(!acl_proxy_trusted(&cfg, &a));
+	a = addr("::ffff:10.0.0.5");
+	ck_assert(acl_proxy_trusted(&cfg, &a));
+	a = addr("2001:db8:1:ffff::1");
+	ck_assert(acl_proxy_trusted(&cfg, &a));
+	a = addr("2001:db8:2::1");
+	ck_assert(!acl_proxy_trusted(&cfg, &a));
+	a = addr("::1");
+	ck_assert(!acl_proxy_trusted(&cfg, &a));
+}
+END_TEST
+
 START_TEST(test_from_v6)
 {
 	rules("allow from 2001:db8::/32\n"
@@ -1048,6 +1076,7 @@ static Suite *make_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_limits_client_keys);
 	tcase_add_test(tc, test_limits_refusals_logged_sparingly);
+	tcase_add_test(tc, test_proxy_trusted);
 	suite_add_tcase(s, tc);
 	return s;
 }

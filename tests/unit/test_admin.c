@@ -686,7 +686,7 @@ START_TEST(html_sessions)
 	snprintf(si[0].route, sizeof(si[0].route), "direct");
 	si[0].proto = 3;  /* socks5 */
 	si[0].cmd = 1;	  /* connect */
-	si[0].state = 10; /* relay */
+	si[0].state = 11; /* relay */
 	si[0].started_ms = 1000;
 	si[0].up = 5000;
 	si[0].down = 70;
@@ -697,7 +697,7 @@ START_TEST(html_sessions)
 	si[1].user[0] = '\0';
 	si[1].route[0] = '\0';
 	si[1].cmd = 0;
-	si[1].state = 0;
+	si[1].state = 1; /* detect */
 	si[1].up = si[1].down = 0;
 
 	struct admin_view v = { .stats = st, .version = "1", .generation = 1 };

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "config/config_acl.h"
 #include "config/config_load.h"
+#include "config/config_proxy.h"
 #include "config/config_value.h"
 #include "policy/auth.h"
 #include "proto/username.h"
@@ -355,6 +356,68 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* proxy-protocol: version, networks (as a rule's "from"), repeated lines,
+ * and the -T text, which parses back to the same list. */
+START_TEST(test_proxy_protocol)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_uint_eq(cfg.proxy_protocol, 0);
+	ck_parse_ok("proxy-protocol v2 from 127.0.0.1 10.0.0.0/8\nproxy-protocol v2 from "
+		    "2001:db8::/32 ::ffff:192.0.2.0/120\n");
+	ck_assert_uint_eq(cfg.proxy_protocol, CONFIG_PROXY_V2);
+	ck_assert_uint_eq(cfg.nproxy_from, 4);
+	ck_assert_int_eq(cfg.proxy_from[0].family, AF_INET);
+	ck_assert_uint_eq(cfg.proxy_from[0].prefix, 32);
+	ck_assert_mem_eq(cfg.proxy_from[0].addr, "\x7f\x00\x00\x01", 4);
+	ck_assert_uint_eq(cfg.proxy_from[1].prefix, 8);
+	ck_assert_int_eq(cfg.proxy_from[2].family, AF_INET6);
+	ck_assert_uint_eq(cfg.proxy_from[2].prefix, 32);
+	/* A mapped network becomes IPv4, as in access rules. */
+	ck_assert_int_eq(cfg.proxy_from[3].family, AF_INET);
+	ck_assert_uint_eq(cfg.proxy_from[3].prefix, 24);
+
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	config_proxy_dump(&cfg, f);
+	fclose(f);
+	ck_assert_str_eq(text, "proxy-protocol v2 from 127.0.0.1 10.0.0.0/8 2001:db8::/32 "
+			       "192.0.2.0/24\n");
+	reset();
+	ck_parse_ok(text);
+	ck_assert_uint_eq(cfg.nproxy_from, 4);
+	free(text);
+
+	reset();
+	ck_parse_ok("proxy-protocol v1 from 192.0.2.1\n");
+	ck_assert_uint_eq(cfg.proxy_protocol, CONFIG_PROXY_V1);
+	reset();
+	ck_parse_ok("proxy-protocol any from 192.0.2.1\n");
+	ck_assert_uint_eq(cfg.proxy_protocol, CONFIG_PROXY_V1 | CONFIG_PROXY_V2);
+
+	ck_parse_err("proxy-protocol v3 from 127.0.0.1\n",
+		     "x.conf:1: proxy-protocol: unknown version 'v3' (expected v1, v2 or any)");
+	ck_parse_err("proxy-protocol v2 to 127.0.0.1\n",
+		     "x.conf:1: proxy-protocol: expected 'from' and the balancers' addresses "
+		     "(proxy-protocol v1|v2|any from NET [NET...])");
+	ck_parse_err("proxy-protocol v2 from\n", "x.conf:1: proxy-protocol: missing argument");
+	ck_parse_err("proxy-protocol v2 from *\n",
+		     "x.conf:1: proxy-protocol: invalid address '*' (expected an address or "
+		     "ADDR/PREFIX of the load balancers, e.g. 10.0.0.5 or 10.0.0.0/24)");
+	ck_parse_err("proxy-protocol v2 from lb.example\n",
+		     "x.conf:1: proxy-protocol: invalid address 'lb.example' (expected an address "
+		     "or ADDR/PREFIX of the load balancers, e.g. 10.0.0.5 or 10.0.0.0/24)");
+	ck_parse_err("proxy-protocol v2 from 10.0.0.1/8\n",
+		     "x.conf:1: proxy-protocol: invalid address '10.0.0.1/8' (expected an address "
+		     "or ADDR/PREFIX of the load balancers, e.g. 10.0.0.5 or 10.0.0.0/24)");
+	ck_parse_err("proxy-protocol v1 from 127.0.0.1\nproxy-protocol v2 from 127.0.0.2\n",
+		     "x.conf:2: proxy-protocol: version v2 differs from an earlier proxy-protocol "
+		     "line (one version for every listener)");
+}
+END_TEST
+
 START_TEST(test_auth_throttle)
 {
 	ck_parse_ok("auth-throttle 5 1m 5m\n");
@@ -658,6 +721,7 @@ void test_config_acl_add(Suite *s)
 	tcase_add_test(tc, test_rule_long_user);
 	tcase_add_test(tc, test_rule_user_names_agree);
 	tcase_add_test(tc, test_rule_user_needs_user_file);
+	tcase_add_test(tc, test_proxy_protocol);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_auth_throttle);
 	tcase_add_test(tc, test_destination_guard);

@@ -247,6 +247,32 @@ START_TEST(test_chain_block_errors)
 	ck_parse_err("chain a {\nhop 1 2 3 4 5 6 7 8\n}\n",
 		     "x.conf:2: chain 'a': hop: too many arguments");
 	ck_parse_err(TOR "}\n", "x.conf:4: unexpected '}'");
+	ck_parse_err("chain a {\nhop socks5://10.0.0.1 proxy-protocol\n}\n",
+		     "x.conf:2: chain 'a': hop: proxy-protocol: missing version (v1 or v2)");
+	ck_parse_err("chain a {\nhop socks5://10.0.0.1 proxy-protocol v3\n}\n",
+		     "x.conf:2: chain 'a': hop: proxy-protocol: unknown version 'v3' (expected v1 "
+		     "or v2)");
+	ck_parse_err(
+		"chain a {\nhop socks5://10.0.0.1 send-proxy v2\n}\n",
+		"x.conf:2: chain 'a': hop: unknown option 'send-proxy' after the URL (expected "
+		"proxy-protocol v1|v2)");
+	ck_parse_err("chain a {\nhop xyz://10.0.0.1 proxy-protocol v2\n}\n",
+		     "x.conf:2: chain 'a': hop 'xyz://10.0.0.1': unknown scheme 'xyz' (expected "
+		     "socks4, socks4a, socks5, socks5h or http)");
+}
+END_TEST
+
+/* "hop URL proxy-protocol v1|v2": kept on the hop, printed back by -T. */
+START_TEST(test_chain_hop_proxy_protocol)
+{
+	ck_parse_ok(
+		"chain lb {\n    hop socks5://127.0.0.1:1080 proxy-protocol v2\n"
+		"    hop http://u:p@10.0.0.1:3128 proxy-protocol v1\n    hop socks4://h:1\n}\n");
+	ck_assert_uint_eq(cfg.nchains, 1);
+	ck_assert_uint_eq(cfg.chains[0].nhops, 3);
+	ck_assert_uint_eq(cfg.chains[0].hops[0].proxy_protocol, 2);
+	ck_assert_uint_eq(cfg.chains[0].hops[1].proxy_protocol, 1);
+	ck_assert_uint_eq(cfg.chains[0].hops[2].proxy_protocol, 0);
 }
 END_TEST
 
@@ -555,6 +581,7 @@ void test_config_chain_add(Suite *s)
 	tcase_add_test(tc, test_chain_syntax_variants);
 	tcase_add_test(tc, test_route_before_chain);
 	tcase_add_test(tc, test_chain_block_errors);
+	tcase_add_test(tc, test_chain_hop_proxy_protocol);
 	tcase_add_test(tc, test_chain_header_errors);
 	tcase_add_test(tc, test_chain_value_errors);
 	tcase_add_test(tc, test_chain_close_errors);
