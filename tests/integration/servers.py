@@ -801,6 +801,9 @@ class Haproxy(ExternalServer):
 
     def servers(self):
         """{server name: status} from "show stat" ("UP", "DOWN", ...)."""
+        # The frontend may accept before the admin socket exists.
+        check(wait_until(lambda: os.path.exists(self.sock)),
+              "haproxy's admin socket %s did not appear" % self.sock)
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(BOUND)
             s.connect(self.sock)

@@ -742,10 +742,19 @@ def t_ftp_outgoing(ctx):
 def curl_active(ctx, hs, ftp, proxyprotocol, args, what):
     env, log = socksify_env(ctx, hs.addr, proxyprotocol, "tcp")
     cmd = [SOCKSIFY, "curl", "-sS", "--disable-eprt", "-P", "127.0.0.1", "--max-time", str(int(BOUND))]
-    try:
-        run = subprocess.run(cmd + args, capture_output=True, timeout=BOUND + 5, env=env)
-    except subprocess.TimeoutExpired:
-        raise TestFailure("%s: socksified curl did not finish" % what)
+    for attempt in range(2):
+        try:
+            run = subprocess.run(cmd + args, capture_output=True, timeout=BOUND + 5, env=env)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("%s: socksified curl did not finish" % what)
+        # On a loaded machine, socksify's getsockname() of the BIND socket
+        # can hand curl an address of family 0 before its BIND has
+        # finished (curl: "sa_addr inet_ntop() failed with errno 97"):
+        # the client side's race, before curl sends PORT, not hopsocks'
+        # (whose BIND session then ends with result=reset). Seen once in
+        # an ASan run with three builds beside it; tried once more.
+        if run.returncode != 8 or b"inet_ntop() failed" not in run.stderr:
+            break
     if run.returncode != 0:
         try:
             with open(log, errors="replace") as f:
@@ -781,9 +790,11 @@ def t_ftp_curl(ctx):
         with open(os.path.join(ftp.updir, "up-%s.bin" % proto), "rb") as f:
             check_eq(sha256(f.read()), sha256(pattern(700000, seed=62)), "%s STOR: sha256 of the "
                      "stored file" % proto)
-        binds = wait_until(lambda: [r for r in hs.access()[seen:] if r.get("cmd") == "bind"]
-                           if len([r for r in hs.access()[seen:] if r.get("cmd") == "bind"]) >= 2
-                           else None)
+        # Only the completed BINDs: a try curl_active repeated left a reset one.
+        def ok_binds():
+            return [r for r in hs.access()[seen:]
+                    if r.get("cmd") == "bind" and r.get("result") == "ok"]
+        binds = wait_until(lambda: ok_binds() if len(ok_binds()) >= 2 else None)
         check(binds, "%s: no two cmd=bind access lines (%s)" % (proto, hs.access()[seen:]))
         got = sorted((r.get("proto"), r.get("result"), r.get("up"), r.get("down")) for r in binds)
         check_eq(got, sorted([(proto, "ok", "0", "700000"), (proto, "ok", "700000", "0")]),
