@@ -159,14 +159,6 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events)
 	return rc;
 }
 
-void loop_io_forget(struct loop *loop, struct loop_io *io)
-{
-	(void)loop;
-	io->fd = -1;
-	io->events = 0;
-	io->in_epoll = false;
-}
-
 /* Not a real interest: makes the next loop_io_set differ, so it calls
  * epoll_ctl and repoints the event's data at the new handler. */
 #define LOOP_IO_MOVED 0x80000000u

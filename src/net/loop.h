@@ -80,9 +80,6 @@ int loop_io_set(struct loop *loop, struct loop_io *io, unsigned events);
 /* Unregister (does not close the fd). Pending events for it in the current
  * round are dropped. Safe on an io that is not registered. */
 void loop_io_del(struct loop *loop, struct loop_io *io);
-/* Like loop_io_del, for an fd the caller closes right after and never
- * duplicated: close() takes it out of epoll, so no epoll_ctl is spent. */
-void loop_io_forget(struct loop *loop, struct loop_io *io);
 /* Hand from's fd to another handler, to, without taking it out of epoll:
  * the next loop_io_set(to) repoints it with one EPOLL_CTL_MOD where
  * loop_io_del + loop_io_add would spend a DEL and an ADD (a connected
