@@ -539,6 +539,74 @@ static bool same_string(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* ---- the kernel relay ---- */
+
+/* Pairs for as many sessions as the descriptors allow (two sockets each),
+ * within reason: the counters take 64 bytes of kernel memory per socket. */
+#define KERNEL_RELAY_PAIRS_MAX 32768u
+
+static uint32_t kernel_relay_pairs(void)
+{
+	struct rlimit rl;
+	uint64_t pairs = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur / 2 : 512;
+	if (pairs > KERNEL_RELAY_PAIRS_MAX)
+		pairs = KERNEL_RELAY_PAIRS_MAX;
+	return pairs < 64 ? 64 : (uint32_t)pairs;
+}
+
+/* The relay in force for cfg, as the access line and /metrics name it. */
+static const char *relay_in_force(const struct config *cfg, const struct server *srv)
+{
+	if (cfg->relay == CONFIG_RELAY_KERNEL)
+		return srv->krelay ? "kernel" : "splice";
+	return config_relay_names[cfg->relay];
+}
+
+/* Before privileges are dropped: loading needs CAP_BPF and CAP_NET_ADMIN. */
+static void kernel_relay_load(struct server *srv, const struct config *cfg, char *why, size_t len)
+{
+	why[0] = '\0';
+	if (cfg->relay == CONFIG_RELAY_KERNEL)
+		srv->krelay = krelay_load(kernel_relay_pairs(), why, len);
+}
+
+/* After: check that it works for the process as it now is (user, seccomp
+ * filter, sandbox), give up the capabilities it needed, and say in one
+ * line which relay is in force. */
+static void kernel_relay_check(struct server *srv, const struct config *cfg, char *why, size_t len)
+{
+	if (srv->krelay && krelay_self_test(srv->krelay, why, len) < 0) {
+		krelay_free(srv->krelay);
+		srv->krelay = NULL;
+	}
+	if (srv->krelay) {
+		int rc = service_drop_bpf_capabilities();
+		if (rc < 0)
+			log_warn("cannot give up CAP_BPF and CAP_NET_ADMIN: %s", strerror(-rc));
+		log_info("relay: kernel (BPF sockmap, up to %u sessions at once, each after its "
+			 "first %u bytes)",
+			 srv->krelay->npairs - 1, cfg->relay_after);
+	} else if (cfg->relay == CONFIG_RELAY_KERNEL) {
+		log_info("relay: splice (the kernel relay is not available: %s)", why);
+	} else {
+		log_info("relay: %s", config_relay_names[cfg->relay]);
+	}
+	atomic_store(&srv->stats.relay_mode, relay_in_force(cfg, srv));
+}
+
+/* Give each worker an equal share of the pairs; pair 0 was the self-test's. */
+static int runtime_start_workers(struct runtime *rt)
+{
+	uint32_t share = rt->srv.krelay ? (rt->srv.krelay->npairs - 1) / rt->nworkers : 0;
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		if (worker_start(&rt->workers[i], 1 + i * share, share) < 0) {
+			startup_failed("cannot start worker thread %u", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* SIGHUP: new sessions get the new configuration, sessions in flight keep
  * theirs; an invalid configuration changes nothing. */
 static void runtime_reload(struct runtime *rt)
@@ -570,6 +638,10 @@ static void runtime_reload(struct runtime *rt)
 					 util_monotonic_ms());
 	if (down)
 		log_info("reload: %zu upstream hop%s still marked down", down, down == 1 ? "" : "s");
+	if (snap->cfg.relay == CONFIG_RELAY_KERNEL && old->cfg.relay != CONFIG_RELAY_KERNEL &&
+	    !rt->srv.krelay)
+		log_warn("reload: relay kernel is loaded only at start (relaying with splice)");
+	atomic_store(&rt->srv.stats.relay_mode, relay_in_force(&snap->cfg, &rt->srv));
 	snapshot_unref(old);
 	rt->generation++;
 	log_set_level((enum log_level)snap->cfg.log_level);
@@ -650,6 +722,8 @@ static void runtime_stop(struct runtime *rt)
 		worker_destroy(&rt->workers[i]);
 	free(rt->workers);
 	rt->workers = NULL;
+	krelay_free(rt->srv.krelay);
+	rt->srv.krelay = NULL;
 	pthread_mutex_lock(&rt->srv.snap_lock);
 	struct snapshot *snap = rt->srv.snap;
 	rt->srv.snap = NULL;
@@ -780,6 +854,8 @@ int main(int argc, char **argv)
 	/* Bind everything before detaching, so a daemon that cannot listen
 	 * says so on the terminal and exits non-zero, and before dropping
 	 * privileges, which low ports need. No thread exists yet. */
+	char krelay_why[256];
+	kernel_relay_load(&rt.srv, cfg, krelay_why, sizeof(krelay_why));
 	if (runtime_init_workers(&rt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hopsocks: %s\n", err);
 		goto out;
@@ -811,6 +887,7 @@ int main(int argc, char **argv)
 	if (cfg->run_group && !cfg->run_user && geteuid() == 0)
 		log_warn("group %s is set but no user: still running as root (add 'user NAME')",
 			 cfg->run_group);
+	kernel_relay_check(&rt.srv, cfg, krelay_why, sizeof(krelay_why));
 	/* Threads from here on, with the final credentials. First the log
 	 * writer, so that no worker ever waits for the log's reader. */
 	if (!log_start_writer())
@@ -825,12 +902,8 @@ int main(int argc, char **argv)
 		startup_failed("%s", err);
 		goto out;
 	}
-	for (unsigned i = 0; i < rt.nworkers; i++) {
-		if (worker_start(&rt.workers[i]) < 0) {
-			startup_failed("cannot start worker thread %u", i);
-			goto out;
-		}
-	}
+	if (runtime_start_workers(&rt) < 0)
+		goto out;
 	log_listening(cfg, rt.nworkers);
 	started = true;
 	cfg = NULL; /* from here on a reload may free it */

@@ -266,6 +266,12 @@ const struct stats_hop *stats_hop_find(const struct stats *s, const char *chain,
 
 /* ---- the log ---- */
 
+const char *stats_relay_mode_name(const struct stats *s)
+{
+	const char *m = atomic_load_explicit(&s->relay_mode, memory_order_relaxed);
+	return m ? m : "-";
+}
+
 int stats_format_log_line(const struct stats *s, char *buf, size_t cap)
 {
 	int n = snprintf(
@@ -276,7 +282,7 @@ int stats_format_log_line(const struct stats *s, char *buf, size_t cap)
 		"dns_failures=%lu dns_cache_hits=%lu bad_requests=%lu refused_max_connections=%lu "
 		"udp_associations=%lu udp_datagrams_up=%lu udp_datagrams_down=%lu udp_dropped=%lu "
 		"binds_accepted=%lu binds_refused=%lu hop_failures=%lu bytes_spliced=%lu "
-		"auth_queue_full=%lu",
+		"auth_queue_full=%lu bytes_kernel=%lu kernel_sessions=%lu relay=%s",
 		GET(sessions_active), GET(sessions_total), GET(sessions_socks4),
 		GET(sessions_socks5), GET(sessions_http), GET(connects_ok), GET(connects_failed),
 		GET(bytes_up), GET(bytes_down), GET(auth_ok), GET(auth_failed),
@@ -284,7 +290,8 @@ int stats_format_log_line(const struct stats *s, char *buf, size_t cap)
 		GET(dns_cache_hits), GET(bad_requests), GET(refused_max_connections),
 		GET(udp_associations), GET(udp_datagrams_up), GET(udp_datagrams_down),
 		GET(udp_dropped), GET(binds_accepted), GET(binds_refused), GET(hop_failures),
-		GET(bytes_spliced), GET(auth_queue_full));
+		GET(bytes_spliced), GET(auth_queue_full), GET(bytes_kernel), GET(kernel_relayed),
+		stats_relay_mode_name(s));
 	if (n < 0)
 		return n;
 	size_t used = (size_t)n;

@@ -92,6 +92,11 @@ struct stats {
 	atomic_ulong bytes_up;	 /* client -> target */
 	atomic_ulong bytes_down; /* target -> client */
 	atomic_ulong bytes_spliced; /* the part of both that went by splice(2) */
+	atomic_ulong bytes_kernel;  /* the part the kernel relay moved */
+	atomic_ulong kernel_relayed; /* sessions handed to the kernel relay */
+	/* The relay mode in force ("kernel", "splice", "copy"; a static
+	 * string), set at start and on reload. */
+	_Atomic(const char *) relay_mode;
 	atomic_ulong auth_ok;
 	atomic_ulong auth_failed;
 	atomic_ulong auth_cache_hits;
@@ -190,6 +195,8 @@ const struct stats_hop *stats_hop_find(const struct stats *s, const char *chain,
  * and the sessions by protocol and command, as one line. Returns what
  * snprintf would (the full length, even when cut to cap). */
 int stats_format_log_line(const struct stats *s, char *buf, size_t cap);
+/* The relay mode in force, "-" before it is set. */
+const char *stats_relay_mode_name(const struct stats *s);
 /* Log the line above at level info, then one line per tracked user
  * ("stats user=alice active=1 sessions=4 up=... down=... auth_failed=0"):
  * SIGUSR1, and at exit. */

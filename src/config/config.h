@@ -54,6 +54,18 @@ enum config_log_to {
 };
 
 /* Which addresses of a resolved name to try, and in which order. */
+/* How established streams are relayed ("relay"): the BPF kernel relay
+ * (where it loads; else splice), splice for bulk directions, or
+ * read/write only. */
+enum config_relay {
+	CONFIG_RELAY_KERNEL = 0,
+	CONFIG_RELAY_SPLICE,
+	CONFIG_RELAY_COPY,
+};
+extern const char *const config_relay_names[]; /* NULL-terminated */
+#define CONFIG_RELAY_AFTER_DEFAULT (16 * 1024)
+#define CONFIG_RELAY_AFTER_MAX	   (1024 * 1024 * 1024)
+
 enum config_addr_order {
 	CONFIG_ORDER_AS_RETURNED = 0,
 	CONFIG_ORDER_IPV4_FIRST,
@@ -196,6 +208,8 @@ struct config {
 
 	unsigned max_connections; /* 0 = limited only by descriptors */
 	unsigned splice_pipes;	  /* 1 MiB pipes per worker for bulk relaying; 0 = no splice */
+	enum config_relay relay;  /* relay kernel|splice|copy */
+	unsigned relay_after;	  /* relay kernel after SIZE: bytes before the hand-over */
 
 	/* outgoing source addresses (port 0), one per family; len 0 = unset.
 	 * Per user (user_sources) before per route (config_route.outgoing)

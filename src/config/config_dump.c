@@ -176,6 +176,10 @@ static void dump_network(FILE *out, const struct config *cfg)
 
 	fprintf(out, "max-connections %u\n", cfg->max_connections);
 	fprintf(out, "splice-pipes %u\n", cfg->splice_pipes);
+	if (cfg->relay == CONFIG_RELAY_KERNEL)
+		fprintf(out, "relay kernel after %u\n", cfg->relay_after);
+	else
+		fprintf(out, "relay %s\n", config_relay_names[cfg->relay]);
 	dump_outgoing(out, cfg);
 	if (cfg->resolvers) {
 		/* Stored as c-ares's comma-separated list; one line each. */

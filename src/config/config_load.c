@@ -327,6 +327,25 @@ static int do_splice_pipes(struct parse_state *ps, char *const *argv, char *err,
 				"expected 0..4096, 0 for no splice", err, errlen);
 }
 
+const char *const config_relay_names[] = { "kernel", "splice", "copy", NULL };
+
+static int do_relay(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
+{
+	int i = config_keyword(argv[0], config_relay_names);
+	if (i < 0)
+		return config_bad_keyword(argv[0], "kernel, splice or copy", err, errlen);
+	ps->cfg->relay = (enum config_relay)i;
+	ps->cfg->relay_after = CONFIG_RELAY_AFTER_DEFAULT;
+	if (!argv[1])
+		return 0;
+	if (i != CONFIG_RELAY_KERNEL || strcmp(argv[1], "after") != 0 || !argv[2] || argv[3]) {
+		config_err_set(err, errlen,
+			       "expected: relay kernel [after SIZE], relay splice or relay copy");
+		return -1;
+	}
+	return config_set_size(&ps->cfg->relay_after, argv[2], CONFIG_RELAY_AFTER_MAX, err, errlen);
+}
+
 static int do_dns_cache(struct parse_state *ps, char *const *argv, char *err, size_t errlen)
 {
 	return config_set_count(&ps->cfg->dns_cache_size, argv[0], CONFIG_DNS_CACHE_MAX,
@@ -569,6 +588,7 @@ static const struct directive {
 	{ "access-log", 1, 1, do_access_log },
 	{ "max-connections", 1, 1, do_max_connections },
 	{ "splice-pipes", 1, 1, do_splice_pipes },
+	{ "relay", 1, 3, do_relay },
 	{ "outgoing", 1, 4, do_outgoing },
 	{ "resolver", 1, 1, do_resolver },
 	{ "address-order", 1, 1, do_address_order },
@@ -755,6 +775,7 @@ void config_init(struct config *cfg)
 	cfg->access_log = true;
 	cfg->max_connections = 0;
 	cfg->splice_pipes = CONFIG_SPLICE_PIPES_DEFAULT;
+	cfg->relay_after = CONFIG_RELAY_AFTER_DEFAULT;
 	cfg->addr_order = CONFIG_ORDER_AS_RETURNED;
 	cfg->dns_cache_size = 1024;
 	cfg->dns_cache_max_ttl_ms = 5 * 60 * 1000;

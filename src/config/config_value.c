@@ -345,6 +345,33 @@ int config_set_count(unsigned *slot, const char *value, unsigned long max, const
 	return 0;
 }
 
+int config_set_size(unsigned *slot, const char *value, unsigned long max, char *err, size_t errlen)
+{
+	char digits[24];
+	size_t n = strlen(value);
+	unsigned long unit = 1, v = 0;
+	if (n > 0 && (value[n - 1] == 'k' || value[n - 1] == 'K'))
+		unit = 1024;
+	else if (n > 0 && (value[n - 1] == 'm' || value[n - 1] == 'M'))
+		unit = 1024 * 1024;
+	if (unit > 1)
+		n--;
+	int rc = -1;
+	if (n > 0 && n < sizeof(digits)) {
+		memcpy(digits, value, n);
+		digits[n] = '\0';
+		rc = config_parse_uint(digits, max / unit, &v);
+	}
+	if (rc < 0) {
+		config_err_set(err, errlen,
+			       "invalid size '%." QUOTE_MAX "s' (bytes, or with k or m: 64k, 1m)",
+			       value);
+		return -1;
+	}
+	*slot = (unsigned)(v * unit);
+	return 0;
+}
+
 int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen)
 {
 	if (config_parse_duration(value, slot) < 0) {

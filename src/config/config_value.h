@@ -32,6 +32,9 @@ int config_bad_keyword(const char *value, const char *expected, char *err, size_
 /* A count 0..max, or -1 with "invalid number ..." (hint in parentheses). */
 int config_set_count(unsigned *slot, const char *value, unsigned long max, const char *hint,
 		     char *err, size_t errlen);
+/* A SIZE in bytes: a count, or with k or m for KiB or MiB ("64k"), at
+ * most max bytes; or -1 with "invalid size ..." in err. */
+int config_set_size(unsigned *slot, const char *value, unsigned long max, char *err, size_t errlen);
 /* A DURATION value, or -1 with "invalid duration ..." in err. */
 int config_set_duration(unsigned *slot, const char *value, char *err, size_t errlen);
 /* Replace *slot with a copy of value (NULL: none). Returns 0, or -1 when

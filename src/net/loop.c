@@ -104,6 +104,8 @@ static uint32_t epoll_mask(unsigned events)
 		m |= EPOLLOUT;
 	if (events & LOOP_PEER_CLOSED)
 		m |= EPOLLRDHUP;
+	if (events & LOOP_ERROR)
+		m |= EPOLLERR;
 	return m;
 }
 

@@ -16,7 +16,9 @@ struct loop;
 #define LOOP_READ  0x1u
 #define LOOP_WRITE 0x2u
 /* Reported together with READ/WRITE when the peer hung up or the socket has
- * an error: the handler finds out which by reading or writing. */
+ * an error: the handler finds out which by reading or writing. Asked for
+ * alone, it keeps a socket we neither read nor write in the loop, to hear
+ * of a reset (a socket the kernel relay writes to). */
 #define LOOP_ERROR 0x4u
 /* Wake when the peer has shut down its sending side (FIN), even while not
  * reading: a paused reader still learns that its peer has gone. Reported

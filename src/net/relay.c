@@ -410,6 +410,181 @@ static void relay_kill(struct relay *r, enum relay_dir dir, const struct relay_p
 	r->inpipe[dir] = 0;
 }
 
+/* ---- the kernel relay ---- */
+
+static struct krelay_dir *relay_kdir(const struct relay *r, enum relay_dir dir,
+				     const struct relay_pools *pools)
+{
+	return krelay_dir(pools->kernel, r->kpair, dir);
+}
+
+/* May direction dir write to its sink now, after what the kernel sent on
+ * before? If not, it waits (kwait), or its sink is gone (dead). */
+static bool relay_kernel_clear(struct relay *r, enum relay_dir dir, int dst_fd,
+			       const struct relay_pools *pools)
+{
+	bool gone;
+	if (krelay_flushed(relay_kdir(r, dir, pools), dst_fd, &gone))
+		return true;
+	if (gone) {
+		int e = krelay_sink_failed(dst_fd);
+		if (r->err == 0)
+			r->err = e < 0 ? e : -EPIPE;
+		relay_kill(r, dir, pools);
+	} else
+		r->kwait |= (uint8_t)(1u << dir);
+	return false;
+}
+
+/* Write what user space holds, and count it for the program: it sends
+ * nothing on itself while bytes it left here are unwritten. */
+static int relay_kernel_write(struct relay *r, enum relay_dir dir, int dst_fd,
+			      const struct relay_pools *pools)
+{
+	struct krelay_dir *d = relay_kdir(r, dir, pools);
+	size_t before = buf_len(r->buf[dir]);
+	int rc = relay_write(r, dir, dst_fd);
+	__atomic_store_n(&d->forwarded, d->forwarded + (before - buf_len(r->buf[dir])),
+			 __ATOMIC_RELEASE);
+	return rc;
+}
+
+/* The FIN, once the source ended and the kernel's bytes are out. */
+static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
+			     const struct relay_pools *pools)
+{
+	if (!r->eof[dir] || r->shut[dir] || r->dead[dir] || buf_len(r->buf[dir]) > 0)
+		return;
+	if (relay_kernel_clear(r, dir, dst_fd, pools))
+		relay_pass_fin(r, dir, dst_fd);
+}
+
+/* Direction dir of a session in the kernel relay: the bytes the program
+ * left in the source (its peer was full), read and written as on the
+ * read/write path once the kernel's own are out; then the FIN. */
+static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
+			      const struct relay_pools *pools)
+{
+	int rc = krelay_sink_failed(dst_fd);
+	/* A reset sink: the kernel drops what it would send there (as a
+	 * dead direction does), and the session must hear of it. */
+	if (rc < 0) {
+		if (r->err == 0)
+			r->err = rc;
+		relay_kill(r, dir, pools);
+		return;
+	}
+	r->kwait &= (uint8_t) ~(1u << dir);
+	for (int round = 0; round < RELAY_ROUNDS && rc == 0; round++) {
+		if (buf_len(r->buf[dir]) > 0) {
+			if (!relay_kernel_clear(r, dir, dst_fd, pools))
+				break;
+			rc = relay_kernel_write(r, dir, dst_fd, pools);
+			if (rc < 0 || buf_len(r->buf[dir]) > 0)
+				break;
+		}
+		if (r->eof[dir])
+			break;
+		ssize_t n = relay_fill(r, dir, src_fd, pools->bufs);
+		if (n <= 0) {
+			if (n < 0 && n != -EAGAIN)
+				rc = (int)n;
+			break;
+		}
+	}
+	if (rc < 0) {
+		if (r->err == 0)
+			r->err = rc;
+		if (r->sink_failed) {
+			relay_kill(r, dir, pools);
+			return;
+		}
+		r->eof[dir] = true; /* the source failed: deliver what it sent */
+	}
+	relay_drop_empty(r, dir, pools->bufs);
+	if (r->dead[dir])
+		return;
+	/* What a failed source had sent still goes out, in order. */
+	if (buf_len(r->buf[dir]) > 0 && r->eof[dir] && relay_kernel_clear(r, dir, dst_fd, pools) &&
+	    relay_kernel_write(r, dir, dst_fd, pools) < 0) {
+		relay_kill(r, dir, pools);
+		return;
+	}
+	relay_drop_empty(r, dir, pools->bufs);
+	relay_kernel_fin(r, dir, dst_fd, pools);
+}
+
+bool relay_try_kernel(struct relay *r, int cfd, int tfd, const struct relay_pools *pools)
+{
+	if (r->in_kernel || r->kernel_done || !pools->kernel)
+		return false;
+	if (r->bytes[RELAY_UP] + r->bytes[RELAY_DOWN] < pools->kernel_after)
+		return false;
+	for (int d = 0; d < 2; d++)
+		if (r->eof[d] || r->dead[d] || buf_len(r->buf[d]) > 0 || r->inpipe[d] > 0)
+			return false;
+	/* Not while a socket holds unread bytes: the program would be given
+	 * a packet we have read part of, whole, and send that part twice.
+	 * The next step, once we have read it, tries again. */
+	if (krelay_unread(cfd) != 0 || krelay_unread(tfd) != 0)
+		return false;
+	int pair = krelay_attach(pools->kernel, cfd, tfd);
+	if (pair < 0) {
+		/* Out of pairs, or the kernel refused these sockets: this
+		 * session stays where it is, and does not ask again. */
+		r->kernel_done = true;
+		return false;
+	}
+	r->in_kernel = r->kernel_done = true;
+	r->kpair = (uint32_t)pair;
+	r->kwait_ms = 1;
+	for (int d = 0; d < 2; d++) {
+		buf_put(pools->bufs, r->buf[d]);
+		r->buf[d] = NULL;
+		pipe_put(pools->pipes, r->pipe[d], true);
+		r->pipe[d] = NULL;
+		r->bulk[d] = false;
+	}
+	/* Bytes that came between our last read and the hand-over are still
+	 * queued where the program has not seen them, and would wait for the
+	 * next packet: any read makes the kernel run it over them first (a
+	 * byte it leaves to us then wakes the loop as usual). */
+	uint8_t none;
+	(void)!recv(cfd, &none, 0, MSG_DONTWAIT);
+	(void)!recv(tfd, &none, 0, MSG_DONTWAIT);
+	return true;
+}
+
+uint64_t relay_kernel_bytes(const struct relay *r, enum relay_dir dir,
+			    const struct relay_pools *pools)
+{
+	if (!r->in_kernel)
+		return r->kernel[dir];
+	return r->kernel[dir] +
+	       __atomic_load_n(&relay_kdir(r, dir, pools)->redirected, __ATOMIC_RELAXED);
+}
+
+uint64_t relay_bytes(const struct relay *r, enum relay_dir dir, const struct relay_pools *pools)
+{
+	return r->bytes[dir] + relay_kernel_bytes(r, dir, pools);
+}
+
+uint64_t relay_kernel_last_ms(const struct relay *r, const struct relay_pools *pools)
+{
+	if (!r->in_kernel)
+		return 0;
+	uint64_t a = __atomic_load_n(&relay_kdir(r, RELAY_UP, pools)->last_ns, __ATOMIC_RELAXED);
+	uint64_t b = __atomic_load_n(&relay_kdir(r, RELAY_DOWN, pools)->last_ns, __ATOMIC_RELAXED);
+	return (a > b ? a : b) / 1000000u;
+}
+
+const char *relay_used(const struct relay *r)
+{
+	if (r->in_kernel || r->kernel[RELAY_UP] || r->kernel[RELAY_DOWN])
+		return "kernel";
+	return r->spliced[RELAY_UP] || r->spliced[RELAY_DOWN] ? "splice" : "copy";
+}
+
 void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 		const struct relay_pools *pools)
 {
@@ -420,6 +595,10 @@ void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 		return;
 	}
 	r->sink_failed = false;
+	if (r->in_kernel) {
+		relay_pump_kernel(r, dir, src_fd, dst_fd, pools);
+		return;
+	}
 	if (relay_use_pipe(r, dir, pools->pipes)) {
 		rc = relay_pump_pipe(r, dir, src_fd, dst_fd);
 		if (r->inpipe[dir] == 0) {
@@ -452,6 +631,13 @@ void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 
 void relay_release(struct relay *r, const struct relay_pools *pools)
 {
+	if (r->in_kernel) {
+		for (int d = 0; d < 2; d++)
+			r->kernel[d] = relay_kernel_bytes(r, (enum relay_dir)d, pools);
+		krelay_detach(pools->kernel, r->kpair);
+		r->in_kernel = false;
+		r->kwait = 0;
+	}
 	for (int d = 0; d < 2; d++) {
 		buf_put(pools->bufs, r->buf[d]);
 		r->buf[d] = NULL;

@@ -15,7 +15,16 @@
  * never cross into user space. Pipes are pooled per worker like buffers
  * and held only while bytes are in them; when none can be had (the pool's
  * limit, or the kernel's per-user pipe quota) the direction stays on
- * read/write. bench/RESULTS.md has the figures that chose this. */
+ * read/write. bench/RESULTS.md has the figures that chose this.
+ *
+ * With the kernel relay (net/krelay.h, "relay kernel"), an established
+ * session that has moved pools->kernel_after bytes with nothing of its own
+ * in flight hands both sockets to a BPF program, which then moves each
+ * packet itself. The pump keeps what the kernel cannot: bytes the program
+ * left in a socket because the peer was full are read and written here,
+ * after everything the kernel sent before them; a FIN is passed on once
+ * the kernel's bytes before it are out (until then relay_kernel_waiting()
+ * says so, and the session looks again a little later). */
 #ifndef HOPSOCKS_RELAY_H
 #define HOPSOCKS_RELAY_H
 
@@ -23,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "net/krelay.h"
 
 #define RELAY_BUF_SIZE (64 * 1024)
 
@@ -93,6 +104,11 @@ void pipe_put(struct pipe_pool *pool, struct pipe_pair *p, bool empty);
 struct relay_pools {
 	struct buf_pool *bufs;
 	struct pipe_pool *pipes;
+	struct krelay_pool *kernel; /* the worker's kernel relay pairs; NULL: not in use */
+	/* A session goes to the kernel relay only once it has moved this
+	 * many bytes ("relay kernel after"): attaching costs about ten
+	 * system calls, which a short exchange would not earn back. */
+	unsigned kernel_after;
 };
 
 enum relay_dir {
@@ -115,7 +131,16 @@ struct relay {
 	 * for what the other direction still owes it. */
 	bool dead[2];
 	bool sink_failed; /* scratch of relay_pump: the failing call wrote */
-	int err;	  /* the first read or write that failed (-errno); 0 = none */
+	bool in_kernel;	  /* both sockets are in the kernel relay, as pair kpair */
+	bool kernel_done; /* was in the kernel relay (for the access line) */
+	/* Bit dir: direction dir waits for bytes the kernel still has to
+	 * send before it may write or pass a FIN on; kwait_ms the next
+	 * look's delay (doubled while waiting, up to 64 ms). */
+	uint8_t kwait;
+	uint8_t kwait_ms;
+	uint32_t kpair;
+	int err;	    /* the first read or write that failed (-errno); 0 = none */
+	uint64_t kernel[2]; /* bytes the kernel relay moved, once detached */
 };
 
 /* Outcome of moving bytes in one direction. */
@@ -159,6 +184,10 @@ static inline bool relay_wants_read(const struct relay *r, enum relay_dir dir)
 }
 static inline bool relay_wants_write(const struct relay *r, enum relay_dir dir)
 {
+	/* While the kernel's bytes go first, a writable sink is no news:
+	 * the session looks again on a timer instead of spinning. */
+	if (r->kwait & (1u << dir))
+		return false;
 	return buf_len(r->buf[dir]) > 0 || r->inpipe[dir] > 0;
 }
 /* Is direction dir over: its FIN passed on, or dead with its source ended? */
@@ -173,5 +202,26 @@ static inline bool relay_done(const struct relay *r)
 	return relay_dir_done(r, RELAY_UP) && relay_dir_done(r, RELAY_DOWN);
 }
 void relay_release(struct relay *r, const struct relay_pools *pools);
+
+/* Hand an established session's sockets to the kernel relay if it is in
+ * use, the session has moved pools->kernel_after bytes, and nothing of
+ * ours is in flight. true when it did: the caller then pumps both
+ * directions once, so bytes that arrived meanwhile are not left waiting. */
+bool relay_try_kernel(struct relay *r, int cfd, int tfd, const struct relay_pools *pools);
+/* Bytes delivered in direction dir, the kernel relay's included. */
+uint64_t relay_bytes(const struct relay *r, enum relay_dir dir, const struct relay_pools *pools);
+/* The kernel relay's bytes of direction dir (part of relay_bytes). */
+uint64_t relay_kernel_bytes(const struct relay *r, enum relay_dir dir,
+			    const struct relay_pools *pools);
+/* The last time (CLOCK_MONOTONIC ms) the kernel relay saw a packet of
+ * this session, 0 when it is not in it. */
+uint64_t relay_kernel_last_ms(const struct relay *r, const struct relay_pools *pools);
+/* Does a direction wait for the kernel's bytes (look again in kwait_ms)? */
+static inline bool relay_kernel_waiting(const struct relay *r)
+{
+	return r->kwait != 0;
+}
+/* What carried this session's bytes: "kernel", "splice" or "copy". */
+const char *relay_used(const struct relay *r);
 
 #endif

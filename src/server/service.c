@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -16,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,6 +322,29 @@ int service_listen_fd_dup(int inherited)
 }
 
 /* ---- privileges -------------------------------------------------------- */
+
+int service_drop_bpf_capabilities(void)
+{
+	static const int caps[] = { CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN };
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		uint32_t bit = 1u << (caps[i] % 32);
+		struct __user_cap_data_struct *d = &data[caps[i] / 32];
+		d->effective &= ~bit;
+		d->permitted &= ~bit;
+		d->inheritable &= ~bit;
+		/* Ambient first: the kernel refuses to keep an ambient
+		 * capability that is no longer permitted anyway. */
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, caps[i], 0, 0);
+	}
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
 
 struct account {
 	uid_t uid;

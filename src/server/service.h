@@ -97,6 +97,13 @@ int service_listen_fd_dup(int inherited);
  * starts (see service.c for why). */
 int service_drop_privileges(const char *user, const char *group, char *err, size_t errlen);
 
+/* Give up what loading the kernel relay needed (CAP_BPF, CAP_NET_ADMIN,
+ * CAP_PERFMON, CAP_SYS_ADMIN) once it is loaded: a process started without
+ * root (systemd's User= with ambient capabilities) keeps only the rest,
+ * e.g. CAP_NET_BIND_SERVICE. Nothing changes for root, whose "user" drop
+ * gives up everything anyway. Returns 0 or -errno. */
+int service_drop_bpf_capabilities(void);
+
 /* ---- pid file ---------------------------------------------------------- */
 
 /* Open path (created 0644, never through a symlink), take an exclusive

@@ -331,6 +331,16 @@ static void worker_reconcile_listeners(struct worker *w, const struct config *cf
 
 /* ---- requests from the main thread ---- */
 
+/* "relay": the kernel relay's pairs while it is chosen and loaded; pipes
+ * unless it is "copy". Sessions already in the kernel relay stay there. */
+static void worker_apply_relay(struct worker *w, const struct config *cfg)
+{
+	bool kernel = cfg->relay == CONFIG_RELAY_KERNEL && w->kpairs.k;
+	w->ctx.net.pools.kernel = kernel ? &w->kpairs : NULL;
+	w->ctx.net.pools.kernel_after = cfg->relay_after;
+	pipe_pool_set_max(&w->pipes, cfg->relay == CONFIG_RELAY_COPY ? 0 : cfg->splice_pipes);
+}
+
 static void worker_apply_reload(struct worker *w)
 {
 	struct snapshot *snap = server_snapshot(w->srv);
@@ -341,7 +351,7 @@ static void worker_apply_reload(struct worker *w)
 	struct snapshot *old = w->ctx.snap;
 	w->ctx.snap = snap;
 	resolver_reconfigure(w->ctx.net.resolver, &snap->cfg);
-	pipe_pool_set_max(&w->pipes, snap->cfg.splice_pipes);
+	worker_apply_relay(w, &snap->cfg);
 	if (!w->stopping)
 		worker_reconcile_listeners(w, &snap->cfg);
 	session_on_reload(&w->ctx);
@@ -432,7 +442,9 @@ int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, si
 	srv->boards = &w->board;
 	buf_pool_init(&w->bufs, WORKER_SPARE_BUFFERS);
 	w->ctx.snap = server_snapshot(srv);
-	pipe_pool_init(&w->pipes, w->ctx.snap->cfg.splice_pipes);
+	pipe_pool_init(&w->pipes, w->ctx.snap->cfg.relay == CONFIG_RELAY_COPY
+					  ? 0
+					  : w->ctx.snap->cfg.splice_pipes);
 	w->ctx.net.pools.bufs = &w->bufs;
 	w->ctx.net.pools.pipes = &w->pipes;
 	w->ctx.net.stats = &srv->stats;
@@ -484,8 +496,13 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int worker_start(struct worker *w)
+int worker_start(struct worker *w, uint32_t first_pair, uint32_t npairs)
 {
+	/* The kernel relay is known only now: it is checked after the
+	 * privileges are dropped, which is after the workers bound. */
+	if (w->srv->krelay && krelay_pool_init(&w->kpairs, w->srv->krelay, first_pair, npairs) < 0)
+		return -ENOMEM;
+	worker_apply_relay(w, &w->ctx.snap->cfg);
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc != 0)
 		return -rc;
@@ -521,6 +538,7 @@ void worker_destroy(struct worker *w)
 	auth_cache_free(w->ctx.auth_cache);
 	buf_pool_destroy(&w->bufs);
 	pipe_pool_destroy(&w->pipes);
+	krelay_pool_destroy(&w->kpairs);
 	free(w->ctx.udp_scratch);
 	snapshot_unref(w->ctx.snap);
 	if (w->srv) {

@@ -56,6 +56,9 @@ struct server {
 	 * and workers publish their boards only then. */
 	struct worker_board *boards;
 	atomic_bool boards_wanted;
+	/* The kernel relay, loaded at start (NULL: not available); workers
+	 * use it while the configuration says "relay kernel". */
+	struct krelay *krelay;
 };
 
 /* The status page's session list: the up to cap live sessions of all
@@ -92,6 +95,7 @@ struct worker {
 	struct session_ctx ctx;
 	struct buf_pool bufs;
 	struct pipe_pool pipes; /* for splicing bulk relays */
+	struct krelay_pool kpairs; /* its share of the kernel relay's pairs */
 	struct auth_done_queue auth_done;
 	struct loop_io auth_io;
 
@@ -118,7 +122,10 @@ struct worker {
 /* Create the worker's loop, resolver and listening sockets. Errors are
  * written into err (e.g. "listen 127.0.0.1:1080: Address already in use"). */
 int worker_init(struct worker *w, unsigned id, struct server *srv, char *err, size_t errlen);
-int worker_start(struct worker *w);
+/* Start the thread. With the kernel relay loaded (srv->krelay), the
+ * worker takes pairs first_pair .. first_pair + npairs - 1 for its
+ * sessions. 0 or -errno. */
+int worker_start(struct worker *w, uint32_t first_pair, uint32_t npairs);
 /* Ask the worker to stop (thread-safe): it stops accepting, lets relaying
  * sessions finish for the drain time, then closes the rest; worker_join
  * waits for it. */

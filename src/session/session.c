@@ -186,16 +186,50 @@ static void session_on_linger(struct session *s)
 		session_close(s, s->result);
 }
 
-static void session_relay_step(struct session *s, bool up, bool down)
+/* The last sign of life: an event here, or a packet the kernel relay moved. */
+static uint64_t session_last_active(struct session *s)
+{
+	uint64_t k = relay_kernel_last_ms(&s->relay, session_pools(s));
+	return k > s->last_active_ms ? k : s->last_active_ms;
+}
+
+/* The relay's one timer: the idle deadline, or sooner, while a direction
+ * waits for bytes the kernel relay still has to send, the next look. */
+static void session_arm_relay_timer(struct session *s)
+{
+	struct loop *loop = session_loop(s);
+	uint64_t idle = session_cfg(s)->timeout_idle_ms;
+	uint64_t due = idle ? session_last_active(s) + idle : UINT64_MAX;
+	if (relay_kernel_waiting(&s->relay)) {
+		uint64_t look = loop_now_ms(loop) + s->relay.kwait_ms;
+		if (look < due)
+			due = look;
+	}
+	if (due == UINT64_MAX)
+		loop_timer_cancel(loop, &s->timer);
+	else
+		loop_timer_set_at(loop, &s->timer, due);
+}
+
+static void session_relay_run(struct session *s, bool up, bool down)
 {
 	struct relay *r = &s->relay;
+	const struct relay_pools *pools = session_pools(s);
+	/* A direction waiting for the kernel's bytes looks at every chance. */
+	if (relay_kernel_waiting(r))
+		up = down = true;
 	/* A failure ends its own direction only (relay.h): the other one
 	 * still delivers what it owes before the session ends. */
 	if (up)
-		relay_pump(r, RELAY_UP, s->cfd, s->tfd, session_pools(s));
+		relay_pump(r, RELAY_UP, s->cfd, s->tfd, pools);
 	if (down)
-		relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, session_pools(s));
-	s->last_active_ms = loop_now_ms(session_loop(s));
+		relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, pools);
+	if (!relay_done(r) && relay_try_kernel(r, s->cfd, s->tfd, pools))
+		session_relay_handed(s);
+	if (relay_kernel_waiting(r))
+		session_arm_relay_timer(s);
+	else
+		r->kwait_ms = 1;
 	if (relay_done(r)) {
 		if (r->err != 0) {
 			char ebuf[64];
@@ -210,6 +244,12 @@ static void session_relay_step(struct session *s, bool up, bool down)
 		return;
 	}
 	session_update_interest(s);
+}
+
+static void session_relay_step(struct session *s, bool up, bool down)
+{
+	s->last_active_ms = loop_now_ms(session_loop(s));
+	session_relay_run(s, up, down);
 }
 
 static void session_on_client(struct loop *loop, void *arg, unsigned events)
@@ -248,9 +288,16 @@ static void session_on_timer(struct loop *loop, void *arg)
 	uint64_t now = loop_now_ms(loop);
 	switch (s->state) {
 	case S_RELAY: {
+		if (relay_kernel_waiting(&s->relay)) {
+			if (s->relay.kwait_ms < 64)
+				s->relay.kwait_ms *= 2;
+			session_relay_run(s, false, false);
+			if (s->state != S_RELAY)
+				return;
+		}
 		uint64_t idle = session_cfg(s)->timeout_idle_ms;
-		if (now < s->last_active_ms + idle) {
-			loop_timer_set_at(loop, &s->timer, s->last_active_ms + idle);
+		if (!idle || now < session_last_active(s) + idle) {
+			session_arm_relay_timer(s);
 			return;
 		}
 		session_log(s, LOG_LVL_INFO, "idle for %llu ms, closing", (unsigned long long)idle);

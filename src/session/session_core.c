@@ -236,7 +236,7 @@ static void session_close_fd(struct session *s, struct loop_io *io, int *fd)
 /* Bytes relayed from the target to the client, without our replies. */
 static uint64_t session_bytes_down(const struct session *s)
 {
-	uint64_t all = s->relay.bytes[RELAY_DOWN];
+	uint64_t all = relay_bytes(&s->relay, RELAY_DOWN, session_pools(s));
 	return all > s->reply_bytes ? all - s->reply_bytes : 0;
 }
 
@@ -252,7 +252,7 @@ static uint64_t session_unreported(uint64_t n, uint64_t *reported)
 
 void session_bytes(const struct session *s, uint64_t *up, uint64_t *down)
 {
-	*up = s->relay.bytes[RELAY_UP];
+	*up = relay_bytes(&s->relay, RELAY_UP, session_pools(s));
 	*down = session_bytes_down(s);
 	if (s->udp) {
 		const struct udp_counters *c = udp_assoc_counters(s->udp);
@@ -266,6 +266,8 @@ void session_report_bytes(struct session *s)
 	struct stats *st = s->ctx->net.stats;
 	uint64_t up, down;
 	uint64_t spliced = s->relay.spliced[RELAY_UP] + s->relay.spliced[RELAY_DOWN];
+	uint64_t kernel = relay_kernel_bytes(&s->relay, RELAY_UP, session_pools(s)) +
+			  relay_kernel_bytes(&s->relay, RELAY_DOWN, session_pools(s));
 	session_bytes(s, &up, &down);
 	if (s->udp) {
 		uint64_t pkts_up, pkts_down;
@@ -278,6 +280,7 @@ void session_report_bytes(struct session *s)
 	uint64_t d_up = session_unreported(up, &s->reported_up);
 	uint64_t d_down = session_unreported(down, &s->reported_down);
 	uint64_t d_spliced = session_unreported(spliced, &s->reported_spliced);
+	uint64_t d_kernel = session_unreported(kernel, &s->reported_kernel);
 	/* Most sessions of a fold moved nothing in the last second: no
 	 * atomic operation on the shared counters for them. */
 	if (d_up)
@@ -286,14 +289,16 @@ void session_report_bytes(struct session *s)
 		stats_add(st, bytes_down, d_down);
 	if (d_spliced)
 		stats_add(st, bytes_spliced, d_spliced);
+	if (d_kernel)
+		stats_add(st, bytes_kernel, d_kernel);
 	if (d_up || d_down)
 		stats_session_bytes(&s->sstats, d_up, d_down);
 }
 
 /* The access line's fields: client, session, user, proto, cmd, target,
- * addr, route, result, up, down, ms, then deny (a refused request) or the
+ * addr, route, result, up, down, ms, relay, then deny (a refused request) or the
  * UDP counters (an association). */
-enum { ACCESS_FIELDS_MAX = 12 + 1 + UDP_COUNTER_FIELDS };
+enum { ACCESS_FIELDS_MAX = 13 + 1 + UDP_COUNTER_FIELDS };
 
 static void session_log_access(struct session *s)
 {
@@ -304,7 +309,8 @@ static void session_log_access(struct session *s)
 	char client[64], target[TARGET_TEXT_MAX], addr[64] = "-", deny[256];
 	char user[LOG_ESC_SIZE(AUTH_NAME_MAX)];
 	const char *cmd = "-";
-	uint64_t up = s->relay.bytes[RELAY_UP], down = session_bytes_down(s);
+	uint64_t up = relay_bytes(&s->relay, RELAY_UP, session_pools(s)),
+		 down = session_bytes_down(s);
 	const struct udp_counters *uc = s->udp ? udp_assoc_counters(s->udp) : NULL;
 
 	session_client_text(s, client, sizeof(client));
@@ -339,8 +345,10 @@ static void session_log_access(struct session *s)
 		{ .key = "up", .num = up },
 		{ .key = "down", .num = down },
 		{ .key = "ms", .num = loop_now_ms(session_loop(s)) - s->started_ms },
+		/* How the bytes moved: kernel, splice or copy (relay.h). */
+		{ .key = "relay", .str = s->relayed ? relay_used(&s->relay) : "-" },
 	};
-	size_t n = 12;
+	size_t n = 13;
 	if (s->deny_reason) {
 		/* "rule x.conf:12" -> deny=rule:x.conf:12, one token for parsers */
 		snprintf(deny, sizeof(deny), "%s", s->deny_reason);
@@ -435,6 +443,12 @@ void session_update_interest(struct session *s)
 			tev |= LOOP_READ;
 		if (relay_wants_write(r, RELAY_UP))
 			tev |= LOOP_WRITE;
+		/* The kernel relay writes without us: a sink it writes to is
+		 * watched for a reset even when we neither read nor write it. */
+		if (r->in_kernel && !relay_dir_done(r, RELAY_UP))
+			tev |= LOOP_ERROR;
+		if (r->in_kernel && !relay_dir_done(r, RELAY_DOWN))
+			cev |= LOOP_ERROR;
 		break;
 	case S_CLOSING:
 		break;
@@ -484,11 +498,19 @@ bool session_queue_success(struct session *s, const struct sockaddr *bnd)
 	return n > 0 && session_queue_reply(s, reply, (size_t)n);
 }
 
+void session_relay_handed(struct session *s)
+{
+	stats_add(s->ctx->net.stats, kernel_relayed, 1);
+	session_log(s, LOG_LVL_DEBUG, "relay: handed to the kernel after %llu bytes",
+		    (unsigned long long)(s->relay.bytes[RELAY_UP] + s->relay.bytes[RELAY_DOWN]));
+}
+
 void session_start_relay(struct session *s)
 {
 	/* What the relay needs is in the session now: the setup can go. */
 	session_setup_end(s);
 	s->result = "ok";
+	s->relayed = true;
 	session_set_state(s, S_RELAY);
 	s->last_active_ms = loop_now_ms(session_loop(s));
 	unsigned idle = session_cfg(s)->timeout_idle_ms;
@@ -505,6 +527,9 @@ void session_start_relay(struct session *s)
 		session_close(s, "reset");
 		return;
 	}
+	/* "relay kernel after 0": to the kernel at once, if all went out. */
+	if (relay_try_kernel(&s->relay, s->cfd, s->tfd, session_pools(s)))
+		session_relay_handed(s);
 	session_update_interest(s);
 }
 

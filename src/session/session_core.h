@@ -106,6 +106,7 @@ struct session {
 	bool user_from_file;  /* user names a user-file entry (logged in, or SOCKS4 known-user) */
 	bool holds_client_slot, holds_user_slot; /* counted in ctx->shared->limits */
 	bool busy;				 /* refused by a connection limit (HTTP: 503) */
+	bool relayed;				 /* reached S_RELAY: the access line has relay= */
 
 	/* Kept to the end for the access-log line (and the limits, the
 	 * rules, a reload's user check). */
@@ -126,7 +127,7 @@ struct session {
 	/* What the counters have been given of this session's bytes so far
 	 * (session_report_bytes): the worker's fold adds what moved since,
 	 * and the end only the rest, so every byte is counted once. */
-	uint64_t reported_up, reported_down, reported_spliced;
+	uint64_t reported_up, reported_down, reported_spliced, reported_kernel;
 };
 
 /* The user name, "" when there is none. */
@@ -140,7 +141,7 @@ static inline struct buf_pool *session_pool(struct session *s)
 	return s->ctx->net.pools.bufs;
 }
 
-static inline const struct relay_pools *session_pools(struct session *s)
+static inline const struct relay_pools *session_pools(const struct session *s)
 {
 	return &s->ctx->net.pools;
 }
@@ -205,6 +206,8 @@ void session_report_bytes(struct session *s);
 void session_bytes(const struct session *s, uint64_t *up, uint64_t *down);
 /* Recompute which events the client and target sockets wait for. */
 void session_update_interest(struct session *s);
+/* The relay was just handed to the kernel relay: count it, say so. */
+void session_relay_handed(struct session *s);
 /* tfd is connected (CONNECT) or accepted (BIND); the success reply is
  * queued: start relaying, pipelined client bytes first. */
 void session_start_relay(struct session *s);

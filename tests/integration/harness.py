@@ -36,6 +36,10 @@ BOUND = float(os.environ.get("HOPSOCKS_TEST_BOUND", "30"))
 # few checks of "fast enough" in the suite scale by it.
 SLOW = float(os.environ.get("HOPSOCKS_TEST_SLOW", "1"))
 
+# A relay line every hopsocks gets ("kernel after 0", "splice", "copy"):
+# `scripts/test --relay MODE` runs the relay tests again in that mode.
+RELAY = os.environ.get("HOPSOCKS_TEST_RELAY", "")
+
 # A command every Hopsocks process is started under (split on spaces), e.g.
 # "valgrind --leak-check=full --error-exitcode=1" for `scripts/test
 # --valgrind`.  It must exec hopsocks in the same process, so the pid the
@@ -244,6 +248,10 @@ class Hopsocks:
             # password) needs the same room.
             lines.append("timeout handshake %ds" % (10 * SLOW))
             lines.append("timeout connect %ds" % (10 * SLOW))
+        if RELAY:
+            # The whole suite again with another relay (scripts/test
+            # --relay): a test's own "relay" line, later, still wins.
+            lines.append("relay %s" % RELAY)
         lines += self.config_lines
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")

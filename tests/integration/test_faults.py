@@ -866,14 +866,16 @@ def t_pipe_quota(ctx):
     if soft_pages == 0:
         raise Skip("fs.pipe-user-pages-soft is 0: no per-user pipe quota to use up")
     size = 8 << 20
-    hs = ctx.hopsocks(config=["user %d" % PIPE_UID, "group %d" % PIPE_UID], workers=1)
+    hs = ctx.hopsocks(config=["relay splice", "user %d" % PIPE_UID, "group %d" % PIPE_UID],
+                      workers=1)
     bulk_both_ways(hs, size)
     control = spliced_at_exit(hs)
     check(control >= size, "without the holder, bytes_spliced=%d: this uid should splice "
           "(the test would prove nothing)" % control)
     holder = ctx.own(PipeHolder(soft_pages // 256 + 16))
     check(holder.line.startswith("full "), "the pipe holder: %r" % holder.line)
-    hs = ctx.hopsocks(config=["user %d" % PIPE_UID, "group %d" % PIPE_UID], workers=1)
+    hs = ctx.hopsocks(config=["relay splice", "user %d" % PIPE_UID, "group %d" % PIPE_UID],
+                      workers=1)
     bulk_both_ways(hs, size)
     check_eq(spliced_at_exit(hs), 0, "bytes_spliced with the quota used up")
 

@@ -306,7 +306,7 @@ def download(hs, seed):
 @suite.test("a bulk download goes by splice: SHA-256 matches, and the exit stats line counts "
             "most of the 64 MiB in bytes_spliced")
 def t_splice_used(ctx):
-    hs = ctx.hopsocks()
+    hs = ctx.hopsocks(config=["relay splice"])
     download(hs, seed=31)
     spliced = spliced_at_exit(hs)
     check(BIG // 2 <= spliced <= BIG, "bytes_spliced=%d of a %d-byte download" % (spliced, BIG))
@@ -337,7 +337,7 @@ def t_splice_not_for_small(ctx):
             "to read/write, both SHA-256 match")
 def t_splice_one_pipe(ctx):
     echo = ctx.own(EchoServer())
-    hs = ctx.hopsocks(config=["splice-pipes 1"], workers=1)
+    hs = ctx.hopsocks(config=["relay splice", "splice-pipes 1"], workers=1)
     data = pattern(BIG, seed=33)
     sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
     with sock:

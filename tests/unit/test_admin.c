@@ -205,8 +205,10 @@ START_TEST(log_line)
 	ck_assert_msg(strncmp(line, "stats sessions_active=1 sessions_total=5 ", 41) == 0, "%s",
 		      line);
 	ck_assert_ptr_nonnull(strstr(line, " denied=2 "));
-	ck_assert_msg(strstr(line, " hop_failures=0 bytes_spliced=7 auth_queue_full=0 socks5_udp=1/1") != NULL, "%s",
-		      line);
+	ck_assert_msg(strstr(line, " hop_failures=0 bytes_spliced=7 auth_queue_full=0 "
+				   "bytes_kernel=0 kernel_sessions=0 relay=- socks5_udp=1/1") !=
+			      NULL,
+		      "%s", line);
 	/* A short buffer: cut, NUL-terminated, and the full length returned. */
 	char small[16];
 	ck_assert_int_eq(stats_format_log_line(st, small, sizeof(small)), n);
