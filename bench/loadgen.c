@@ -27,6 +27,15 @@
  *           flight to the UDP echo target. Reports echoed datagrams/s,
  *           payload bytes/s, round-trip latency and loss (a datagram not
  *           back within --loss-timeout is lost).
+ *   pingpong --concurrency sessions (default 1) to the echo target, each
+ *           a strict request/response loop: send one --size-byte message
+ *           (64 by default; its content differs from message to message),
+ *           wait for the whole echo, check every byte, time the round trip,
+ *           repeat, for --duration seconds. The first 100 exchanges of each
+ *           session (and any before --warmup) are not recorded. Reports
+ *           exchanges/s and the round trip p50/p90/p99/max in microseconds:
+ *           the latency an interactive client sees through an established
+ *           session, where a relay's wake-ups are all there is to measure.
  *
  * The last line of output is machine-readable: "RESULT key=value ...".
  * Every loop is bounded: by --duration, --timeout, --stall and --max-time.
@@ -45,8 +54,9 @@
 
 #include "common.h"
 
-enum mode { M_CPS, M_STREAM, M_IDLE, M_UDP };
-static const char *const mode_names[] = { "cps", "stream", "idle", "udp" };
+enum mode { M_CPS, M_STREAM, M_IDLE, M_UDP, M_PINGPONG };
+static const char *const mode_names[] = { "cps", "stream", "idle", "udp", "pingpong" };
+#define MODE_COUNT ((int)(sizeof mode_names / sizeof mode_names[0]))
 
 static struct {
 	enum mode mode;
@@ -57,7 +67,8 @@ static struct {
 	unsigned conc, threads, open_limit, window;
 	double duration, warmup, timeout, stall, max_time, loss_timeout;
 	uint64_t bytes;
-	uint32_t req_size, resp_size, udp_size;
+	uint32_t req_size, resp_size, size; /* size: udp datagram or pingpong message */
+	bool size_given;		    /* --size: udp and pingpong have different defaults */
 	const char *label;
 	bool quiet;
 } O = {
@@ -74,7 +85,7 @@ static struct {
 	.bytes = 64 << 20,
 	.req_size = 32,
 	.resp_size = 128,
-	.udp_size = 512,
+	.size = 512,
 	.label = "-",
 };
 
@@ -112,14 +123,15 @@ enum state {
 	ST_GREET,
 	ST_AUTH,
 	ST_REQ,
-	ST_CPS,	   /* request sent (or being sent), reading the response */
+	ST_CPS,	    /* request sent (or being sent), reading the response */
 	ST_CPS_EOF, /* response complete and counted, waiting for the server's FIN */
-	ST_STREAM, /* full-duplex echo stream */
-	ST_PING,   /* idle: first echo check */
-	ST_IDLE,   /* idle: holding */
-	ST_PING2,  /* idle: echo check after the hold */
-	ST_UDP,	   /* udp: association running (TCP fd is the control connection) */
-	ST_DONE,   /* finished for good (stream/idle/udp slots are not reused) */
+	ST_STREAM,  /* full-duplex echo stream */
+	ST_PING,    /* idle: first echo check */
+	ST_IDLE,    /* idle: holding */
+	ST_PING2,   /* idle: echo check after the hold */
+	ST_UDP,	    /* udp: association running (TCP fd is the control connection) */
+	ST_PP,	    /* pingpong: one message out, waiting for its whole echo */
+	ST_DONE,    /* finished for good (stream/idle/udp slots are not reused) */
 };
 
 struct slot {
@@ -139,6 +151,11 @@ struct conn {
 	uint16_t ilen;
 	uint64_t sent, rcvd; /* payload bytes (cps, stream) */
 	uint32_t seed;	     /* stream: pattern offset */
+	/* pingpong */
+	uint64_t msg_ns;   /* when the message in flight was sent */
+	uint64_t nmsg;	   /* exchanges completed */
+	uint64_t pp_from;  /* when recording began (0: still warming up) */
+	uint64_t pp_count; /* exchanges recorded */
 	/* udp */
 	int ufd;
 	struct sockaddr_in relay;
@@ -165,10 +182,12 @@ struct worker {
 	uint64_t done, done_window, settled;
 	uint64_t rx_bytes, tx_bytes, ok_bytes;
 	uint64_t first_done_ns, last_done_ns;
-	uint32_t *lat; /* microseconds */
+	uint32_t *lat; /* microseconds (pingpong: units of 100 ns) */
 	size_t nlat, caplat;
 	/* idle */
 	uint64_t ready, dropped, alive;
+	/* pingpong: sum of the sessions' exchanges/s over their recorded time */
+	double pp_rate;
 	/* udp */
 	uint64_t u_sent, u_got, u_lost, u_late, u_bad;
 	struct mmsghdr *mm;
@@ -190,6 +209,7 @@ static atomic_uint_fast64_t g_ready;  /* idle: connections open and checked */
 static atomic_uint_fast64_t g_failed; /* idle: connections that failed to open */
 static atomic_uint_fast64_t g_doneall;
 
+/* Keep one latency sample, in the unit the mode reports. */
 static void lat_add(struct worker *w, uint64_t ns)
 {
 	if (w->nlat == w->caplat) {
@@ -202,8 +222,9 @@ static void lat_add(struct worker *w, uint64_t ns)
 		w->lat = p;
 		w->caplat = cap;
 	}
-	uint64_t us = ns / 1000;
-	w->lat[w->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	/* pingpong round trips are tens of microseconds: 100 ns resolution */
+	uint64_t v = O.mode == M_PINGPONG ? ns / 100 : ns / 1000;
+	w->lat[w->nlat++] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 static uint64_t secs_ns(double s)
@@ -433,7 +454,7 @@ static void udp_send(struct worker *w, struct conn *c)
 		iov[0].iov_base = h;
 		iov[0].iov_len = hl + 16;
 		iov[1].iov_base = (void *)udp_fill(seq);
-		iov[1].iov_len = O.udp_size - 16;
+		iov[1].iov_len = O.size - 16;
 		struct msghdr *m = &w->mm[n].msg_hdr;
 		memset(m, 0, sizeof *m);
 		m->msg_iov = iov;
@@ -461,7 +482,7 @@ static void udp_send(struct worker *w, struct conn *c)
 static void udp_recv(struct worker *w, struct conn *c)
 {
 	size_t hl = udp_hdr_len();
-	size_t cap = O.udp_size + 64;
+	size_t cap = O.size + 64;
 	for (int round = 0; round < 64; round++) {
 		for (unsigned i = 0; i < UDP_BATCH; i++) {
 			w->iov[i].iov_base = w->scratch + (size_t)i * cap;
@@ -484,7 +505,7 @@ static void udp_recv(struct worker *w, struct conn *c)
 			size_t len = w->mm[i].msg_len;
 			const struct sockaddr_in *from = &w->ufrom[i];
 			if (from->sin_addr.s_addr != c->relay.sin_addr.s_addr ||
-			    from->sin_port != c->relay.sin_port || len != hl + O.udp_size) {
+			    from->sin_port != c->relay.sin_port || len != hl + O.size) {
 				w->u_bad++;
 				continue;
 			}
@@ -500,7 +521,7 @@ static void udp_recv(struct worker *w, struct conn *c)
 			memcpy(&id, p + hl + 4, 4);
 			memcpy(&seq, p + hl + 8, 8);
 			if (magic != MAGIC || id != c->id ||
-			    memcmp(p + hl + 16, udp_fill(seq), O.udp_size - 16)) {
+			    memcmp(p + hl + 16, udp_fill(seq), O.size - 16)) {
 				w->u_bad++;
 				continue;
 			}
@@ -562,10 +583,95 @@ static void finish_ok(struct worker *w, struct conn *c)
 		w->ok_bytes += O.bytes;
 		lat_add(w, t - c->t_start);
 	}
+	if (O.mode == M_PINGPONG && c->pp_from && c->pp_from < t_end)
+		w->pp_rate += (double)c->pp_count / ((double)(t_end - c->pp_from) / 1e9);
 	if (!w->first_done_ns)
 		w->first_done_ns = t;
 	w->last_done_ns = t;
 	conn_close(w, c, ST_DONE);
+}
+
+/* ---- pingpong ---- */
+
+#define PP_WARM_EXCHANGES 100
+
+/* The message in flight: a different slice of the pattern each time, so a
+ * stale or repeated echo does not match. */
+static const uint8_t *pp_msg(const struct conn *c)
+{
+	return pat + (c->seed + c->nmsg * 104729u) % PATTERN_LEN;
+}
+
+/* Start the next exchange: the clock runs from the first send(). */
+static void pp_next(struct conn *c)
+{
+	c->sent = c->rcvd = 0;
+	c->msg_ns = now_ns();
+	c->deadline = c->msg_ns + secs_ns(O.timeout);
+}
+
+/* The whole echo is back: record it (after the warm-up), then either send
+ * the next message or, past the end of the run, finish the session. */
+static enum step pp_done(struct worker *w, struct conn *c)
+{
+	uint64_t t = now_ns();
+	c->nmsg++;
+	if (c->pp_from && t < t_end) {
+		c->pp_count++;
+		w->done_window++;
+		lat_add(w, t - c->msg_ns);
+	} else if (!c->pp_from && c->nmsg >= PP_WARM_EXCHANGES && t >= t_warm && t < t_end) {
+		c->pp_from = t; /* the exchanges after this one are recorded */
+	}
+	if (t >= t_end || w->stopping) {
+		finish_ok(w, c);
+		return GONE;
+	}
+	pp_next(c);
+	return CONT;
+}
+
+/* Send what is left of the message, then read its echo, checking every
+ * byte. Nothing may arrive beyond the message in flight. */
+static enum step pp_step(struct worker *w, struct conn *c)
+{
+	const uint8_t *msg = pp_msg(c);
+	while (c->sent < O.size) {
+		ssize_t n = send(c->fd, msg + c->sent, O.size - c->sent, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break; /* EPOLLOUT will bring us back */
+			conn_fail(w, c, errno_kind(errno));
+			return GONE;
+		}
+		c->sent += (uint64_t)n;
+		w->tx_bytes += (uint64_t)n;
+	}
+	for (;;) {
+		ssize_t n = read(c->fd, w->scratch, SCRATCH_SIZE);
+		if (n == 0) {
+			conn_fail(w, c, FK_EOF);
+			return GONE;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return AGAIN;
+			conn_fail(w, c, errno_kind(errno));
+			return GONE;
+		}
+		if ((uint64_t)n > c->sent - c->rcvd) {
+			conn_fail(w, c, FK_PROTO); /* more than we sent */
+			return GONE;
+		}
+		if (memcmp(w->scratch, msg + c->rcvd, (size_t)n)) {
+			conn_fail(w, c, FK_VERIFY);
+			return GONE;
+		}
+		c->rcvd += (uint64_t)n;
+		w->rx_bytes += (uint64_t)n;
+		if (c->rcvd == O.size)
+			return pp_done(w, c);
+	}
 }
 
 static enum step app_start(struct worker *w, struct conn *c)
@@ -586,6 +692,13 @@ static enum step app_start(struct worker *w, struct conn *c)
 	case M_IDLE:
 		queue_out(c, pat + c->id % 4096, 16);
 		c->state = ST_PING;
+		break;
+	case M_PINGPONG:
+		c->state = ST_PP;
+		if (w->opening)
+			w->opening--;
+		c->nmsg = c->pp_from = c->pp_count = 0;
+		pp_next(c);
 		break;
 	case M_UDP:
 		if (O.use_proxy) {
@@ -797,6 +910,8 @@ static enum step step(struct worker *w, struct conn *c, uint32_t ev)
 			}
 		}
 	case ST_STREAM: return stream_step(w, c);
+	case ST_PP:
+		return pp_step(w, c);
 	case ST_PING:
 	case ST_PING2:
 		if ((r = flush_out(c)) <= 0 || (r = read_need(c, 16)) <= 0)
@@ -874,6 +989,9 @@ static void handle(struct worker *w, struct conn *c, uint32_t ev, bool udp)
 	for (int i = 0; i < 32; i++)
 		if (step(w, c, ev) != CONT)
 			return;
+	/* Still going (pingpong exchanges can follow each other this fast):
+	 * edge-triggered, so ask to hear about this socket again. */
+	rearm(w, c, false);
 }
 
 static void open_more(struct worker *w)
@@ -909,7 +1027,7 @@ static void tick(struct worker *w)
 		if (w->now > c->deadline)
 			conn_fail(w, c, FK_TIMEOUT);
 	}
-	if (O.mode == M_STREAM || O.mode == M_IDLE || O.mode == M_UDP)
+	if (O.mode != M_CPS)
 		open_more(w);
 }
 
@@ -941,7 +1059,7 @@ static void *worker_main(void *arg)
 			drain_end = w->now + secs_ns(O.mode == M_UDP ? O.loss_timeout * 2 + 0.1
 								      : O.timeout);
 		}
-		if (O.mode == M_STREAM && stop_now && !w->stopping) {
+		if ((O.mode == M_STREAM || O.mode == M_PINGPONG) && stop_now && !w->stopping) {
 			w->stopping = true;
 			hard_end = w->now + secs_ns(0.5);
 		}
@@ -973,7 +1091,7 @@ static void *worker_main(void *arg)
 			if (outstanding == 0 || w->now >= drain_end)
 				break;
 		}
-		if (O.mode == M_STREAM && w->settled == w->nconn)
+		if ((O.mode == M_STREAM || O.mode == M_PINGPONG) && w->settled == w->nconn)
 			break;
 		if (O.mode == M_IDLE && checking && w->active == 0)
 			break;
@@ -1076,6 +1194,7 @@ static void report(struct worker *ws, double elapsed)
 		t.ready += w->ready;
 		t.dropped += w->dropped;
 		t.alive += w->alive;
+		t.pp_rate += w->pp_rate;
 		t.u_sent += w->u_sent;
 		t.u_got += w->u_got;
 		t.u_lost += w->u_lost;
@@ -1134,20 +1253,33 @@ static void report(struct worker *ws, double elapsed)
 		      (unsigned long long)t.ready, (unsigned long long)t.dropped,
 		      (unsigned long long)t.alive);
 		break;
+	case M_PINGPONG: {
+		/* samples are in units of 100 ns */
+		double q50 = pct_ms(lat, nlat, 50) * 100, q90 = pct_ms(lat, nlat, 90) * 100,
+		       q99 = pct_ms(lat, nlat, 99) * 100, qmax = nlat ? lat[nlat - 1] / 10.0 : 0;
+		kv(" size=%u duration=%.2f exchanges=%llu xps=%.1f p50_us=%.1f p90_us=%.1f "
+		   "p99_us=%.1f max_us=%.1f",
+		   O.size, O.duration, (unsigned long long)t.done_window, t.pp_rate, q50, q90, q99,
+		   qmax);
+		human("  %llu exchanges of %u bytes recorded in %.2f s: %.1f exchanges/s\n",
+		      (unsigned long long)t.done_window, O.size, O.duration, t.pp_rate);
+		human("  round trip: p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us\n", q50,
+		      q90, q99, qmax);
+		break;
+	}
 	case M_UDP: {
 		double dps = (double)t.u_got / O.duration;
 		double loss = t.u_sent ? 100.0 * (double)t.u_lost / (double)t.u_sent : 0;
 		kv(" size=%u window=%u duration=%.2f sent=%llu echoed=%llu lost=%llu late=%llu "
 		   "bad=%llu dgram_per_s=%.1f mbytes_per_s=%.2f loss_pct=%.4f p50_ms=%.3f "
 		   "p99_ms=%.3f",
-		   O.udp_size, O.window, O.duration, (unsigned long long)t.u_sent,
+		   O.size, O.window, O.duration, (unsigned long long)t.u_sent,
 		   (unsigned long long)t.u_got, (unsigned long long)t.u_lost,
 		   (unsigned long long)t.u_late, (unsigned long long)t.u_bad, dps,
-		   dps * O.udp_size / 1e6, loss, p50, p99);
+		   dps * O.size / 1e6, loss, p50, p99);
 		human("  %llu datagrams of %u bytes echoed in %.2f s: %.1f datagrams/s, %.2f MB/s "
 		      "each way\n",
-		      (unsigned long long)t.u_got, O.udp_size, O.duration, dps,
-		      dps * O.udp_size / 1e6);
+		      (unsigned long long)t.u_got, O.size, O.duration, dps, dps * O.size / 1e6);
 		human("  sent %llu, lost %llu (%.4f %%), late %llu, bad %llu; round trip p50 %.3f "
 		      "ms, p99 %.3f ms\n",
 		      (unsigned long long)t.u_sent, (unsigned long long)t.u_lost, loss,
@@ -1184,22 +1316,25 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: loadgen MODE [options]\n"
-		"  MODE: cps | stream | idle | udp\n"
+		"  MODE: cps | stream | idle | udp | pingpong\n"
 		"  --proxy ADDR:PORT   SOCKS5 proxy (without it: connect straight to the target)\n"
-		"  --target ADDR:PORT  cps: fixed-response target; stream, idle: echo target;\n"
-		"                      udp: UDP echo target (required)\n"
+		"  --target ADDR:PORT  cps: fixed-response target; stream, idle, pingpong: echo\n"
+		"                      target; udp: UDP echo target (required)\n"
 		"  --auth USER:PASS    RFC 1929 username/password\n"
-		"  --concurrency N     connections (cps: in flight; udp: associations) [50]\n"
+		"  --concurrency N     connections (cps: in flight; udp: associations)\n"
+		"                      [50; pingpong: 1]\n"
 		"  --threads N         event loops [1]\n"
-		"  --duration SEC      cps, udp: measured time; idle: hold time, 0 = until\n"
-		"                      SIGUSR1/SIGTERM/SIGINT [5]\n"
-		"  --warmup SEC        cps, udp: run this long before measuring [0]\n"
+		"  --duration SEC      cps, udp, pingpong: measured time; idle: hold time,\n"
+		"                      0 = until SIGUSR1/SIGTERM/SIGINT [5]\n"
+		"  --warmup SEC        cps, udp, pingpong: run this long before measuring [0]\n"
+		"                      (pingpong also skips each session's first 100 exchanges)\n"
 		"  --timeout SEC       per-connection deadline for handshake and exchange [10]\n"
 		"  --bytes N           stream: bytes each way per connection (K, M, G) [64M]\n"
 		"  --stall SEC         stream: fail a connection without progress this long [5]\n"
 		"  --request N         cps: request bytes [32]\n"
 		"  --response N        cps: response bytes expected [128]\n"
-		"  --size N            udp: datagram payload bytes, 16..65000 [512]\n"
+		"  --size N            udp: datagram payload bytes, 16..65000 [512];\n"
+		"                      pingpong: message bytes, 1..262144 [64]\n"
 		"  --window N          udp: datagrams in flight per association [16]\n"
 		"  --loss-timeout SEC  udp: a datagram not back this soon is lost [0.2]\n"
 		"  --open-limit N      stream, idle, udp: handshakes in flight per thread [256]\n"
@@ -1207,7 +1342,9 @@ static void usage(FILE *f)
 		"  --label TEXT        copied into the RESULT line\n"
 		"  --quiet             print only the RESULT line\n"
 		"Example: loadgen cps --proxy 127.0.0.1:1080 --target 127.0.0.1:9001 "
-		"--concurrency 50 --duration 5\n");
+		"--concurrency 50 --duration 5\n"
+		"         loadgen pingpong --proxy 127.0.0.1:1080 --target 127.0.0.1:9000 "
+		"--concurrency 8 --duration 3\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -1221,13 +1358,13 @@ static void parse_args(int argc, char **argv)
 		exit(0);
 	}
 	int m;
-	for (m = 0; m < 4; m++)
+	for (m = 0; m < MODE_COUNT; m++)
 		if (!strcmp(argv[1], mode_names[m]))
 			break;
-	if (m == 4)
-		die("loadgen: unknown mode '%s' (cps, stream, idle, udp)", argv[1]);
+	if (m == MODE_COUNT)
+		die("loadgen: unknown mode '%s' (cps, stream, idle, udp, pingpong)", argv[1]);
 	O.mode = (enum mode)m;
-	bool have_target = false;
+	bool have_target = false, conc_given = false;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--quiet")) {
@@ -1273,6 +1410,7 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--concurrency") || !strcmp(a, "-c")) {
 			NUM(1, 1000000);
 			O.conc = (unsigned)u;
+			conc_given = true;
 		} else if (!strcmp(a, "--threads")) {
 			NUM(1, 64);
 			O.threads = (unsigned)u;
@@ -1304,8 +1442,9 @@ static void parse_args(int argc, char **argv)
 			NUM(1, 1u << 20);
 			O.resp_size = (uint32_t)u;
 		} else if (!strcmp(a, "--size")) {
-			NUM(16, 65000);
-			O.udp_size = (uint32_t)u;
+			NUM(1, SCRATCH_SIZE);
+			O.size = (uint32_t)u;
+			O.size_given = true;
 		} else if (!strcmp(a, "--window")) {
 			NUM(1, 4096);
 			O.window = (unsigned)u;
@@ -1322,12 +1461,21 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!have_target)
 		die("loadgen: --target is required");
+	if (O.mode == M_PINGPONG) {
+		if (!conc_given)
+			O.conc = 1;
+		if (!O.size_given)
+			O.size = 64;
+	}
+	if (O.mode == M_UDP && (O.size < 16 || O.size > 65000))
+		die("loadgen: --size: expected 16..65000 for udp, got %u", O.size);
 	if (O.threads > O.conc)
 		O.threads = O.conc;
-	if ((O.mode == M_CPS || O.mode == M_UDP) && O.duration <= 0)
+	bool timed = O.mode == M_CPS || O.mode == M_UDP || O.mode == M_PINGPONG;
+	if (timed && O.duration <= 0)
 		die("loadgen: --duration must be > 0 for %s", mode_names[O.mode]);
 	double need = O.warmup + O.duration + O.timeout * 2 + 5;
-	if ((O.mode == M_CPS || O.mode == M_UDP) && O.max_time < need)
+	if (timed && O.max_time < need)
 		O.max_time = need;
 }
 
@@ -1363,8 +1511,8 @@ int main(int argc, char **argv)
 		w->idx = i;
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
 		size_t scratch = SCRATCH_SIZE;
-		if (O.mode == M_UDP && (size_t)UDP_BATCH * (O.udp_size + 64) > scratch)
-			scratch = (size_t)UDP_BATCH * (O.udp_size + 64);
+		if (O.mode == M_UDP && (size_t)UDP_BATCH * (O.size + 64) > scratch)
+			scratch = (size_t)UDP_BATCH * (O.size + 64);
 		w->scratch = malloc(scratch);
 		w->mm = calloc(UDP_BATCH, sizeof *w->mm);
 		w->iov = calloc(UDP_BATCH * 2, sizeof *w->iov);
