@@ -562,7 +562,8 @@ static const char *relay_in_force(const struct config *cfg, const struct server 
 	return config_relay_names[cfg->relay];
 }
 
-/* Before privileges are dropped: loading needs CAP_BPF and CAP_NET_ADMIN. */
+/* Before privileges are dropped: loading needs CAP_BPF, CAP_PERFMON (the
+ * program reads socket fields) and CAP_NET_ADMIN. */
 static void kernel_relay_load(struct server *srv, const struct config *cfg, char *why, size_t len)
 {
 	why[0] = '\0';
@@ -582,7 +583,8 @@ static void kernel_relay_check(struct server *srv, const struct config *cfg, cha
 	if (srv->krelay) {
 		int rc = service_drop_bpf_capabilities();
 		if (rc < 0)
-			log_warn("cannot give up CAP_BPF and CAP_NET_ADMIN: %s", strerror(-rc));
+			log_warn("cannot give up CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN: %s",
+				 strerror(-rc));
 		log_info("relay: kernel (BPF sockmap, up to %u sessions at once, each after its "
 			 "first %u bytes)",
 			 srv->krelay->npairs - 1, cfg->relay_after);

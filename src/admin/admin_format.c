@@ -349,6 +349,17 @@ static void prom_traffic(struct admin_buf *b, const struct stats *s)
 		    "The part of the TCP bytes relayed that went by splice(2), never through "
 		    "user space (see splice-pipes).",
 		    LL(stats_get(s, bytes_spliced)));
+	prom_single(b, "hopsocks_kernel_relay_bytes_total", "counter",
+		    "The part of the TCP bytes relayed that the kernel relay (relay kernel, BPF "
+		    "sockmap) moved without waking hopsocks.",
+		    LL(stats_get(s, bytes_kernel)));
+	prom_single(b, "hopsocks_kernel_relay_sessions_total", "counter",
+		    "Sessions handed to the kernel relay.", LL(stats_get(s, kernel_relayed)));
+	prom_family(b, "hopsocks_relay_mode", "gauge",
+		    "How established streams are relayed: 1 for the mode in force (kernel, splice "
+		    "or copy; splice when relay kernel could not load).");
+	prom_sample(b, "hopsocks_relay_mode", 1, "mode", stats_relay_mode_name(s),
+		    (const char *)NULL);
 	prom_pair(b, "hopsocks_auth_total", "Password checks (RFC 1929 and HTTP Basic).", "result",
 		  "ok", stats_get(s, auth_ok), "failed", stats_get(s, auth_failed));
 	prom_single(b, "hopsocks_auth_cache_hits_total", "counter",

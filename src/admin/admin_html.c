@@ -124,9 +124,10 @@ static void html_header(struct admin_buf *b, const struct admin_view *v)
 			 "</small></h1><p>up <b id=\"uptime\" data-seconds=\"%llu\">%s</b>"
 			 " &middot; configuration generation <b id=\"generation\">%u</b>"
 			 " &middot; authentication <b id=\"auth\">%s</b>"
+			 " &middot; relay <b id=\"relay\">%s</b>"
 			 " &middot; refreshes every %d s</p></header>\n<main>",
 			 U(v->uptime_s), up, v->generation, v->auth ? "on" : "off",
-			 ADMIN_REFRESH_S);
+			 stats_relay_mode_name(v->stats), ADMIN_REFRESH_S);
 }
 
 static void html_cards(struct admin_buf *b, const struct admin_view *v)
@@ -147,6 +148,9 @@ static void html_cards(struct admin_buf *b, const struct admin_view *v)
 	card(b, "c-bytes-up", "Bytes up", val, NULL);
 	human_bytes(stats_get(s, bytes_down), val, sizeof(val));
 	card(b, "c-bytes-down", "Bytes down", val, NULL);
+	human_bytes(stats_get(s, bytes_kernel), val, sizeof(val));
+	snprintf(note, sizeof(note), "%lu sessions", stats_get(s, kernel_relayed));
+	card(b, "c-bytes-kernel", "Bytes by the kernel relay", val, note);
 	snprintf(val, sizeof(val), "%lu", stats_get(s, auth_failed));
 	card(b, "c-auth-failed", "Auth failures", val, NULL);
 	snprintf(val, sizeof(val), "%lu", stats_get(s, denied));
@@ -286,7 +290,8 @@ static void html_session_row(struct admin_buf *b, const struct admin_view *v,
 			 session_list_state_name(si->state), U(age_s), age);
 	cell_bytes(b, NULL, si->up);
 	cell_bytes(b, NULL, si->down);
-	admin_buf_printf(b, "<td class=\"n\">%llu</td></tr>", U(si->id));
+	admin_buf_printf(b, "<td class=\"n\">%llu</td><td>%s</td></tr>", U(si->id),
+			 si->relay ? si->relay : "-");
 }
 
 static void html_sessions(struct admin_buf *b, const struct admin_view *v)
@@ -311,7 +316,7 @@ static void html_sessions(struct admin_buf *b, const struct admin_view *v)
 	admin_buf_puts(b, "<table id=\"sessions\"><thead><tr><th>Client</th><th>User</th>"
 			  "<th>Protocol</th><th>Command</th><th>Target</th><th>Route</th>"
 			  "<th>State</th><th>Age</th><th>Bytes up</th><th>Bytes down</th>"
-			  "<th>Session</th></tr></thead><tbody>");
+			  "<th>Session</th><th>Relay</th></tr></thead><tbody>");
 	for (size_t i = 0; i < v->nsessions; i++)
 		html_session_row(b, v, &v->sessions[i]);
 	admin_buf_puts(b, "</tbody></table>\n");

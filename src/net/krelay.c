@@ -37,18 +37,39 @@ extern const unsigned int krelay_bpf_obj_len;
 /* libbpf's own messages: the last warning is kept for the one line a
  * failed load logs; everything goes to the debug log. */
 static char krelay_libbpf_msg[256];
+static bool krelay_libbpf_reason; /* krelay_libbpf_msg is the verifier's reason */
+
+/* The verifier's reason in a load log (a helper refused for want of a
+ * capability, say): its line, or NULL. */
+static const char *krelay_reason_line(char *log)
+{
+	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, "helper") || strstr(line, "permission") || strstr(line, "denied"))
+			return line;
+	return NULL;
+}
 
 static int krelay_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
+	/* The verifier's log comes whole in one message, and its reason at
+	 * the end. Loading happens once, before any thread: static is safe. */
+	static char text[64 * 1024];
 	/* Its debug and info lines (hundreds per load) say nothing an
-	 * administrator needs. */
-	if (level != LIBBPF_WARN || !line[0])
+	 * administrator needs. Of its warnings, the verifier's reason says
+	 * most; else the last one is kept. */
+	if (level != LIBBPF_WARN)
 		return 0;
-	snprintf(krelay_libbpf_msg, sizeof(krelay_libbpf_msg), "%.200s", line);
-	log_debug("libbpf: %s", line);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	log_debug("libbpf: %.*s", (int)strcspn(text, "\n"), text);
+	if (krelay_libbpf_reason)
+		return 0;
+	const char *reason = krelay_reason_line(text);
+	if (reason || (text[0] && text[0] != '\n')) {
+		snprintf(krelay_libbpf_msg, sizeof(krelay_libbpf_msg), "%.*s", 200,
+			 reason ? reason : text);
+		krelay_libbpf_msg[strcspn(krelay_libbpf_msg, "\n")] = '\0';
+		krelay_libbpf_reason = reason != NULL;
+	}
 	return 0;
 }
 
@@ -82,6 +103,7 @@ struct krelay *krelay_load(uint32_t npairs, char *err, size_t errlen)
 		return NULL;
 	}
 	krelay_libbpf_msg[0] = '\0';
+	krelay_libbpf_reason = false;
 	libbpf_set_print(krelay_libbpf_print);
 	k->npairs = npairs;
 	k->socks_fd = k->slots_fd = -1;
@@ -238,12 +260,18 @@ bool krelay_flushed(const struct krelay_dir *d, int dst_fd, bool *gone)
 	uint64_t total;
 	bool closed = false;
 	*gone = false;
-	if (krelay_sent_total(dst_fd, &total, &closed) < 0 || closed) {
+	if (krelay_sent_total(dst_fd, &total, &closed) < 0) {
 		*gone = true;
 		return false;
 	}
+	/* A socket closed since (the peer went away after taking all it
+	 * was owed) still counts as done: only bytes it never took are
+	 * news. */
 	uint64_t owed = __atomic_load_n(&d->redirected, __ATOMIC_ACQUIRE) + d->forwarded;
-	return total - d->base >= owed;
+	if (total - d->base >= owed)
+		return true;
+	*gone = closed;
+	return false;
 }
 
 int krelay_sink_failed(int fd)

@@ -75,8 +75,8 @@ static inline struct krelay_dir *krelay_dir(const struct krelay_pool *pool, uint
 
 /* Is everything the program sent on for direction d, and everything user
  * space wrote, in the peer socket dst_fd's own send queue (so that user
- * space may write after it, or pass a FIN on)? *gone is set when dst_fd
- * can no longer send at all (reset, closed). */
+ * space may write after it, or pass a FIN on)? When not, *gone says
+ * whether dst_fd can no longer send at all (reset, closed). */
 bool krelay_flushed(const struct krelay_dir *d, int dst_fd, bool *gone);
 /* Has fd, a socket the kernel relay writes to, failed (reset)? Its error
  * as -errno (-EPIPE when it has none to tell), or 0 while it can send. */

@@ -465,9 +465,11 @@ static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
 static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 			      const struct relay_pools *pools)
 {
-	int rc = krelay_sink_failed(dst_fd);
-	/* A reset sink: the kernel drops what it would send there (as a
-	 * dead direction does), and the session must hear of it. */
+	/* A reset sink while the source still sends: the kernel drops what
+	 * it would write there (as for a dead direction), and the session
+	 * must hear of it. Once the source has ended, only bytes the sink
+	 * never took are news (relay_kernel_clear). */
+	int rc = r->eof[dir] ? 0 : krelay_sink_failed(dst_fd);
 	if (rc < 0) {
 		if (r->err == 0)
 			r->err = rc;
@@ -516,7 +518,7 @@ static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, i
 
 bool relay_try_kernel(struct relay *r, int cfd, int tfd, const struct relay_pools *pools)
 {
-	if (r->in_kernel || r->kernel_done || !pools->kernel)
+	if (r->in_kernel || r->kernel_done || !pools->kernel || !pools->kernel_on)
 		return false;
 	if (r->bytes[RELAY_UP] + r->bytes[RELAY_DOWN] < pools->kernel_after)
 		return false;

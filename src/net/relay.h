@@ -104,7 +104,11 @@ void pipe_put(struct pipe_pool *pool, struct pipe_pair *p, bool empty);
 struct relay_pools {
 	struct buf_pool *bufs;
 	struct pipe_pool *pipes;
-	struct krelay_pool *kernel; /* the worker's kernel relay pairs; NULL: not in use */
+	/* The worker's kernel relay pairs (NULL: not loaded), and whether
+	 * new sessions may be handed to it ("relay kernel"); sessions already
+	 * in it stay after a reload to another mode. */
+	struct krelay_pool *kernel;
+	bool kernel_on;
 	/* A session goes to the kernel relay only once it has moved this
 	 * many bytes ("relay kernel after"): attaching costs about ten
 	 * system calls, which a short exchange would not earn back. */

@@ -335,8 +335,8 @@ static void worker_reconcile_listeners(struct worker *w, const struct config *cf
  * unless it is "copy". Sessions already in the kernel relay stay there. */
 static void worker_apply_relay(struct worker *w, const struct config *cfg)
 {
-	bool kernel = cfg->relay == CONFIG_RELAY_KERNEL && w->kpairs.k;
-	w->ctx.net.pools.kernel = kernel ? &w->kpairs : NULL;
+	w->ctx.net.pools.kernel = w->kpairs.k ? &w->kpairs : NULL;
+	w->ctx.net.pools.kernel_on = cfg->relay == CONFIG_RELAY_KERNEL && w->kpairs.k;
 	w->ctx.net.pools.kernel_after = cfg->relay_after;
 	pipe_pool_set_max(&w->pipes, cfg->relay == CONFIG_RELAY_COPY ? 0 : cfg->splice_pipes);
 }

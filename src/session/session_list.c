@@ -78,6 +78,7 @@ static void session_info_fill(const struct session *s, struct session_info *out)
 	out->state = (uint8_t)s->state;
 	out->started_ms = s->started_ms;
 	session_bytes(s, &out->up, &out->down);
+	out->relay = s->relayed ? relay_used(&s->relay) : "-";
 }
 
 int session_info_cmp(const void *a, const void *b)

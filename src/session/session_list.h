@@ -33,6 +33,7 @@ struct session_info {
 	uint8_t state; /* enum session_state: session_list_state_name */
 	uint64_t started_ms; /* the monotonic clock (util_monotonic_ms) */
 	uint64_t up, down;   /* bytes relayed each way, as the access log counts them */
+	const char *relay;   /* relay= of the access line so far (a static string) */
 };
 
 /* Add what every live session moved since the last call to the counters

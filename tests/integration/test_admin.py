@@ -545,7 +545,8 @@ def client_text(sock):
             "read/write and splice), and end exact: no byte counted twice")
 def test_live_bytes(ctx):
     users = write_users(ctx, {USER: PASSWORD})
-    hs, port = start_with_admin(ctx, config=["users %s" % users])
+    # splice, by name: the kernel relay's counting is test_krelay.py's.
+    hs, port = start_with_admin(ctx, config=["users %s" % users, "relay splice"])
     before = quiet(port, hs)
     base = (m(before, "hopsocks_bytes_total", direction="up"),
             m(before, "hopsocks_bytes_total", direction="down"))
@@ -595,12 +596,12 @@ def test_live_sessions_listed(ctx):
     echo_transfer(small, 5000, what="the small session")
     echo_transfer(big, 300000, what="the big session")
     target = "%s:%d" % (echo.host, echo.port)
-    row = wait_row(port, client_text(big), lambda c: len(c) == 11 and int(c[8]) >= 300000,
+    row = wait_row(port, client_text(big), lambda c: len(c) == 12 and int(c[8]) >= 300000,
                    "the big session")
     check_eq(row[:7] + row[8:10], [client_text(big), USER, "socks5", "connect", target,
                                    "direct", "relay", "300000", "300000"], "the big session's row")
     big_id, big_client = row[10], client_text(big)
-    row = wait_row(port, client_text(small), lambda c: len(c) == 11 and int(c[9]) >= 5000,
+    row = wait_row(port, client_text(small), lambda c: len(c) == 12 and int(c[9]) >= 5000,
                    "the small session")
     check_eq(row[:7] + row[8:10], [client_text(small), USER, "socks5", "connect", target,
                                    "direct", "relay", "5000", "5000"], "the small session's row")
@@ -611,7 +612,7 @@ def test_live_sessions_listed(ctx):
     check_eq(count, (2, 2), "(sessions in all, listed)")
     # The small one grows past the big one: the order follows.
     echo_transfer(small, 400000, seed=9, what="the small session grows")
-    wait_row(port, client_text(small), lambda c: len(c) == 11 and int(c[8]) >= 405000,
+    wait_row(port, client_text(small), lambda c: len(c) == 12 and int(c[8]) >= 405000,
              "the small session after it grew")
     check_eq([c for c, _ in session_rows(port)[0]], [client_text(small), client_text(big)],
              "rows in order of bytes once the first session moved more")
@@ -642,7 +643,7 @@ def test_live_sessions_hostile_target(ctx):
     check_eq(rep, 0, "CONNECT through the chain")
     echo_roundtrip(s, b"through the hop", "echo through the chain")
     logged = 'x\\x22<script>\\x01.example:443'
-    row = wait_row(port, client_text(s), lambda c: len(c) == 11 and int(c[8]) >= 15,
+    row = wait_row(port, client_text(s), lambda c: len(c) == 12 and int(c[8]) >= 15,
                    "the chained session")
     check_eq(row[:7] + row[8:10], [client_text(s), "-", "socks5", "connect", logged, "up",
                                    "relay", "15", "15"], "the chained session's row")
@@ -710,7 +711,7 @@ def test_live_udp(ctx):
     check_eq((m(got, "hopsocks_udp_datagrams_total", direction="up"),
               m(got, "hopsocks_udp_datagrams_total", direction="down")), (3, 3),
              "datagrams while the association is open")
-    row = wait_row(port, client_text(ctl), lambda c: len(c) == 11 and int(c[8]) >= n,
+    row = wait_row(port, client_text(ctl), lambda c: len(c) == 12 and int(c[8]) >= n,
                    "the association")
     check_eq(row[1:4] + row[6:7] + row[8:10], [USER, "socks5", "udp", "udp", str(n), str(n)],
              "the association's row (user, protocol, command, state, bytes)")

@@ -938,5 +938,59 @@ def t_drain_expires(ctx):
              [("connect", "shutdown"), ("udp", "shutdown")], "access cmd/result")
 
 
+@suite.test("relay kernel -> relay splice -> relay kernel by SIGHUP while a session is in the "
+            "kernel relay: it goes on (8 MiB echoed each way, SHA-256), a new session after "
+            "the first reload is relayed by splice (relay=splice), after the second by the "
+            "kernel again; the status of each in the access line and relay= of the stats line")
+def t_reload_relay_mode(ctx):
+    hs = ctx.hopsocks(config=["relay kernel after 0"])
+    if not log_lines(hs, "relay: kernel ("):
+        raise Skip("the kernel relay is not available here: %s" % log_lines(hs, "relay: "))
+    echo = ctx.own(EchoServer())
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    data = pattern(8 * MiB, seed=71)
+    got = bytearray()
+
+    def reader():
+        while len(got) < len(data):
+            chunk = sock.recv(1 << 18)
+            if not chunk:
+                break
+            got.extend(chunk)
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    sock.sendall(data[:4 * MiB])
+    write_config(hs, ["relay splice"])
+    reload_ok(hs, 2)
+    sock2, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock2:
+        sock2.sendall(pattern(MiB, seed=72))
+        sock2.shutdown(socket.SHUT_WR)
+        check_eq(sha256(read_to_close(sock2, limit=2 * MiB)[0]), sha256(pattern(MiB, seed=72)),
+                 "the session begun under relay splice")
+    write_config(hs, ["relay kernel after 0"])
+    reload_ok(hs, 3)
+    sock.sendall(data[4 * MiB:])
+    sock.shutdown(socket.SHUT_WR)
+    th.join(BOUND)
+    sock.close()
+    check_eq((len(got), sha256(bytes(got))), (len(data), sha256(data)),
+             "the session handed to the kernel before both reloads")
+    sock3, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock3:
+        sock3.sendall(b"after")
+        sock3.shutdown(socket.SHUT_WR)
+        check_eq(read_to_close(sock3)[0], b"after", "the session begun after the second reload")
+
+    def relays():
+        return [r.get("relay") for r in hs.access() if r.get("cmd") == "connect"]
+    check(wait_until(lambda: len(relays()) == 3), "access lines: %s" % hs.access())
+    # The middle one moved its bytes by splice, or by read/write if no read
+    # filled a whole buffer: either way, not the kernel.
+    others = [r for r in relays() if r != "kernel"]
+    check(relays().count("kernel") == 2 and len(others) == 1 and others[0] in ("splice", "copy"),
+          "relay= of the three sessions: %s" % relays())
+
+
 if __name__ == "__main__":
     suite.run()

@@ -26,10 +26,10 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, SRCDIR, Skip, Suite, TestFailure,  # noqa: E402
-                     check, check_eq, echo_roundtrip, fmt_addr, free_port, port_accepts,
-                     run_client, socks5_open, wait_until, write_users)
+                     check, check_eq, echo_roundtrip, fmt_addr, free_port, log_lines,
+                     port_accepts, run_client, socks5_open, wait_until, write_users)
 from harness import missing, require_program  # noqa: E402
-from servers import EchoServer, HttpServer  # noqa: E402
+from servers import EchoServer, HttpServer, echo_transfer  # noqa: E402
 
 suite = Suite()
 
@@ -496,11 +496,16 @@ def t_unit_contents(ctx):
                       ("Restart", "on-failure"),
                       ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6")):
         check_eq(s.get(key), [want], key)
-    # Started as the unprivileged user with only the capability to bind low
-    # ports; nothing that could setuid.
+    # Started as the unprivileged user with the capability to bind low
+    # ports, and the two the kernel relay's loading needs (hopsocks gives
+    # those up at start: t_kernel_relay_caps); nothing that could setuid.
     check_eq(s.get("User"), ["hopsocks"], "User")
-    check_eq(s.get("CapabilityBoundingSet"), ["CAP_NET_BIND_SERVICE"], "CapabilityBoundingSet")
-    check_eq(s.get("AmbientCapabilities"), ["CAP_NET_BIND_SERVICE"], "AmbientCapabilities")
+    caps = ["CAP_NET_BIND_SERVICE CAP_BPF CAP_PERFMON CAP_NET_ADMIN"]
+    check_eq(s.get("CapabilityBoundingSet"), caps, "CapabilityBoundingSet")
+    check_eq(s.get("AmbientCapabilities"), caps, "AmbientCapabilities")
+    # bpf(2) is let through the @system-service filter, and nothing else.
+    check_eq(s.get("SystemCallFilter"), ["@system-service", "~@privileged", "bpf"],
+             "SystemCallFilter")
     check("-D" not in s["ExecStart"][0].split(), "ExecStart must not daemonize")
     # The unit make generated, when this build has one.
     built = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(HOPSOCKS_BIN))),
@@ -508,6 +513,64 @@ def t_unit_contents(ctx):
     if os.path.exists(built):
         with open(built) as f:
             check(not re.search(r"@\w+@", f.read()), "%s still has a @placeholder@" % built)
+
+
+def _caps(pid):
+    """CapEff, CapPrm and CapAmb of a process, as integers."""
+    with open("/proc/%d/status" % pid) as f:
+        fields = dict(line.split(":", 1) for line in f if line.startswith("Cap"))
+    return tuple(int(fields[k].strip(), 16) for k in ("CapEff", "CapPrm", "CapAmb"))
+
+
+CAP_NET_BIND_SERVICE = 10
+
+
+@suite.test("the unit's privilege model for relay kernel: started as an unprivileged user with "
+            "ambient CAP_NET_BIND_SERVICE, CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (as the unit "
+            "grants), "
+            "hopsocks loads the kernel relay, keeps only CAP_NET_BIND_SERVICE, and a session "
+            "goes through it (relay=kernel, 256 KiB echo exact); without CAP_BPF it says why "
+            "and relays with splice")
+def t_kernel_relay_caps(ctx):
+    setpriv = "/usr/bin/setpriv"
+    if os.geteuid() != 0 or not os.path.exists(setpriv):
+        raise Skip("needs root and setpriv (util-linux) to start hopsocks with given capabilities")
+    probe = ctx.hopsocks(config=["relay kernel"])
+    if not log_lines(probe, "relay: kernel ("):
+        raise Skip("the kernel relay does not load here, even as root: %s"
+                   % log_lines(probe, "relay: "))
+    probe.stop()
+    # The unprivileged user must read the generated config.
+    os.chmod(os.path.dirname(ctx.tmpdir), 0o711)
+    os.chmod(ctx.tmpdir, 0o755)
+    echo = ctx.own(EchoServer())
+
+    def start(caps):
+        wrapper = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                   "--inh-caps=-all," + caps, "--ambient-caps=-all," + caps,
+                   "--bounding-set=-all," + caps]
+        return ctx.hopsocks(config=["relay kernel after 0"], wrapper=wrapper)
+
+    hs = start("+net_bind_service,+bpf,+perfmon,+net_admin")
+    check(log_lines(hs, "relay: kernel ("), "no 'relay: kernel' line: %s" % hs.stderr_text())
+    only_bind = 1 << CAP_NET_BIND_SERVICE
+    check_eq(_caps(hs.pid), (only_bind, only_bind, only_bind),
+             "CapEff, CapPrm, CapAmb after start (only CAP_NET_BIND_SERVICE)")
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
+    with sock:
+        echo_transfer(sock, 256 * 1024)
+    check(wait_until(lambda: [r for r in hs.access() if r.get("relay") == "kernel"]),
+          "no access line with relay=kernel: %s" % hs.access())
+
+    hs2 = start("+net_bind_service")
+    why = log_lines(hs2, "relay: splice (the kernel relay is not available: ")
+    check(why and "Operation not permitted" in why[0],
+          "no fallback line naming EPERM: %s" % log_lines(hs2, "relay: "))
+    sock, _, _ = socks5_open(hs2.addr, "127.0.0.1", echo.port)
+    with sock:
+        echo_transfer(sock, 256 * 1024)
+    check(wait_until(lambda: [r for r in hs2.access() if r.get("relay") in ("splice", "copy")]),
+          "no access line with relay=splice or copy: %s" % hs2.access())
 
 
 @suite.test("logrotate accepts contrib/logrotate.d/hopsocks (logrotate -d): the log-to file "

@@ -693,7 +693,9 @@ START_TEST(html_sessions)
 	si[0].up = 5000;
 	si[0].down = 70;
 	si[0].id = 17;
+	si[0].relay = "kernel";
 	si[1] = si[0];
+	si[1].relay = NULL; /* before the relay: "-" */
 	si[1].client.v4.sin_port = htons(40002);
 	si[1].target.type = 0; /* no request yet */
 	si[1].user[0] = '\0';
@@ -717,11 +719,13 @@ START_TEST(html_sessions)
 				  "<td>x\\x22&lt;script&gt;\\x01.example:443</td><td>direct</td>"
 				  "<td>relay</td><td class=\"n\" data-seconds=\"65\">1m 5s</td>"
 				  "<td class=\"n\">5000 <small>4.9 KiB</small></td>"
-				  "<td class=\"n\">70</td><td class=\"n\">17</td></tr>") != NULL,
+				  "<td class=\"n\">70</td><td class=\"n\">17</td>"
+				  "<td>kernel</td></tr>") != NULL,
 		      "%s", b.p);
 	ck_assert_ptr_nonnull(strstr(b.p, "data-client=\"127.0.0.1:40002\"><td>127.0.0.1:40002"
 					  "</td><td>-</td><td>socks5</td><td>-</td><td>-</td>"
 					  "<td>-</td><td>detect</td>"));
+	ck_assert_ptr_nonnull(strstr(b.p, "<td class=\"n\">17</td><td>-</td></tr>"));
 	ck_assert(strstr(b.p, "40001") < strstr(b.p, "40002"));
 	ck_assert_ptr_null(strstr(b.p, "<script"));
 	admin_buf_free(&b);
