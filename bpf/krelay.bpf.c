@@ -4,8 +4,8 @@
  * waking hopsocks (src/net/krelay.h has the whole model).
  *
  * The verdict never drops a byte that has somewhere to go. When the peer
- * cannot take more (its send buffer is full, or too much is already queued
- * for it), or when bytes left for user space have not all been written
+ * cannot take more (too much is already queued for it), or when bytes left
+ * for user space have not all been written
  * yet (they come first), the packet stays in its own socket (SK_PASS
  * without a redirect) and hopsocks reads and writes it as it would
  * without this program. Bytes stay in order because a packet is sent on
@@ -22,18 +22,7 @@
 #include "net/krelay_abi.h"
 
 /* Only the fields read here; the loader matches them by name. */
-struct sock {
-	int sk_sndbuf;
-	int sk_wmem_queued;
-} __attribute__((preserve_access_index));
-struct inet_sock {
-	struct sock sk;
-} __attribute__((preserve_access_index));
-struct inet_connection_sock {
-	struct inet_sock icsk_inet;
-} __attribute__((preserve_access_index));
 struct tcp_sock {
-	struct inet_connection_sock inet_conn;
 	__u32 snd_una;
 	__u32 write_seq;
 	__u64 bytes_acked;
@@ -64,7 +53,10 @@ struct {
 	__type(value, struct krelay_dir);
 } krelay_dirs SEC(".maps");
 
-/* May a packet of len bytes be queued for the peer's sending now? */
+/* May a packet of len bytes be queued for the peer's sending now? Not
+ * when KRELAY_BACKLOG_MAX bytes already wait for the peer's send buffer.
+ * (A full send buffer is no reason to stop: a bulk stream's always is,
+ * and the backlog is what lets the kernel go on without us.) */
 static int peer_can_take(const struct krelay_dir *d, __u32 peer, __u32 len)
 {
 	struct bpf_sock *sk = bpf_map_lookup_elem(&krelay_socks, &peer);
@@ -74,18 +66,15 @@ static int peer_can_take(const struct krelay_dir *d, __u32 peer, __u32 len)
 		return 0;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	if (tp) {
-		const struct sock *s = &tp->inet_conn.icsk_inet.sk;
 		/* Read without the peer's lock: a torn view only makes the
 		 * backlog look larger (the packet stays here, which is always
 		 * safe) or, for one packet, smaller. */
 		__u64 queued = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una) - d->base;
 		__u64 backlog = d->redirected + d->forwarded - queued;
-		int room = s->sk_wmem_queued < s->sk_sndbuf;
 		if (backlog == 0)
-			ok = room;
+			ok = 1;
 		else if (backlog < KRELAY_BACKLOG_MAX)
-			ok = room && len >= KRELAY_SMALL_PACKET &&
-			     backlog + len <= KRELAY_BACKLOG_MAX;
+			ok = len >= KRELAY_SMALL_PACKET && backlog + len <= KRELAY_BACKLOG_MAX;
 	}
 	bpf_sk_release(sk);
 	return ok;

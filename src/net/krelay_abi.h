@@ -11,12 +11,11 @@
 #include <linux/types.h>
 
 /* The program keeps at most this many bytes queued for a peer socket that
- * its sending has not yet taken (the kernel's per-socket backlog has no
- * limit of its own: a reader that never reads would let it grow without
- * bound). Past it, and while the peer's send buffer is full, bytes stay
- * in the receiving socket, charged to its receive buffer, so TCP's window
- * holds the sender back. */
-#define KRELAY_BACKLOG_MAX (1024 * 1024)
+ * its send buffer has not yet taken (the kernel's per-socket backlog has
+ * no limit of its own: a reader that never reads would let it grow without
+ * bound). Past it, bytes stay in the receiving socket, charged to its
+ * receive buffer, so TCP's window holds the sender back. */
+#define KRELAY_BACKLOG_MAX (4 * 1024 * 1024)
 /* A packet smaller than this is sent on only when nothing is queued before
  * it, so a flood of tiny packets cannot fill the backlog with one buffer
  * each (each costs ~1 KiB of kernel memory whatever its size). */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -431,8 +432,13 @@ static bool relay_kernel_clear(struct relay *r, enum relay_dir dir, int dst_fd,
 		if (r->err == 0)
 			r->err = e < 0 ? e : -EPIPE;
 		relay_kill(r, dir, pools);
-	} else
+		return false;
+	}
+	struct pollfd p = { .fd = dst_fd, .events = POLLOUT };
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
 		r->kwait |= (uint8_t)(1u << dir);
+	else
+		r->kout |= (uint8_t)(1u << dir);
 	return false;
 }
 
@@ -477,6 +483,7 @@ static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, i
 		return;
 	}
 	r->kwait &= (uint8_t) ~(1u << dir);
+	r->kout &= (uint8_t) ~(1u << dir);
 	for (int round = 0; round < RELAY_ROUNDS && rc == 0; round++) {
 		if (buf_len(r->buf[dir]) > 0) {
 			if (!relay_kernel_clear(r, dir, dst_fd, pools))
@@ -638,7 +645,7 @@ void relay_release(struct relay *r, const struct relay_pools *pools)
 			r->kernel[d] = relay_kernel_bytes(r, (enum relay_dir)d, pools);
 		krelay_detach(pools->kernel, r->kpair);
 		r->in_kernel = false;
-		r->kwait = 0;
+		r->kwait = r->kout = 0;
 	}
 	for (int d = 0; d < 2; d++) {
 		buf_put(pools->bufs, r->buf[d]);

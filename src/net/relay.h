@@ -138,8 +138,11 @@ struct relay {
 	bool in_kernel;	  /* both sockets are in the kernel relay, as pair kpair */
 	bool kernel_done; /* was in the kernel relay (for the access line) */
 	/* Bit dir: direction dir waits for bytes the kernel still has to
-	 * send before it may write or pass a FIN on; kwait_ms the next
-	 * look's delay (doubled while waiting, up to 64 ms). */
+	 * send before it may write or pass a FIN on: kout while the sink's
+	 * send buffer is full (its EPOLLOUT is the news), kwait while the
+	 * sink has room and the kernel's worker is about to fill it (a look
+	 * in kwait_ms, doubled while waiting, up to 16 ms). */
+	uint8_t kout;
 	uint8_t kwait;
 	uint8_t kwait_ms;
 	uint32_t kpair;
@@ -192,6 +195,8 @@ static inline bool relay_wants_write(const struct relay *r, enum relay_dir dir)
 	 * the session looks again on a timer instead of spinning. */
 	if (r->kwait & (1u << dir))
 		return false;
+	if (r->kout & (1u << dir))
+		return true;
 	return buf_len(r->buf[dir]) > 0 || r->inpipe[dir] > 0;
 }
 /* Is direction dir over: its FIN passed on, or dead with its source ended? */

@@ -289,7 +289,7 @@ static void session_on_timer(struct loop *loop, void *arg)
 	switch (s->state) {
 	case S_RELAY: {
 		if (relay_kernel_waiting(&s->relay)) {
-			if (s->relay.kwait_ms < 64)
+			if (s->relay.kwait_ms < 16)
 				s->relay.kwait_ms *= 2;
 			session_relay_run(s, false, false);
 			if (s->state != S_RELAY)
