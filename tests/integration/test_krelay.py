@@ -708,7 +708,9 @@ def t_many(ctx, mode):
     check_eq(state["done"], CONNS, "connections echoed exactly within 240 s")
 
     def records():
-        return [r for r in hs.access() if r.get("client") in state["clients"]]
+        # (The harness's readiness probe may have had one of the ports.)
+        return [r for r in hs.access() if r.get("client") in state["clients"]
+                and r.get("cmd") == "connect"]
     wait_until(lambda: len(records()) >= CONNS, BOUND, 0.2)
     recs = records()
     check_eq(len(recs), CONNS, "access lines of the echoed connections")
