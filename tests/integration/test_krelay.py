@@ -90,7 +90,9 @@ def client_of(sock):
 
 def record(hs, sock_or_client):
     client = sock_or_client if isinstance(sock_or_client, str) else client_of(sock_or_client)
-    return hs.wait_access(lambda r: r.get("client") == client,
+    # cmd=connect: the harness's readiness probe may have had the same
+    # client port (loopback reuses TIME-WAIT ports).
+    return hs.wait_access(lambda r: r.get("client") == client and r.get("cmd") == "connect",
                           what="access line of %s" % client)
 
 
@@ -723,8 +725,10 @@ def t_many(ctx, mode):
         check_eq(summary, {("ok", size, size, "kernel"): CONNS}, "access lines (count by "
                  "result, up, down, relay)")
     else:
-        check_eq({k[:3]: v for k, v in summary.items()}, {("ok", size, size): CONNS},
-                 "access lines (count by result, up, down)")
+        short = {}
+        for k, v in summary.items():
+            short[k[:3]] = short.get(k[:3], 0) + v
+        check_eq(short, {("ok", size, size): CONNS}, "access lines (count by result, up, down)")
         check(all(k[3] in ("splice", "copy") for k in summary), "relay= in %r" % summary)
 
 
