@@ -619,7 +619,6 @@ def t_drain(ctx, mode):
 
 def open_echo(hs, echo, payload):
     sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
-    sock_client = client_of(sock)
     echo_roundtrip(sock, payload, "echo of a held session")
     return sock
 
@@ -689,7 +688,6 @@ def t_many(ctx, mode):
             data = payload(i)
             try:
                 sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
-                sock_client = client_of(sock)
                 with sock:
                     sock.sendall(data)
                     got = recv_exact(sock, len(data), "echo of connection %d" % i)
@@ -750,7 +748,6 @@ def t_full_duplex(ctx, mode):
         data = pattern(64 * MiB, seed=40 + i)
         try:
             sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
-            sock_client = client_of(sock)
             with sock:
                 clients[i] = client_of(sock)
                 join = send_in_thread(sock, data)
