@@ -465,6 +465,19 @@ static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
 		relay_pass_fin(r, dir, dst_fd);
 }
 
+/* Has the program passed bytes to us (left them in the source) that a
+ * read has not returned yet? The FIN is seen at once, but a packet the
+ * program passed may still be on its way into the socket's queue (the
+ * kernel's backlog work): a read then returns 0 although bytes are still
+ * to come, and that EOF must wait for them. */
+static bool relay_kernel_passing(const struct relay *r, enum relay_dir dir,
+				 const struct relay_pools *pools)
+{
+	const struct krelay_dir *d = relay_kdir(r, dir, pools);
+	uint64_t passed = __atomic_load_n(&d->passed, __ATOMIC_ACQUIRE);
+	return passed > d->forwarded + buf_len(r->buf[dir]);
+}
+
 /* Direction dir of a session in the kernel relay: the bytes the program
  * left in the source (its peer was full), read and written as on the
  * read/write path once the kernel's own are out; then the FIN. */
@@ -495,6 +508,11 @@ static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, i
 		if (r->eof[dir])
 			break;
 		ssize_t n = relay_fill(r, dir, src_fd, pools->bufs);
+		if (n == 0 && relay_kernel_passing(r, dir, pools)) {
+			r->eof[dir] = false;
+			r->kwait |= (uint8_t)(1u << dir);
+			break;
+		}
 		if (n <= 0) {
 			if (n < 0 && n != -EAGAIN)
 				rc = (int)n;

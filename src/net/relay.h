@@ -187,7 +187,13 @@ static inline bool relay_wants_read(const struct relay *r, enum relay_dir dir)
 {
 	if (r->eof[dir])
 		return false;
-	return r->dead[dir] || (r->inpipe[dir] == 0 && buf_len(r->buf[dir]) < RELAY_BUF_SIZE);
+	if (r->dead[dir])
+		return true;
+	/* Nor while it waits for the kernel (a premature EOF would wake the
+	 * loop at once, again and again): the session looks on a timer. */
+	if (r->kwait & (1u << dir))
+		return false;
+	return (r->inpipe[dir] == 0 && buf_len(r->buf[dir]) < RELAY_BUF_SIZE);
 }
 static inline bool relay_wants_write(const struct relay *r, enum relay_dir dir)
 {
