@@ -54,9 +54,9 @@ enum config_log_to {
 };
 
 /* Which addresses of a resolved name to try, and in which order. */
-/* How established streams are relayed ("relay"): the BPF kernel relay
- * (where it loads; else splice), splice for bulk directions, or
- * read/write only. */
+/* How established streams are relayed ("relay"): splice for bulk
+ * directions (the default), read/write only, or the experimental BPF
+ * kernel relay (where it loads; else splice). */
 enum config_relay {
 	CONFIG_RELAY_KERNEL = 0,
 	CONFIG_RELAY_SPLICE,

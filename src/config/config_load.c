@@ -775,6 +775,7 @@ void config_init(struct config *cfg)
 	cfg->access_log = true;
 	cfg->max_connections = 0;
 	cfg->splice_pipes = CONFIG_SPLICE_PIPES_DEFAULT;
+	cfg->relay = CONFIG_RELAY_SPLICE;
 	cfg->relay_after = CONFIG_RELAY_AFTER_DEFAULT;
 	cfg->addr_order = CONFIG_ORDER_AS_RETURNED;
 	cfg->dns_cache_size = 1024;

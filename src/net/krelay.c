@@ -106,7 +106,7 @@ struct krelay *krelay_load(uint32_t npairs, char *err, size_t errlen)
 	krelay_libbpf_reason = false;
 	libbpf_set_print(krelay_libbpf_print);
 	k->npairs = npairs;
-	k->socks_fd = k->slots_fd = -1;
+	k->src_fd = k->dst_fd = k->slots_fd = -1;
 	struct bpf_object *obj = bpf_object__open_mem(krelay_bpf_obj, krelay_bpf_obj_len, NULL);
 	if (!obj) {
 		krelay_fail(err, errlen, "cannot open the BPF object", errno);
@@ -114,11 +114,11 @@ struct krelay *krelay_load(uint32_t npairs, char *err, size_t errlen)
 		return NULL;
 	}
 	k->obj = obj;
-	int rc = krelay_size_map(obj, "krelay_socks", 2 * npairs);
-	if (rc == 0)
-		rc = krelay_size_map(obj, "krelay_slots", 2 * npairs);
-	if (rc == 0)
-		rc = krelay_size_map(obj, "krelay_dirs", 2 * npairs);
+	int rc = 0;
+	static const char *const maps[] = { "krelay_src", "krelay_dst", "krelay_slots",
+					    "krelay_dirs" };
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && rc == 0; i++)
+		rc = krelay_size_map(obj, maps[i], npairs);
 	if (rc == 0)
 		rc = bpf_object__load(obj);
 	if (rc < 0) {
@@ -126,17 +126,18 @@ struct krelay *krelay_load(uint32_t npairs, char *err, size_t errlen)
 		krelay_free(k);
 		return NULL;
 	}
-	k->socks_fd = krelay_map_fd(obj, "krelay_socks");
+	k->src_fd = krelay_map_fd(obj, "krelay_src");
+	k->dst_fd = krelay_map_fd(obj, "krelay_dst");
 	k->slots_fd = krelay_map_fd(obj, "krelay_slots");
 	int dirs_fd = krelay_map_fd(obj, "krelay_dirs");
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "krelay_verdict");
-	if (k->socks_fd < 0 || k->slots_fd < 0 || dirs_fd < 0 || !prog) {
+	if (k->src_fd < 0 || k->dst_fd < 0 || k->slots_fd < 0 || dirs_fd < 0 || !prog) {
 		snprintf(err, errlen, "the BPF object lacks a map or the program");
 		krelay_free(k);
 		return NULL;
 	}
 	long page = sysconf(_SC_PAGESIZE);
-	k->dirs_len = (2 * (size_t)npairs * sizeof(struct krelay_dir) + (size_t)page - 1) &
+	k->dirs_len = ((size_t)npairs * sizeof(struct krelay_dir) + (size_t)page - 1) &
 		      ~((size_t)page - 1);
 	void *dirs = mmap(NULL, k->dirs_len, PROT_READ | PROT_WRITE, MAP_SHARED, dirs_fd, 0);
 	if (dirs == MAP_FAILED) {
@@ -145,7 +146,7 @@ struct krelay *krelay_load(uint32_t npairs, char *err, size_t errlen)
 		return NULL;
 	}
 	k->dirs = dirs;
-	if (bpf_prog_attach(bpf_program__fd(prog), k->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
+	if (bpf_prog_attach(bpf_program__fd(prog), k->src_fd, BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
 		krelay_fail(err, errlen, "cannot attach the verdict program", errno);
 		krelay_free(k);
 		return NULL;
@@ -209,6 +210,7 @@ static int krelay_dir_init(struct krelay_dir *d, int src_fd, int dst_fd, uint64_
 		return -ENOTCONN;
 	__atomic_store_n(&d->ready, 0, __ATOMIC_RELAXED);
 	d->cookie = cookie;
+	d->overflow = 0;
 	d->redirected = d->passed = d->forwarded = 0;
 	d->base = base;
 	d->last_ns = now;
@@ -217,61 +219,52 @@ static int krelay_dir_init(struct krelay_dir *d, int src_fd, int dst_fd, uint64_
 
 static void krelay_unmap_pair(struct krelay *k, uint32_t pair)
 {
-	for (uint32_t s = 2 * pair; s < 2 * pair + 2; s++) {
-		__atomic_store_n(&k->dirs[s].ready, 0, __ATOMIC_RELEASE);
-		bpf_map_delete_elem(k->slots_fd, &k->dirs[s].cookie);
-	}
+	__atomic_store_n(&k->dirs[pair].ready, 0, __ATOMIC_RELEASE);
+	bpf_map_delete_elem(k->slots_fd, &k->dirs[pair].cookie);
 }
 
-/* The order matters: the slots are known to the program (so every byte it
- * leaves for user space is counted) before the sockets are in the map, and
- * only once both are in the map may it send anything on, so a packet never
- * goes to a socket an earlier session left in the peer's slot. */
-static int krelay_map_pair(struct krelay *k, uint32_t pair, int cfd, int tfd)
+/* The order matters: the program knows the pair and the sink is in place
+ * (ready) before the source is in the map, so its first packet already
+ * goes to this session's sink, never to a socket an earlier session left
+ * at this index, and is never left to user space. */
+static int krelay_map_pair(struct krelay *k, uint32_t pair, int src_fd, int dst_fd)
 {
-	uint64_t now = krelay_now_ns();
-	struct krelay_dir *d = &k->dirs[2 * pair];
-	uint32_t slot[2] = { 2 * pair, 2 * pair + 1 };
-	int fd[2] = { cfd, tfd };
-	int rc = krelay_dir_init(&d[0], cfd, tfd, now);
-	if (rc == 0)
-		rc = krelay_dir_init(&d[1], tfd, cfd, now);
+	struct krelay_dir *d = &k->dirs[pair];
+	int rc = krelay_dir_init(d, src_fd, dst_fd, krelay_now_ns());
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < 2 && rc == 0; i++)
-		if (bpf_map_update_elem(k->slots_fd, &d[i].cookie, &slot[i], BPF_ANY) < 0)
-			rc = -errno;
-	for (int i = 0; i < 2 && rc == 0; i++)
-		if (bpf_map_update_elem(k->socks_fd, &slot[i], &fd[i], BPF_ANY) < 0)
-			rc = -errno;
-	if (rc < 0) {
-		krelay_unmap_pair(k, pair);
-		for (int i = 0; i < 2; i++)
-			bpf_map_delete_elem(k->socks_fd, &slot[i]);
-		return rc;
-	}
-	__atomic_store_n(&d[0].ready, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&d[1].ready, 1, __ATOMIC_RELEASE);
+	if (bpf_map_update_elem(k->slots_fd, &d->cookie, &pair, BPF_ANY) < 0 ||
+	    bpf_map_update_elem(k->dst_fd, &pair, &dst_fd, BPF_ANY) < 0)
+		goto fail;
+	__atomic_store_n(&d->ready, 1, __ATOMIC_RELEASE);
+	if (bpf_map_update_elem(k->src_fd, &pair, &src_fd, BPF_ANY) < 0)
+		goto fail;
 	return 0;
+fail:
+	rc = -errno;
+	krelay_unmap_pair(k, pair);
+	bpf_map_delete_elem(k->dst_fd, &pair);
+	return rc;
 }
 
-bool krelay_flushed(const struct krelay_dir *d, int dst_fd, bool *gone)
+uint64_t krelay_backlog(const struct krelay_dir *d, int dst_fd, bool *gone)
 {
 	uint64_t total;
 	bool closed = false;
 	*gone = false;
 	if (krelay_sent_total(dst_fd, &total, &closed) < 0) {
 		*gone = true;
-		return false;
+		return UINT64_MAX;
 	}
 	/* A socket closed since (the peer went away after taking all it
 	 * was owed) still counts as done: only bytes it never took are
 	 * news. */
 	uint64_t owed = __atomic_load_n(&d->redirected, __ATOMIC_ACQUIRE) + d->forwarded;
-	if (total - d->base >= owed)
-		return true;
+	uint64_t taken = total - d->base;
+	if (taken >= owed)
+		return 0;
 	*gone = closed;
-	return false;
+	return owed - taken;
 }
 
 int krelay_sink_failed(int fd)
@@ -334,7 +327,9 @@ static int krelay_self_test_run(struct krelay *k, int fds[5], char *err, size_t 
 		rc = 0;
 	else
 		snprintf(err, errlen, "self-test: bytes did not go through the kernel relay");
+	bpf_map_delete_elem(k->src_fd, &(uint32_t){ 0 });
 	krelay_unmap_pair(k, 0);
+	bpf_map_delete_elem(k->dst_fd, &(uint32_t){ 0 });
 	return rc;
 }
 
@@ -371,12 +366,12 @@ void krelay_pool_destroy(struct krelay_pool *pool)
 	pool->nfree = 0;
 }
 
-int krelay_attach(struct krelay_pool *pool, int cfd, int tfd)
+int krelay_attach(struct krelay_pool *pool, int src_fd, int dst_fd)
 {
 	if (pool->nfree == 0)
 		return -ENOSPC;
 	uint32_t pair = pool->free[pool->nfree - 1];
-	int rc = krelay_map_pair(pool->k, pair, cfd, tfd);
+	int rc = krelay_map_pair(pool->k, pair, src_fd, dst_fd);
 	if (rc < 0)
 		return rc;
 	pool->nfree--;
@@ -385,7 +380,9 @@ int krelay_attach(struct krelay_pool *pool, int cfd, int tfd)
 
 void krelay_detach(struct krelay_pool *pool, uint32_t pair)
 {
+	bpf_map_delete_elem(pool->k->src_fd, &pair);
 	krelay_unmap_pair(pool->k, pair);
+	bpf_map_delete_elem(pool->k->dst_fd, &pair);
 	pool->free[pool->nfree++] = pair;
 }
 
@@ -425,11 +422,11 @@ void krelay_pool_destroy(struct krelay_pool *pool)
 	(void)pool;
 }
 
-int krelay_attach(struct krelay_pool *pool, int cfd, int tfd)
+int krelay_attach(struct krelay_pool *pool, int src_fd, int dst_fd)
 {
 	(void)pool;
-	(void)cfd;
-	(void)tfd;
+	(void)src_fd;
+	(void)dst_fd;
 	return -ENOSYS;
 }
 
@@ -439,12 +436,12 @@ void krelay_detach(struct krelay_pool *pool, uint32_t pair)
 	(void)pair;
 }
 
-bool krelay_flushed(const struct krelay_dir *d, int dst_fd, bool *gone)
+uint64_t krelay_backlog(const struct krelay_dir *d, int dst_fd, bool *gone)
 {
 	(void)d;
 	(void)dst_fd;
 	*gone = true;
-	return false;
+	return UINT64_MAX;
 }
 
 int krelay_sink_failed(int fd)

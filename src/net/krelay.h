@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* The kernel relay: established streams moved by the kernel itself.
  *
- * A BPF sockmap holds both sockets of a relayed session, and a stream
- * verdict program (bpf/krelay.bpf.c) sends each packet one socket
- * receives straight out of the other, without waking hopsocks. The
- * process loads the program once, before it drops privileges, and keeps
- * the descriptors; each worker owns a range of the map's slots, so
- * attaching and detaching a session takes no lock.
+ * One direction of a relayed session (the one that has moved more bytes)
+ * is handed to the kernel: its source socket goes into a BPF sockmap with
+ * a stream verdict program (bpf/krelay.bpf.c), which sends each packet it
+ * receives straight out of the sink socket (in a second sockmap, with no
+ * program), without waking hopsocks. The other direction stays with the
+ * relay pump, splice and all. The process loads the program once, before
+ * it drops privileges, and keeps the descriptors; each worker owns a range
+ * of pairs, so attaching and detaching a session takes no lock.
  *
- * What stays in user space: the FIN (a verdict program never sees one
- * worth sending; user space passes it on once everything before it is out,
- * krelay_flushed), resets, and any packet the program leaves in its socket
- * because the peer cannot take it now (the backpressure path: those bytes
- * are read and written as without this module). Counters per socket live
- * in an array the program writes and user space reads through mmap, so
- * the access log, /metrics and the idle timeout cost no system call.
+ * The kernel queues what it redirects without limit (a packet leaves its
+ * receive buffer, and so TCP's window, as soon as it is redirected), and
+ * neither leaving packets to user space nor taking a socket out of the map
+ * under traffic kept every byte on the kernel this was written on
+ * (doc/ARCHITECTURE.md). So the program bounds the queue itself: a sink
+ * KRELAY_BACKLOG_MAX behind overflows the direction, its packets are
+ * dropped, and the worker's once-a-second fold resets the session. A
+ * direction stays in the kernel relay until the session ends.
  *
  * Built only where configure found clang and libbpf; elsewhere
  * krelay_load() says so and hopsocks relays with splice. */
@@ -27,11 +30,12 @@
 
 #include "net/krelay_abi.h"
 
+
 /* The loaded program and its maps: one per process. */
 struct krelay {
 	void *obj; /* struct bpf_object */
-	int socks_fd, slots_fd;
-	struct krelay_dir *dirs; /* the mmapped array, 2 per pair */
+	int src_fd, dst_fd, slots_fd;
+	struct krelay_dir *dirs; /* the mmapped array, one per pair */
 	size_t dirs_len;
 	uint32_t npairs;
 };
@@ -56,28 +60,31 @@ struct krelay_pool {
 int krelay_pool_init(struct krelay_pool *pool, struct krelay *k, uint32_t first, uint32_t count);
 void krelay_pool_destroy(struct krelay_pool *pool);
 
-/* Put a session's two connected sockets into the map: returns the pair
- * number, or -errno (out of pairs, or the kernel refused) with nothing
- * changed. Both sockets must have nothing of ours left to write, and
- * anything they hold unread is relayed in order once the caller reads
- * from them (a read makes the kernel run the program over it). */
-int krelay_attach(struct krelay_pool *pool, int cfd, int tfd);
+/* Hand the direction src_fd -> dst_fd of a session to the kernel: returns
+ * the pair number, or -errno (out of pairs, or the kernel refused) with
+ * nothing changed. The direction must have nothing of ours left to write
+ * and src_fd nothing unread (krelay_unread); what arrives meanwhile is
+ * relayed in order once the caller reads from src_fd (a read makes the
+ * kernel run the program over it). */
+int krelay_attach(struct krelay_pool *pool, int src_fd, int dst_fd);
 /* Take the pair out of use (the caller closes the sockets). */
 void krelay_detach(struct krelay_pool *pool, uint32_t pair);
 
-/* The counters of pair's direction dir: 0 the client's socket (client ->
- * target), 1 the target's. */
-static inline struct krelay_dir *krelay_dir(const struct krelay_pool *pool, uint32_t pair,
-					    unsigned dir)
+/* The counters of pair's direction. */
+static inline struct krelay_dir *krelay_dir(const struct krelay_pool *pool, uint32_t pair)
 {
-	return &pool->k->dirs[2 * pair + dir];
+	return &pool->k->dirs[pair];
 }
 
-/* Is everything the program sent on for direction d, and everything user
- * space wrote, in the peer socket dst_fd's own send queue (so that user
- * space may write after it, or pass a FIN on)? When not, *gone says
+/* How many bytes the program sent on for direction d (and user space
+ * wrote) that the sink dst_fd has not yet taken into its send queue: 0
+ * means user space may write after them, or pass a FIN on. *gone says
  * whether dst_fd can no longer send at all (reset, closed). */
-bool krelay_flushed(const struct krelay_dir *d, int dst_fd, bool *gone);
+uint64_t krelay_backlog(const struct krelay_dir *d, int dst_fd, bool *gone);
+static inline bool krelay_flushed(const struct krelay_dir *d, int dst_fd, bool *gone)
+{
+	return krelay_backlog(d, dst_fd, gone) == 0;
+}
 /* Has fd, a socket the kernel relay writes to, failed (reset)? Its error
  * as -errno (-EPIPE when it has none to tell), or 0 while it can send. */
 int krelay_sink_failed(int fd);

@@ -1,37 +1,34 @@
 /* SPDX-License-Identifier: BSD-2-Clause. Copyright (c) 2026 The hopsocks authors. */
 /* What the kernel relay's BPF program (bpf/krelay.bpf.c) and user space
- * (net/krelay.c) share: one struct krelay_dir per socket in the map, in an
- * array both sides see (user space through mmap). Slot 2p holds a
- * session's client socket, slot 2p + 1 its target; a socket's bytes go to
- * the socket in slot ^ 1. Only <linux/types.h> types, so that the BPF
- * compiler and the C compiler read the same layout. */
+ * (net/krelay.c) share: one struct krelay_dir per pair (a session's
+ * direction in the kernel relay), in an array both sides see (user space
+ * through mmap). Only <linux/types.h> types, so that the BPF compiler and
+ * the C compiler read the same layout. */
 #ifndef HOPSOCKS_KRELAY_ABI_H
 #define HOPSOCKS_KRELAY_ABI_H
 
 #include <linux/types.h>
 
-/* The program keeps at most this many bytes queued for a peer socket that
- * its send buffer has not yet taken (the kernel's per-socket backlog has
- * no limit of its own: a reader that never reads would let it grow without
- * bound). Past it, bytes stay in the receiving socket, charged to its
- * receive buffer, so TCP's window holds the sender back. */
-#define KRELAY_BACKLOG_MAX (4 * 1024 * 1024)
-/* A packet smaller than this is sent on only when nothing is queued before
- * it, so a flood of tiny packets cannot fill the backlog with one buffer
- * each (each costs ~1 KiB of kernel memory whatever its size). */
-#define KRELAY_SMALL_PACKET 1024
+/* What the program lets the kernel queue for a sink that has not taken it
+ * into its send buffer (the kernel's own queue has no limit, and redirected
+ * bytes leave the source's receive buffer, so TCP's window does not hold
+ * the sender back). A packet past it is dropped and the direction marked
+ * overflowed; hopsocks then resets the session (the bytes are lost, so
+ * neither peer may take what it got for a whole stream). */
+#define KRELAY_BACKLOG_MAX (8 * 1024 * 1024)
+
 
 struct krelay_dir {
 	__u64 redirected; /* bytes the program sent on to the peer */
-	__u64 passed;	  /* bytes it left in this socket for user space */
-	__u64 forwarded;  /* user space: bytes of passed it has written to the peer */
+	__u64 passed;	  /* bytes it left in the socket for user space (never, by design) */
+	__u64 forwarded;  /* user space: bytes it has written to the sink itself */
 	/* user space: the peer's bytes acknowledged plus queued when the pair
 	 * was inserted, so that what was queued since is acked + queued - base */
 	__u64 base;
 	__u64 last_ns; /* CLOCK_MONOTONIC time of the last packet */
-	__u32 ready;   /* user space: 1 once both sockets are in the map */
-	__u32 pad0;
-	__u64 cookie; /* user space: the socket's cookie, its key in the slot map */
+	__u32 ready;	/* user space: 1 once the sink is in place */
+	__u32 overflow; /* the program: the sink fell KRELAY_BACKLOG_MAX behind */
+	__u64 cookie; /* user space: the source socket's cookie, its key in the slot map */
 	__u64 pad;    /* one cache line per socket */
 };
 

@@ -413,10 +413,10 @@ static void relay_kill(struct relay *r, enum relay_dir dir, const struct relay_p
 
 /* ---- the kernel relay ---- */
 
-static struct krelay_dir *relay_kdir(const struct relay *r, enum relay_dir dir,
-				     const struct relay_pools *pools)
+/* The counters of the direction in the kernel relay. */
+static struct krelay_dir *relay_kdir(const struct relay *r, const struct relay_pools *pools)
 {
-	return krelay_dir(pools->kernel, r->kpair, dir);
+	return krelay_dir(pools->kernel, r->kpair);
 }
 
 /* May direction dir write to its sink now, after what the kernel sent on
@@ -425,7 +425,7 @@ static bool relay_kernel_clear(struct relay *r, enum relay_dir dir, int dst_fd,
 			       const struct relay_pools *pools)
 {
 	bool gone;
-	if (krelay_flushed(relay_kdir(r, dir, pools), dst_fd, &gone))
+	if (krelay_flushed(relay_kdir(r, pools), dst_fd, &gone))
 		return true;
 	if (gone) {
 		int e = krelay_sink_failed(dst_fd);
@@ -447,7 +447,7 @@ static bool relay_kernel_clear(struct relay *r, enum relay_dir dir, int dst_fd,
 static int relay_kernel_write(struct relay *r, enum relay_dir dir, int dst_fd,
 			      const struct relay_pools *pools)
 {
-	struct krelay_dir *d = relay_kdir(r, dir, pools);
+	struct krelay_dir *d = relay_kdir(r, pools);
 	size_t before = buf_len(r->buf[dir]);
 	int rc = relay_write(r, dir, dst_fd);
 	__atomic_store_n(&d->forwarded, d->forwarded + (before - buf_len(r->buf[dir])),
@@ -461,6 +461,10 @@ static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
 {
 	if (!r->eof[dir] || r->shut[dir] || r->dead[dir] || buf_len(r->buf[dir]) > 0)
 		return;
+	/* Bytes were dropped: no FIN may make the stream look whole (the
+	 * session resets both connections instead). */
+	if (__atomic_load_n(&relay_kdir(r, pools)->overflow, __ATOMIC_ACQUIRE))
+		return;
 	if (relay_kernel_clear(r, dir, dst_fd, pools))
 		relay_pass_fin(r, dir, dst_fd);
 }
@@ -473,7 +477,7 @@ static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
 static bool relay_kernel_passing(const struct relay *r, enum relay_dir dir,
 				 const struct relay_pools *pools)
 {
-	const struct krelay_dir *d = relay_kdir(r, dir, pools);
+	const struct krelay_dir *d = relay_kdir(r, pools);
 	uint64_t passed = __atomic_load_n(&d->passed, __ATOMIC_ACQUIRE);
 	return passed > d->forwarded + buf_len(r->buf[dir]);
 }
@@ -547,15 +551,18 @@ bool relay_try_kernel(struct relay *r, int cfd, int tfd, const struct relay_pool
 		return false;
 	if (r->bytes[RELAY_UP] + r->bytes[RELAY_DOWN] < pools->kernel_after)
 		return false;
-	for (int d = 0; d < 2; d++)
-		if (r->eof[d] || r->dead[d] || buf_len(r->buf[d]) > 0 || r->inpipe[d] > 0)
-			return false;
-	/* Not while a socket holds unread bytes: the program would be given
-	 * a packet we have read part of, whole, and send that part twice.
-	 * The next step, once we have read it, tries again. */
-	if (krelay_unread(cfd) != 0 || krelay_unread(tfd) != 0)
+	/* The direction that has carried more is the one worth handing over
+	 * (a download, an upload); for a balanced exchange, the answers. */
+	enum relay_dir dir = r->bytes[RELAY_UP] > r->bytes[RELAY_DOWN] ? RELAY_UP : RELAY_DOWN;
+	int src = dir == RELAY_UP ? cfd : tfd, dst = dir == RELAY_UP ? tfd : cfd;
+	if (r->eof[dir] || r->dead[dir] || buf_len(r->buf[dir]) > 0 || r->inpipe[dir] > 0)
 		return false;
-	int pair = krelay_attach(pools->kernel, cfd, tfd);
+	/* Not while the source holds unread bytes: the program would be
+	 * given a packet we have read part of, whole, and send that part
+	 * twice. The next step, once we have read it, tries again. */
+	if (krelay_unread(src) != 0)
+		return false;
+	int pair = krelay_attach(pools->kernel, src, dst);
 	if (pair < 0) {
 		/* Out of pairs, or the kernel refused these sockets: this
 		 * session stays where it is, and does not ask again. */
@@ -564,31 +571,28 @@ bool relay_try_kernel(struct relay *r, int cfd, int tfd, const struct relay_pool
 	}
 	r->in_kernel = r->kernel_done = true;
 	r->kpair = (uint32_t)pair;
+	r->kdir = (uint8_t)dir;
 	r->kwait_ms = 1;
-	for (int d = 0; d < 2; d++) {
-		buf_put(pools->bufs, r->buf[d]);
-		r->buf[d] = NULL;
-		pipe_put(pools->pipes, r->pipe[d], true);
-		r->pipe[d] = NULL;
-		r->bulk[d] = false;
-	}
+	buf_put(pools->bufs, r->buf[dir]);
+	r->buf[dir] = NULL;
+	pipe_put(pools->pipes, r->pipe[dir], true);
+	r->pipe[dir] = NULL;
+	r->bulk[dir] = false;
 	/* Bytes that came between our last read and the hand-over are still
 	 * queued where the program has not seen them, and would wait for the
 	 * next packet: any read makes the kernel run it over them first (a
 	 * byte it leaves to us then wakes the loop as usual). */
 	uint8_t none;
-	(void)!recv(cfd, &none, 0, MSG_DONTWAIT);
-	(void)!recv(tfd, &none, 0, MSG_DONTWAIT);
+	(void)!recv(src, &none, 0, MSG_DONTWAIT);
 	return true;
 }
 
 uint64_t relay_kernel_bytes(const struct relay *r, enum relay_dir dir,
 			    const struct relay_pools *pools)
 {
-	if (!r->in_kernel)
+	if (!r->in_kernel || dir != r->kdir)
 		return r->kernel[dir];
-	return r->kernel[dir] +
-	       __atomic_load_n(&relay_kdir(r, dir, pools)->redirected, __ATOMIC_RELAXED);
+	return r->kernel[dir] + __atomic_load_n(&relay_kdir(r, pools)->redirected, __ATOMIC_RELAXED);
 }
 
 uint64_t relay_bytes(const struct relay *r, enum relay_dir dir, const struct relay_pools *pools)
@@ -600,9 +604,12 @@ uint64_t relay_kernel_last_ms(const struct relay *r, const struct relay_pools *p
 {
 	if (!r->in_kernel)
 		return 0;
-	uint64_t a = __atomic_load_n(&relay_kdir(r, RELAY_UP, pools)->last_ns, __ATOMIC_RELAXED);
-	uint64_t b = __atomic_load_n(&relay_kdir(r, RELAY_DOWN, pools)->last_ns, __ATOMIC_RELAXED);
-	return (a > b ? a : b) / 1000000u;
+	return __atomic_load_n(&relay_kdir(r, pools)->last_ns, __ATOMIC_RELAXED) / 1000000u;
+}
+
+bool relay_kernel_overflowed(const struct relay *r, const struct relay_pools *pools)
+{
+	return r->in_kernel && __atomic_load_n(&relay_kdir(r, pools)->overflow, __ATOMIC_RELAXED);
 }
 
 const char *relay_used(const struct relay *r)
@@ -622,7 +629,7 @@ void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 		return;
 	}
 	r->sink_failed = false;
-	if (r->in_kernel) {
+	if (r->in_kernel && dir == r->kdir) {
 		relay_pump_kernel(r, dir, src_fd, dst_fd, pools);
 		return;
 	}
@@ -659,8 +666,7 @@ void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 void relay_release(struct relay *r, const struct relay_pools *pools)
 {
 	if (r->in_kernel) {
-		for (int d = 0; d < 2; d++)
-			r->kernel[d] = relay_kernel_bytes(r, (enum relay_dir)d, pools);
+		r->kernel[r->kdir] = relay_kernel_bytes(r, (enum relay_dir)r->kdir, pools);
 		krelay_detach(pools->kernel, r->kpair);
 		r->in_kernel = false;
 		r->kwait = r->kout = 0;

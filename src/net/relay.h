@@ -18,13 +18,14 @@
  * read/write. bench/RESULTS.md has the figures that chose this.
  *
  * With the kernel relay (net/krelay.h, "relay kernel"), an established
- * session that has moved pools->kernel_after bytes with nothing of its own
- * in flight hands both sockets to a BPF program, which then moves each
- * packet itself. The pump keeps what the kernel cannot: bytes the program
- * left in a socket because the peer was full are read and written here,
- * after everything the kernel sent before them; a FIN is passed on once
- * the kernel's bytes before it are out (until then relay_kernel_waiting()
- * says so, and the session looks again a little later). */
+ * session that has moved pools->kernel_after bytes hands its bigger
+ * direction (kdir), once nothing of ours is in flight there, to a BPF
+ * program, which then moves each packet itself; the other direction stays
+ * here. For kdir the pump keeps what the kernel cannot: a FIN is passed on
+ * once the kernel's bytes before it are out (until then
+ * relay_kernel_waiting() says so, and the session looks again a little
+ * later), and a reset sink ends the direction. A sink that falls too far
+ * behind overflows it (relay_kernel_overflowed): the session is reset. */
 #ifndef HOPSOCKS_RELAY_H
 #define HOPSOCKS_RELAY_H
 
@@ -135,8 +136,8 @@ struct relay {
 	 * for what the other direction still owes it. */
 	bool dead[2];
 	bool sink_failed; /* scratch of relay_pump: the failing call wrote */
-	bool in_kernel;	  /* both sockets are in the kernel relay, as pair kpair */
-	bool kernel_done; /* was in the kernel relay (for the access line) */
+	bool in_kernel;	  /* direction kdir is in the kernel relay, as pair kpair */
+	bool kernel_done; /* may not go to the kernel relay (any more) */
 	/* Bit dir: direction dir waits for bytes the kernel still has to
 	 * send before it may write or pass a FIN on: kout while the sink's
 	 * send buffer is full (its EPOLLOUT is the news), kwait while the
@@ -145,6 +146,7 @@ struct relay {
 	uint8_t kout;
 	uint8_t kwait;
 	uint8_t kwait_ms;
+	uint8_t kdir; /* enum relay_dir */
 	uint32_t kpair;
 	int err;	    /* the first read or write that failed (-errno); 0 = none */
 	uint64_t kernel[2]; /* bytes the kernel relay moved, once detached */
@@ -218,10 +220,9 @@ static inline bool relay_done(const struct relay *r)
 }
 void relay_release(struct relay *r, const struct relay_pools *pools);
 
-/* Hand an established session's sockets to the kernel relay if it is in
- * use, the session has moved pools->kernel_after bytes, and nothing of
- * ours is in flight. true when it did: the caller then pumps both
- * directions once, so bytes that arrived meanwhile are not left waiting. */
+/* Hand an established session's bigger direction to the kernel relay if
+ * it is in use, the session has moved pools->kernel_after bytes, and
+ * nothing of ours is in flight in that direction. true when it did. */
 bool relay_try_kernel(struct relay *r, int cfd, int tfd, const struct relay_pools *pools);
 /* Bytes delivered in direction dir, the kernel relay's included. */
 uint64_t relay_bytes(const struct relay *r, enum relay_dir dir, const struct relay_pools *pools);
@@ -236,6 +237,9 @@ static inline bool relay_kernel_waiting(const struct relay *r)
 {
 	return r->kwait != 0;
 }
+/* Has the kernel relay dropped this session's bytes because its sink fell
+ * KRELAY_BACKLOG_MAX behind? The session must then be reset. */
+bool relay_kernel_overflowed(const struct relay *r, const struct relay_pools *pools);
 /* What carried this session's bytes: "kernel", "splice" or "copy". */
 const char *relay_used(const struct relay *r);
 

@@ -224,6 +224,10 @@ static void session_relay_run(struct session *s, bool up, bool down)
 		relay_pump(r, RELAY_UP, s->cfd, s->tfd, pools);
 	if (down)
 		relay_pump(r, RELAY_DOWN, s->tfd, s->cfd, pools);
+	if (relay_kernel_overflowed(r, pools)) {
+		session_abort_overflow(s);
+		return;
+	}
 	if (!relay_done(r) && relay_try_kernel(r, s->cfd, s->tfd, pools))
 		session_relay_handed(s);
 	if (relay_kernel_waiting(r))

@@ -445,9 +445,9 @@ void session_update_interest(struct session *s)
 			tev |= LOOP_WRITE;
 		/* The kernel relay writes without us: a sink it writes to is
 		 * watched for a reset even when we neither read nor write it. */
-		if (r->in_kernel && !relay_dir_done(r, RELAY_UP))
+		if (r->in_kernel && r->kdir == RELAY_UP && !relay_dir_done(r, RELAY_UP))
 			tev |= LOOP_ERROR;
-		if (r->in_kernel && !relay_dir_done(r, RELAY_DOWN))
+		if (r->in_kernel && r->kdir == RELAY_DOWN && !relay_dir_done(r, RELAY_DOWN))
 			cev |= LOOP_ERROR;
 		break;
 	case S_CLOSING:
@@ -501,8 +501,24 @@ bool session_queue_success(struct session *s, const struct sockaddr *bnd)
 void session_relay_handed(struct session *s)
 {
 	stats_add(s->ctx->net.stats, kernel_relayed, 1);
-	session_log(s, LOG_LVL_DEBUG, "relay: handed to the kernel after %llu bytes",
-		    (unsigned long long)(s->relay.bytes[RELAY_UP] + s->relay.bytes[RELAY_DOWN]));
+	session_log(s, LOG_LVL_DEBUG, "relay: handed to the kernel after %llu bytes (%s)",
+		    (unsigned long long)(s->relay.bytes[RELAY_UP] + s->relay.bytes[RELAY_DOWN]),
+		    s->relay.kdir == RELAY_UP ? "client to target" : "target to client");
+}
+
+void session_abort_overflow(struct session *s)
+{
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	session_log(s, LOG_LVL_WARN,
+		    "relay: a peer fell %u MiB behind the kernel relay, which dropped what "
+		    "followed: resetting both connections",
+		    KRELAY_BACKLOG_MAX / (1024 * 1024));
+	/* A reset, not a FIN: bytes were lost, and neither peer may take
+	 * what it got for a whole stream. */
+	setsockopt(s->cfd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	setsockopt(s->tfd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	s->relay.err = -ENOBUFS;
+	session_close(s, "overflow");
 }
 
 void session_start_relay(struct session *s)

@@ -206,6 +206,9 @@ void session_report_bytes(struct session *s);
 void session_bytes(const struct session *s, uint64_t *up, uint64_t *down);
 /* Recompute which events the client and target sockets wait for. */
 void session_update_interest(struct session *s);
+/* The kernel relay overflowed (relay_kernel_overflowed): log it, and close
+ * both sockets with a reset (access result=overflow). */
+void session_abort_overflow(struct session *s);
 /* The relay was just handed to the kernel relay: count it, say so. */
 void session_relay_handed(struct session *s);
 /* tfd is connected (CONNECT) or accepted (BIND); the success reply is

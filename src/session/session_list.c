@@ -16,8 +16,16 @@
 
 void session_list_fold(struct session_ctx *ctx)
 {
-	for (struct session *s = ctx->sessions; s; s = s->next)
+	struct session *next;
+	for (struct session *s = ctx->sessions; s; s = next) {
+		next = s->next;
 		session_report_bytes(s);
+		/* The kernel relay has been dropping this session's bytes
+		 * since its sink fell too far behind: end it with a reset
+		 * (relay_kernel_overflowed). */
+		if (s->state == S_RELAY && relay_kernel_overflowed(&s->relay, session_pools(s)))
+			session_abort_overflow(s);
+	}
 }
 
 /* ---- the sessions with the most bytes ---- */

@@ -111,6 +111,13 @@ def read_all(sock, limit=None, timeout=SLOW):
     return digest.hexdigest(), count
 
 
+def overflowed(hs, client):
+    """The access record of client if hopsocks reset it because the kernel
+    relay overflowed (a sink KRELAY_BACKLOG_MAX behind), else None."""
+    rec = record(hs, client)
+    return rec if rec.get("result") == "overflow" else None
+
+
 def send_in_thread(sock, data, shut=False):
     """sendall on a thread; returns join(), which re-raises its error."""
     errors = []
@@ -414,6 +421,37 @@ def t_backpressure(ctx, mode):
     check_relay(rec, mode)
 
 
+@suite.test("[kernel] a client that reads nothing while the target sends 64 MiB: the kernel "
+            "relay drops past 8 MiB queued, hopsocks resets both connections (result=overflow, "
+            "the client gets a reset, not an EOF), and TCP memory stays bounded")
+def t_overflow(ctx):
+    mode = "kernel after 0"
+    source = ctx.own(SourceServer(64 * MiB, seed=9))
+    hs = start(ctx, mode)
+    before = sockstat_tcp_bytes()
+    sock, _, _ = socks5_open(hs.addr, "127.0.0.1", source.port)
+    client = client_of(sock)
+    with sock:
+        peak = [0]
+
+        def ended():
+            peak[0] = max(peak[0], sockstat_tcp_bytes() - before)
+            return [r for r in hs.access() if r.get("client") == client and r.get("cmd") ==
+                    "connect"]
+        found = wait_until(ended, interval=0.005)
+        check(found, "no access line for %s" % client)
+        rec, peak = found[0], peak[0]
+        check_eq(rec.get("result"), "overflow", "access result of %r" % rec["_line"])
+        check(rec.get("relay") == "kernel", "relay= in %r" % rec["_line"])
+        got, how = read_to_close(sock, limit=64 * MiB)
+        check_eq(how, "reset", "how the client's stream ended (after %d bytes)" % len(got))
+        check(got == pattern(64 * MiB, seed=9)[:len(got)], "the bytes before the reset differ")
+    check(log_lines(hs, "relay: a peer fell 8 MiB behind the kernel relay"),
+          "no warning line: %s" % hs.stderr_tail(5))
+    check(peak < 96 * MiB, "/proc/net/sockstat TCP memory grew by %d MiB" % (peak // MiB))
+    print("# overflow after %s bytes down, sockstat +%d KiB" % (rec.get("down"), peak // KiB))
+
+
 # ---------------------------------------------------------------- 3. resets
 
 @both_modes("resets: the target resets (SO_LINGER 0) after 1 MiB while the client uploads; "
@@ -568,17 +606,27 @@ def t_sighup(ctx, mode):
     data = pattern(32 * MiB, seed=11)
     sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)
     sock_client = client_of(sock)
-    with sock:
-        join = send_in_thread(sock, data)
-        first = read_all(sock, limit=4 * MiB)
-        os.kill(hs.pid, signal.SIGHUP)
-        check(wait_until(lambda: log_lines(hs, "configuration reloaded (generation 2)")),
-              "no reload line after SIGHUP: %s" % hs.stderr_tail(5))
-        rest = read_all(sock, limit=len(data) - first[1])
-        join()
+    try:
+        with sock:
+            join = send_in_thread(sock, data)
+            first = read_all(sock, limit=4 * MiB)
+            os.kill(hs.pid, signal.SIGHUP)
+            check(wait_until(lambda: log_lines(hs, "configuration reloaded (generation 2)")),
+                  "no reload line after SIGHUP: %s" % hs.stderr_tail(5))
+            rest = read_all(sock, limit=len(data) - first[1])
+            join()
+    except (ConnectionResetError, TestFailure) as e:
+        # The kernel relay resets a session whose sink falls too far behind
+        # (relay kernel is for sinks that keep up): that, and only that, is
+        # an acceptable end here, and never a clean end with bytes missing.
+        if kernel(mode) and overflowed(hs, sock_client):
+            print("# kernel: the echo fell behind; reset (result=overflow): %s" % e)
+            return
+        raise
     check_eq((first[0], first[1] + rest[1]), (sha256(data[:4 * MiB]), len(data)),
              "first 4 MiB SHA-256 and total count")
     check_eq(rest[0], sha256(data[4 * MiB:]), "SHA-256 of the bytes after SIGHUP")
+    check(wait_until(lambda: log_lines(hs, "configuration reloaded (generation 2)")), "reload")
     rec = record(hs, sock_client)
     check_eq((rec.get("result"), rec.get("up"), rec.get("down")),
              ("ok", str(len(data)), str(len(data))), "access of %r" % rec["_line"])
@@ -767,8 +815,17 @@ def t_full_duplex(ctx, mode):
         t.join(SLOW)
     check(len(results) == 8, "only %d of 8 streams finished within %.0fs" % (len(results), SLOW))
     bad = {i: r for i, r in results.items() if r is not True}
-    check(not bad, "streams with wrong data or errors: %r" % bad)
+    # In kernel mode a stream whose echo falls 8 MiB behind is reset
+    # (result=overflow): allowed, but only as a reset, never as a short or
+    # wrong stream that ends cleanly.
+    reset = {i for i, r in bad.items() if kernel(mode) and isinstance(r, (ConnectionResetError,
+             TestFailure)) and overflowed(hs, clients[i])}
+    print("# %s: %d of 8 streams reset by the kernel relay's overflow" % (mode, len(reset)))
+    check(not {i: r for i, r in bad.items() if i not in reset},
+          "streams with wrong data or errors: %r" % bad)
     for i in range(8):
+        if i in reset:
+            continue
         rec = record(hs, clients[i])
         check_eq((rec.get("result"), rec.get("up"), rec.get("down")),
                  ("ok", str(64 * MiB), str(64 * MiB)), "access of %r" % rec["_line"])
@@ -789,7 +846,7 @@ def run_hopsocks(ctx, args, text):
 
 @suite.test("-t accepts relay kernel after 64k, relay splice and relay copy; rejects "
             "'relay kernel after x' and 'relay splice after 1' with FILE:LINE; -T prints "
-            "'relay kernel after 16384' by default and 65536 for 64k")
+            "'relay splice' by default and 'relay kernel after 65536' for 64k")
 def t_directive(ctx):
     for line in ("relay kernel after 64k", "relay splice", "relay copy", "relay kernel"):
         path, rc, _, err = run_hopsocks(ctx, ["-t"], "# one\n%s\n" % line)
@@ -800,7 +857,7 @@ def t_directive(ctx):
         check(rc == 1 and "%s:3:" % path in err,
               "-t with %r: exit %d, stderr %r; want 1 and '%s:3:'" % (line, rc, err, path))
     _, rc, out, _ = run_hopsocks(ctx, ["-T"], "# nothing\n")
-    check(rc == 0 and "\nrelay kernel after 16384\n" in out,
+    check(rc == 0 and "\nrelay splice\n" in out,
           "-T of an empty config: exit %d, relay lines %r"
           % (rc, [x for x in out.splitlines() if x.startswith("relay")]))
     _, rc, out, _ = run_hopsocks(ctx, ["-T"], "relay kernel after 64k\n")
