@@ -75,7 +75,7 @@ struct session_setup {
 
 /* One per client connection, for its whole life: only what a relaying
  * (or UDP, or BIND) session still needs, each at its real size. An idle
- * relayed connection costs this struct (448 bytes; 1,552 when it held a
+ * relayed connection costs this struct (480 bytes; 1,552 when it held a
  * struct target, char user[256], the dial and three sockaddr_storage) and
  * its names, if any: relay buffers and pipes go back to the pool when
  * empty. Handshake messages are parsed into locals from relay.buf[UP]; the
