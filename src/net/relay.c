@@ -442,8 +442,9 @@ static bool relay_kernel_clear(struct relay *r, enum relay_dir dir, int dst_fd,
 	return false;
 }
 
-/* Write what user space holds, and count it for the program: it sends
- * nothing on itself while bytes it left here are unwritten. */
+/* Write what user space holds (bytes read from the source: normally none,
+ * the program takes them all), and count it: the program's backlog of the
+ * sink counts what user space wrote too. */
 static int relay_kernel_write(struct relay *r, enum relay_dir dir, int dst_fd,
 			      const struct relay_pools *pools)
 {
@@ -470,10 +471,10 @@ static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
 }
 
 /* Has the program passed bytes to us (left them in the source) that a
- * read has not returned yet? The FIN is seen at once, but a packet the
- * program passed may still be on its way into the socket's queue (the
- * kernel's backlog work): a read then returns 0 although bytes are still
- * to come, and that EOF must wait for them. */
+ * read has not returned yet? It never does while the source is in its map
+ * (krelay.h), but if it had, such a packet could still be on its way into
+ * the socket's queue when the FIN is seen: a read would return 0 although
+ * bytes were still to come, and that EOF must wait for them. */
 static bool relay_kernel_passing(const struct relay *r, enum relay_dir dir,
 				 const struct relay_pools *pools)
 {
@@ -482,9 +483,9 @@ static bool relay_kernel_passing(const struct relay *r, enum relay_dir dir,
 	return passed > d->forwarded + buf_len(r->buf[dir]);
 }
 
-/* Direction dir of a session in the kernel relay: the bytes the program
- * left in the source (its peer was full), read and written as on the
- * read/write path once the kernel's own are out; then the FIN. */
+/* Direction dir of a session in the kernel relay: a reset sink, the FIN
+ * once the kernel's bytes are out, and (defensively) any byte a read of the
+ * source returns, written after the kernel's own. */
 static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 			      const struct relay_pools *pools)
 {
