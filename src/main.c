@@ -542,7 +542,8 @@ static bool same_string(const char *a, const char *b)
 /* ---- the kernel relay ---- */
 
 /* Pairs for as many sessions as the descriptors allow (two sockets each),
- * within reason: the counters take 64 bytes of kernel memory per socket. */
+ * within reason: each pair's counters take 64 bytes of kernel memory, and
+ * each map a slot. */
 #define KERNEL_RELAY_PAIRS_MAX 32768u
 
 static uint32_t kernel_relay_pairs(void)
