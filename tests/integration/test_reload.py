@@ -944,7 +944,8 @@ def t_drain_expires(ctx):
             "kernel again; the status of each in the access line and relay= of the stats line")
 def t_reload_relay_mode(ctx):
     hs = ctx.hopsocks(config=["relay kernel after 0"])
-    if not log_lines(hs, "relay: kernel ("):
+    # The line comes after the listeners accept: wait for it.
+    if not wait_until(lambda: log_lines(hs, " relay: ")) or not log_lines(hs, "relay: kernel ("):
         raise Skip("the kernel relay is not available here: %s" % log_lines(hs, "relay: "))
     echo = ctx.own(EchoServer())
     sock, _, _ = socks5_open(hs.addr, "127.0.0.1", echo.port)

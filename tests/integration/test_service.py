@@ -535,7 +535,10 @@ def t_kernel_relay_caps(ctx):
     if os.geteuid() != 0 or not os.path.exists(setpriv):
         raise Skip("needs root and setpriv (util-linux) to start hopsocks with given capabilities")
     probe = ctx.hopsocks(config=["relay kernel"])
-    if not log_lines(probe, "relay: kernel ("):
+    # The line comes after the listeners accept (they are opened before
+    # the privileges are dropped, the relay checked after): wait for it.
+    if not wait_until(lambda: log_lines(probe, " relay: ")) or \
+            not log_lines(probe, "relay: kernel ("):
         raise Skip("the kernel relay does not load here, even as root: %s"
                    % log_lines(probe, "relay: "))
     probe.stop()
@@ -551,7 +554,8 @@ def t_kernel_relay_caps(ctx):
         return ctx.hopsocks(config=["relay kernel after 0"], wrapper=wrapper)
 
     hs = start("+net_bind_service,+bpf,+perfmon,+net_admin")
-    check(log_lines(hs, "relay: kernel ("), "no 'relay: kernel' line: %s" % hs.stderr_text())
+    check(wait_until(lambda: log_lines(hs, " relay: ")) and log_lines(hs, "relay: kernel ("),
+          "no 'relay: kernel' line: %s" % hs.stderr_text())
     only_bind = 1 << CAP_NET_BIND_SERVICE
     check_eq(_caps(hs.pid), (only_bind, only_bind, only_bind),
              "CapEff, CapPrm, CapAmb after start (only CAP_NET_BIND_SERVICE)")
@@ -562,6 +566,7 @@ def t_kernel_relay_caps(ctx):
           "no access line with relay=kernel: %s" % hs.access())
 
     hs2 = start("+net_bind_service")
+    wait_until(lambda: log_lines(hs2, " relay: "))
     why = log_lines(hs2, "relay: splice (the kernel relay is not available: ")
     check(why and "Operation not permitted" in why[0],
           "no fallback line naming EPERM: %s" % log_lines(hs2, "relay: "))
