@@ -105,10 +105,8 @@ int krelay_verdict(struct __sk_buff *skb)
 	d->last_ns = bpf_ktime_get_ns();
 	/* Never true for a socket in the map: user space sets ready before it
 	 * puts the source in and clears it only after taking it out. */
-	if (!d->ready) {
-		__sync_fetch_and_add(&d->passed, skb->len);
+	if (!d->ready)
 		return SK_PASS;
-	}
 	if (d->overflow)
 		return SK_DROP;
 	if (sink_backlog(d, pair) + skb->len > KRELAY_BACKLOG_MAX) {

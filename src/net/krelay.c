@@ -211,7 +211,7 @@ static int krelay_dir_init(struct krelay_dir *d, int src_fd, int dst_fd, uint64_
 	__atomic_store_n(&d->ready, 0, __ATOMIC_RELAXED);
 	d->cookie = cookie;
 	d->overflow = 0;
-	d->redirected = d->passed = d->forwarded = 0;
+	d->redirected = d->forwarded = 0;
 	d->base = base;
 	d->last_ns = now;
 	return 0;

@@ -20,7 +20,6 @@
 
 struct krelay_dir {
 	__u64 redirected; /* bytes the program sent on to the peer */
-	__u64 passed;	  /* bytes it left in the socket for user space (never, by design) */
 	__u64 forwarded;  /* user space: bytes it has written to the sink itself */
 	/* user space: the peer's bytes acknowledged plus queued when the pair
 	 * was inserted, so that what was queued since is acked + queued - base */
@@ -29,7 +28,7 @@ struct krelay_dir {
 	__u32 ready;	/* user space: 1 once the sink is in place */
 	__u32 overflow; /* the program: the sink fell KRELAY_BACKLOG_MAX behind */
 	__u64 cookie; /* user space: the source socket's cookie, its key in the slot map */
-	__u64 pad;    /* one cache line per socket */
+	__u64 pad[2]; /* one cache line per pair */
 };
 
 #endif

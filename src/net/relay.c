@@ -411,6 +411,22 @@ static void relay_kill(struct relay *r, enum relay_dir dir, const struct relay_p
 	r->inpipe[dir] = 0;
 }
 
+/* A read or write of direction dir failed with rc: keep the first error;
+ * a failed sink kills the direction (true), a failed source counts as its
+ * end, and what it sent is still delivered (false). */
+static bool relay_failed(struct relay *r, enum relay_dir dir, int rc,
+			 const struct relay_pools *pools)
+{
+	if (r->err == 0)
+		r->err = rc;
+	if (r->sink_failed) {
+		relay_kill(r, dir, pools);
+		return true;
+	}
+	r->eof[dir] = true;
+	return false;
+}
+
 /* ---- the kernel relay ---- */
 
 /* The counters of the direction in the kernel relay. */
@@ -470,19 +486,6 @@ static void relay_kernel_fin(struct relay *r, enum relay_dir dir, int dst_fd,
 		relay_pass_fin(r, dir, dst_fd);
 }
 
-/* Has the program passed bytes to us (left them in the source) that a
- * read has not returned yet? It never does while the source is in its map
- * (krelay.h), but if it had, such a packet could still be on its way into
- * the socket's queue when the FIN is seen: a read would return 0 although
- * bytes were still to come, and that EOF must wait for them. */
-static bool relay_kernel_passing(const struct relay *r, enum relay_dir dir,
-				 const struct relay_pools *pools)
-{
-	const struct krelay_dir *d = relay_kdir(r, pools);
-	uint64_t passed = __atomic_load_n(&d->passed, __ATOMIC_ACQUIRE);
-	return passed > d->forwarded + buf_len(r->buf[dir]);
-}
-
 /* Direction dir of a session in the kernel relay: a reset sink, the FIN
  * once the kernel's bytes are out, and (defensively) any byte a read of the
  * source returns, written after the kernel's own. */
@@ -513,29 +516,15 @@ static void relay_pump_kernel(struct relay *r, enum relay_dir dir, int src_fd, i
 		if (r->eof[dir])
 			break;
 		ssize_t n = relay_fill(r, dir, src_fd, pools->bufs);
-		if (n == 0 && relay_kernel_passing(r, dir, pools)) {
-			r->eof[dir] = false;
-			r->kwait |= (uint8_t)(1u << dir);
-			break;
-		}
 		if (n <= 0) {
 			if (n < 0 && n != -EAGAIN)
 				rc = (int)n;
 			break;
 		}
 	}
-	if (rc < 0) {
-		if (r->err == 0)
-			r->err = rc;
-		if (r->sink_failed) {
-			relay_kill(r, dir, pools);
-			return;
-		}
-		r->eof[dir] = true; /* the source failed: deliver what it sent */
-	}
-	relay_drop_empty(r, dir, pools->bufs);
-	if (r->dead[dir])
+	if ((rc < 0 && relay_failed(r, dir, rc, pools)) || r->dead[dir])
 		return;
+	relay_drop_empty(r, dir, pools->bufs);
 	/* What a failed source had sent still goes out, in order. */
 	if (buf_len(r->buf[dir]) > 0 && r->eof[dir] && relay_kernel_clear(r, dir, dst_fd, pools) &&
 	    relay_kernel_write(r, dir, dst_fd, pools) < 0) {
@@ -648,13 +637,8 @@ void relay_pump(struct relay *r, enum relay_dir dir, int src_fd, int dst_fd,
 		rc = relay_pump_buffer(r, dir, src_fd, dst_fd, pools->bufs);
 	}
 	if (rc < 0) {
-		if (r->err == 0)
-			r->err = rc;
-		if (r->sink_failed) {
-			relay_kill(r, dir, pools);
+		if (relay_failed(r, dir, rc, pools))
 			return;
-		}
-		r->eof[dir] = true; /* the source failed: deliver what it sent */
 		relay_drop_empty(r, dir, pools->bufs);
 		if (relay_write(r, dir, dst_fd) < 0) {
 			relay_kill(r, dir, pools);

@@ -40,6 +40,22 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def read_all(sock, limit=None, timeout=BOUND * 6):
+    """(sha256 hex, byte count) of everything until EOF (or limit bytes),
+    each read bounded by timeout (a bulk transfer on a slow build)."""
+    digest, count = hashlib.sha256(), 0
+    buf = bytearray(262144)
+    sock.settimeout(timeout)
+    while limit is None or count < limit:
+        want = len(buf) if limit is None else min(len(buf), limit - count)
+        n = sock.recv_into(buf, want)
+        if n == 0:
+            break
+        digest.update(memoryview(buf)[:n])
+        count += n
+    return digest.hexdigest(), count
+
+
 class TcpServer:
     """A threaded TCP server: one accept thread, one thread per connection
     running self.handle(conn).  Subclasses define handle()."""

@@ -15,7 +15,6 @@ the reason hopsocks logged when the kernel relay cannot be used here (no
 CAP_BPF in a CI container, a build without libbpf); the splice tests run
 everywhere."""
 
-import hashlib
 import os
 import re
 import resource
@@ -32,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, HOPSOCKS_BIN, Skip, Suite, TestFailure, check,  # noqa: E402
                      check_eq, connect, echo_roundtrip, expect_closed, log_lines, read_to_close,
                      recv_exact, socks5_open, stats_line, wait_until, write_users)
-from servers import EchoServer, SinkServer, SourceServer, TcpServer, pattern, sha256  # noqa: E402
+from servers import (EchoServer, SinkServer, SourceServer, TcpServer, pattern,  # noqa: E402
+                     read_all, sha256)
 from test_admin import m, metrics, start_with_admin  # noqa: E402
 
 suite = Suite()
@@ -94,21 +94,6 @@ def record(hs, sock_or_client):
     # client port (loopback reuses TIME-WAIT ports).
     return hs.wait_access(lambda r: r.get("client") == client and r.get("cmd") == "connect",
                           what="access line of %s" % client)
-
-
-def read_all(sock, limit=None, timeout=SLOW):
-    """(sha256 hex, count) of everything until EOF (or limit bytes)."""
-    digest, count = hashlib.sha256(), 0
-    buf = bytearray(262144)
-    sock.settimeout(timeout)
-    while limit is None or count < limit:
-        want = len(buf) if limit is None else min(len(buf), limit - count)
-        n = sock.recv_into(buf, want)
-        if n == 0:
-            break
-        digest.update(memoryview(buf)[:n])
-        count += n
-    return digest.hexdigest(), count
 
 
 def overflowed(hs, client):

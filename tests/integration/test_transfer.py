@@ -8,7 +8,6 @@ streams go by splice through pooled pipes; the stats line hopsocks logs at
 exit says how many bytes did, so the tests can tell the paths apart:
 splice, read/write (splice-pipes 0), and one direction of each."""
 
-import hashlib
 import os
 import re
 import socket
@@ -22,27 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BOUND, Suite, TestFailure, check, check_eq, connect,  # noqa: E402
                      log_lines, read_socks4_reply, read_socks5_reply, read_to_close, recv_exact, show,
                      socks4_request, socks5_open, socks5_request, wait_until)
-from servers import EchoServer, SinkServer, SourceServer, TcpServer, pattern, sha256  # noqa: E402
+from servers import (EchoServer, SinkServer, SourceServer, TcpServer, pattern,  # noqa: E402
+                     read_all, sha256)
 
 suite = Suite()
 MiB = 1 << 20
 BIG = 64 * MiB
 SLOW = BOUND * 6  # bound for one bulk transfer on a slow (sanitizer) build
-
-
-def read_all(sock, limit=None):
-    """(sha256 hex, byte count) of everything until EOF (or limit bytes)."""
-    digest, count = hashlib.sha256(), 0
-    buf = bytearray(262144)
-    sock.settimeout(SLOW)
-    while limit is None or count < limit:
-        want = len(buf) if limit is None else min(len(buf), limit - count)
-        n = sock.recv_into(buf, want)
-        if n == 0:
-            break
-        digest.update(memoryview(buf)[:n])
-        count += n
-    return digest.hexdigest(), count
 
 
 def sink_answer(sock):
